@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-pkgs=(build-essential cmake pkg-config git
+pkgs=(build-essential cmake ninja-build pkg-config git
       librdkafka-dev libavro-dev libpq-dev libcurl4-openssl-dev libjansson-dev
       libcunit1-dev libmicrohttpd-dev
       postgresql-15 postgresql-client-15 postgresql-15-tdigest
