@@ -1,0 +1,432 @@
+/*
+ * join.c - bounded keyed join state (see join.h).
+ *
+ * Two structures index the same entries:
+ *   - an open-addressing hash table (linear probing, backward-shift delete,
+ *     no tombstones) for lookup by key;
+ *   - a binary min-heap on (ts_ms, seq) for deterministic expiry and
+ *     eviction of the oldest entry. Each entry knows its heap slot so a
+ *     matched entry leaves the heap in O(log n).
+ */
+#include "processor/core/join.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct jentry {
+    uint64_t hash;
+    int64_t ts_ms;
+    uint64_t seq;
+    void *payload;
+    size_t payload_bytes;
+    size_t heap_idx;
+    uint8_t keylen;
+    unsigned char key[];
+} jentry;
+
+struct llmopt_join {
+    llmopt_join_config cfg;
+    jentry **slots;     /* hash table, cap is a power of two */
+    size_t cap;
+    jentry **heap;
+    size_t heap_cap;
+    uint64_t next_seq;
+    llmopt_join_stats st;
+};
+
+/* A 64-bit hash good enough for ids (UUID text, hex): 8 bytes at a time,
+ * each mixed with a multiply and an xor-shift. */
+static uint64_t key_hash(const unsigned char *p, size_t n) {
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        h ^= v * 0xc4ceb9fe1a85ec53ULL;
+        h = (h << 31 | h >> 33) * 0x9e3779b97f4a7c15ULL;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t t = 0;
+    for (size_t i = 0; i < n; i++)
+        t |= (uint64_t)p[i] << (8 * i);
+    h ^= t * 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static size_t entry_bytes(const jentry *e) {
+    return e->payload_bytes + e->keylen + LLMOPT_JOIN_ENTRY_OVERHEAD;
+}
+
+static int entry_older(const jentry *a, const jentry *b) {
+    return a->ts_ms < b->ts_ms || (a->ts_ms == b->ts_ms && a->seq < b->seq);
+}
+
+/* ---- heap ---- */
+
+static void heap_set(llmopt_join *j, size_t i, jentry *e) {
+    j->heap[i] = e;
+    e->heap_idx = i;
+}
+
+static void heap_up(llmopt_join *j, size_t i) {
+    jentry *e = j->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!entry_older(e, j->heap[parent]))
+            break;
+        heap_set(j, i, j->heap[parent]);
+        i = parent;
+    }
+    heap_set(j, i, e);
+}
+
+static void heap_down(llmopt_join *j, size_t i) {
+    size_t n = j->st.entries;
+    jentry *e = j->heap[i];
+    for (;;) {
+        size_t l = 2 * i + 1, best = i;
+        jentry *b = e;
+        if (l < n && entry_older(j->heap[l], b)) {
+            best = l;
+            b = j->heap[l];
+        }
+        if (l + 1 < n && entry_older(j->heap[l + 1], b)) {
+            best = l + 1;
+            b = j->heap[l + 1];
+        }
+        if (best == i)
+            break;
+        heap_set(j, i, b);
+        i = best;
+    }
+    heap_set(j, i, e);
+}
+
+/* Removes heap slot i; st.entries must still count the entry. */
+static void heap_remove(llmopt_join *j, size_t i) {
+    size_t last = j->st.entries - 1;
+    if (i != last) {
+        heap_set(j, i, j->heap[last]);
+        heap_down(j, i);
+        heap_up(j, j->heap[i]->heap_idx);
+    }
+}
+
+/* ---- hash table ---- */
+
+static size_t probe_find(const llmopt_join *j, const void *key, size_t keylen, uint64_t h) {
+    size_t mask = j->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        jentry *e = j->slots[i];
+        if (!e)
+            return i;
+        if (e->hash == h && e->keylen == keylen && memcmp(e->key, key, keylen) == 0)
+            return i;
+    }
+}
+
+static void slot_delete(llmopt_join *j, size_t i) {
+    size_t mask = j->cap - 1;
+    j->slots[i] = NULL;
+    /* backward-shift: pull later members of the probe run into the gap */
+    for (size_t k = (i + 1) & mask; j->slots[k]; k = (k + 1) & mask) {
+        size_t home = j->slots[k]->hash & mask;
+        /* move slots[k] into i when i lies cyclically in [home, k) */
+        if (((k - home) & mask) >= ((k - i) & mask)) {
+            j->slots[i] = j->slots[k];
+            j->slots[k] = NULL;
+            i = k;
+        }
+    }
+}
+
+static int table_grow(llmopt_join *j) {
+    size_t ncap = j->cap ? j->cap * 2 : 64;
+    jentry **ns = calloc(ncap, sizeof(*ns));
+    jentry **nh = realloc(j->heap, ncap * sizeof(*nh));
+    if (!ns || !nh) {
+        free(ns);
+        if (nh)
+            j->heap = nh;
+        return 0;
+    }
+    j->heap = nh;
+    j->heap_cap = ncap;
+    for (size_t i = 0; i < j->cap; i++) {
+        jentry *e = j->slots[i];
+        if (!e)
+            continue;
+        size_t k = e->hash & (ncap - 1);
+        while (ns[k])
+            k = (k + 1) & (ncap - 1);
+        ns[k] = e;
+    }
+    free(j->slots);
+    j->slots = ns;
+    j->cap = ncap;
+    return 1;
+}
+
+/* Unlinks e from both structures; the caller owns e afterwards. */
+static void entry_unlink(llmopt_join *j, jentry *e) {
+    size_t i = probe_find(j, e->key, e->keylen, e->hash);
+    assert(j->slots[i] == e);
+    slot_delete(j, i);
+    heap_remove(j, e->heap_idx);
+    j->st.entries--;
+    j->st.bytes -= entry_bytes(e);
+}
+
+static void entry_release(llmopt_join *j, jentry *e, llmopt_join_reason reason) {
+    void *payload = e->payload;
+    int64_t ts = e->ts_ms;
+    entry_unlink(j, e);
+    if (reason == LLMOPT_JOIN_EXPIRED)
+        j->st.expired++;
+    else
+        j->st.evicted++;
+    j->cfg.on_expire(j->cfg.opaque, e->key, e->keylen, ts, payload, reason);
+    free(e);
+}
+
+llmopt_join *llmopt_join_new(const llmopt_join_config *cfg) {
+    if (!cfg || cfg->ttl_ms <= 0 || !cfg->on_expire)
+        return NULL;
+    llmopt_join *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->cfg = *cfg;
+    if (!table_grow(j)) {
+        llmopt_join_destroy(j);
+        return NULL;
+    }
+    return j;
+}
+
+void llmopt_join_destroy(llmopt_join *j) {
+    if (!j)
+        return;
+    for (size_t i = 0; i < j->st.entries; i++) {
+        if (j->cfg.free_payload)
+            j->cfg.free_payload(j->heap[i]->payload);
+        free(j->heap[i]);
+    }
+    free(j->slots);
+    free(j->heap);
+    free(j);
+}
+
+static jentry *insert_entry(llmopt_join *j, const void *key, size_t keylen, uint64_t h,
+                            int64_t ts_ms, uint64_t seq, void *payload, size_t payload_bytes) {
+    if ((j->st.entries + 1) * 10 > j->cap * 7 && !table_grow(j))
+        return NULL;
+    jentry *e = malloc(sizeof(*e) + keylen);
+    if (!e)
+        return NULL;
+    e->hash = h;
+    e->ts_ms = ts_ms;
+    e->seq = seq;
+    e->payload = payload;
+    e->payload_bytes = payload_bytes;
+    e->keylen = (uint8_t)keylen;
+    memcpy(e->key, key, keylen);
+    j->slots[probe_find(j, key, keylen, h)] = e;
+    j->st.entries++;
+    j->st.bytes += entry_bytes(e);
+    heap_set(j, j->st.entries - 1, e);
+    heap_up(j, j->st.entries - 1);
+    return e;
+}
+
+llmopt_err_t llmopt_join_put(llmopt_join *j, const void *key, size_t keylen,
+                             int64_t ts_ms, void *payload, size_t payload_bytes) {
+    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
+        return LLMOPT_ERR_INVALID;
+    uint64_t h = key_hash(key, keylen);
+    if (j->slots[probe_find(j, key, keylen, h)]) {
+        j->st.duplicates++;
+        return LLMOPT_ERR_STATE;
+    }
+    size_t need = payload_bytes + keylen + LLMOPT_JOIN_ENTRY_OVERHEAD;
+    if (j->cfg.max_bytes) {
+        if (need > j->cfg.max_bytes)
+            return LLMOPT_ERR_NOMEM;
+        while (j->st.entries && j->st.bytes + need > j->cfg.max_bytes)
+            entry_release(j, j->heap[0], LLMOPT_JOIN_EVICTED);
+    }
+    if (!insert_entry(j, key, keylen, h, ts_ms, j->next_seq, payload, payload_bytes))
+        return LLMOPT_ERR_NOMEM;
+    j->next_seq++;
+    j->st.inserted++;
+    return LLMOPT_OK;
+}
+
+static jentry *lookup(const llmopt_join *j, const void *key, size_t keylen) {
+    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
+        return NULL;
+    return j->slots[probe_find(j, key, keylen, key_hash(key, keylen))];
+}
+
+void *llmopt_join_take(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms) {
+    jentry *e = lookup(j, key, keylen);
+    if (!e)
+        return NULL;
+    void *p = e->payload;
+    if (ts_ms)
+        *ts_ms = e->ts_ms;
+    entry_unlink(j, e);
+    free(e);
+    j->st.matched++;
+    return p;
+}
+
+void *llmopt_join_peek(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms) {
+    jentry *e = lookup(j, key, keylen);
+    if (!e)
+        return NULL;
+    if (ts_ms)
+        *ts_ms = e->ts_ms;
+    return e->payload;
+}
+
+void llmopt_join_resize(llmopt_join *j, const void *key, size_t keylen, size_t payload_bytes) {
+    jentry *e = lookup(j, key, keylen);
+    if (!e)
+        return;
+    j->st.bytes -= e->payload_bytes;
+    e->payload_bytes = payload_bytes;
+    j->st.bytes += payload_bytes;
+    if (j->cfg.max_bytes) {
+        /* never evict the entry being resized: it is in use by the caller */
+        while (j->st.entries > 1 && j->st.bytes > j->cfg.max_bytes) {
+            jentry *old = j->heap[0];
+            if (old == e)
+                break;
+            entry_release(j, old, LLMOPT_JOIN_EVICTED);
+        }
+    }
+}
+
+size_t llmopt_join_expire(llmopt_join *j, int64_t watermark_ms) {
+    size_t n = 0;
+    while (j->st.entries) {
+        jentry *e = j->heap[0];
+        /* ts + ttl <= wm, written to avoid overflow at the extremes */
+        if (e->ts_ms > watermark_ms - j->cfg.ttl_ms)
+            break;
+        entry_release(j, e, LLMOPT_JOIN_EXPIRED);
+        n++;
+    }
+    return n;
+}
+
+void llmopt_join_get_stats(const llmopt_join *j, llmopt_join_stats *st) {
+    *st = j->st;
+}
+
+static int cmp_entry(const void *a, const void *b) {
+    const jentry *x = *(const jentry *const *)a, *y = *(const jentry *const *)b;
+    return entry_older(x, y) ? -1 : entry_older(y, x) ? 1 : 0;
+}
+
+void llmopt_join_serialize(const llmopt_join *j, llmopt_wbuf *w,
+                           llmopt_join_write_payload_cb *wp, void *opaque) {
+    llmopt_wbuf_header(w, "JOIN", 1);
+    llmopt_wbuf_u64(w, j->next_seq);
+    llmopt_wbuf_u64(w, j->st.inserted);
+    llmopt_wbuf_u64(w, j->st.matched);
+    llmopt_wbuf_u64(w, j->st.expired);
+    llmopt_wbuf_u64(w, j->st.evicted);
+    llmopt_wbuf_u64(w, j->st.duplicates);
+    llmopt_wbuf_u32(w, (uint32_t)j->st.entries);
+    jentry **order = malloc((j->st.entries ? j->st.entries : 1) * sizeof(*order));
+    if (!order) {
+        w->err = LLMOPT_ERR_NOMEM;
+        return;
+    }
+    memcpy(order, j->heap, j->st.entries * sizeof(*order));
+    qsort(order, j->st.entries, sizeof(*order), cmp_entry);
+    for (size_t i = 0; i < j->st.entries; i++) {
+        const jentry *e = order[i];
+        llmopt_wbuf_u8(w, e->keylen);
+        llmopt_wbuf_bytes(w, e->key, e->keylen);
+        llmopt_wbuf_i64(w, e->ts_ms);
+        llmopt_wbuf_u64(w, e->seq);
+        wp(opaque, w, e->payload);
+    }
+    free(order);
+}
+
+static void clear_all(llmopt_join *j) {
+    while (j->st.entries) {
+        jentry *e = j->heap[j->st.entries - 1];
+        void *p = e->payload;
+        entry_unlink(j, e);
+        if (j->cfg.free_payload)
+            j->cfg.free_payload(p);
+        free(e);
+    }
+}
+
+llmopt_err_t llmopt_join_deserialize(llmopt_join *j, llmopt_rbuf *r,
+                                     llmopt_join_read_payload_cb *rp, void *opaque) {
+    if (j->st.entries)
+        return LLMOPT_ERR_STATE;
+    llmopt_join_stats st = {0};
+    llmopt_rbuf_header(r, "JOIN", 1);
+    uint64_t next_seq = llmopt_rbuf_u64(r);
+    st.inserted = llmopt_rbuf_u64(r);
+    st.matched = llmopt_rbuf_u64(r);
+    st.expired = llmopt_rbuf_u64(r);
+    st.evicted = llmopt_rbuf_u64(r);
+    st.duplicates = llmopt_rbuf_u64(r);
+    /* smallest entry: keylen + 1 key byte + ts + seq */
+    uint32_t n = llmopt_rbuf_count(r, UINT32_MAX, 1 + 1 + 8 + 8);
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        unsigned char key[LLMOPT_JOIN_MAX_KEY];
+        uint8_t keylen = llmopt_rbuf_u8(r);
+        llmopt_rbuf_bytes(r, key, keylen);
+        int64_t ts = llmopt_rbuf_i64(r);
+        uint64_t seq = llmopt_rbuf_u64(r);
+        if (r->err)
+            break;
+        if (keylen == 0 || seq >= next_seq) {
+            r->err = LLMOPT_ERR_INVALID;
+            break;
+        }
+        size_t pbytes = 0;
+        void *p = rp(opaque, r, &pbytes);
+        if (r->err) {
+            if (p && j->cfg.free_payload)
+                j->cfg.free_payload(p);
+            break;
+        }
+        uint64_t h = key_hash(key, keylen);
+        if (j->slots[probe_find(j, key, keylen, h)]) { /* duplicate key in a blob */
+            if (j->cfg.free_payload)
+                j->cfg.free_payload(p);
+            r->err = LLMOPT_ERR_INVALID;
+            break;
+        }
+        if (!insert_entry(j, key, keylen, h, ts, seq, p, pbytes)) {
+            if (j->cfg.free_payload)
+                j->cfg.free_payload(p);
+            r->err = LLMOPT_ERR_NOMEM;
+            break;
+        }
+    }
+    if (r->err) {
+        clear_all(j);
+        return (llmopt_err_t)r->err;
+    }
+    size_t entries = j->st.entries, bytes = j->st.bytes;
+    j->st = st;
+    j->st.entries = entries;
+    j->st.bytes = bytes;
+    j->next_seq = next_seq;
+    return LLMOPT_OK;
+}
