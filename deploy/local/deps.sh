@@ -10,7 +10,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       libcunit1-dev libmicrohttpd-dev
       postgresql-15 postgresql-client-15 postgresql-15-tdigest
       kcat clang libclang-rt-14-dev valgrind
-      openjdk-17-jre-headless maven
+      openjdk-17-jdk-headless maven
       python3 python3-venv python3-pip curl procps)
 
 missing=()

@@ -1,0 +1,194 @@
+/*
+ * page_hinkley.c - Page-Hinkley change detector (see page_hinkley.h).
+ * Expressions keep River's evaluation order so results are bit-identical.
+ */
+#include "processor/core/page_hinkley.h"
+
+#include <math.h>
+#include <string.h>
+
+#define PH_TAG "PGHK"
+#define PH_VERSION 1
+
+llmopt_ph_config llmopt_ph_config_default(void) {
+    llmopt_ph_config c;
+    memset(&c, 0, sizeof(c));
+    c.min_instances = 30;
+    c.delta = 0.005;
+    c.threshold = 50.0;
+    c.alpha = 1.0 - 0.0001;
+    c.mode = LLMOPT_PH_BOTH;
+    return c;
+}
+
+static llmopt_err_t validate(const llmopt_ph_config *c, char *errstr, size_t n) {
+    if (!c)
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, n, "page-hinkley config is null");
+    if (c->min_instances < 1)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, n, "page-hinkley 'min_instances' must be >= 1");
+    if (!(c->delta >= 0.0) || !isfinite(c->delta))
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, n, "page-hinkley 'delta' %g not finite and >= 0",
+                           c->delta);
+    if (!(c->threshold > 0.0) || !isfinite(c->threshold))
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, n, "page-hinkley 'threshold' %g not finite and > 0",
+                           c->threshold);
+    if (!(c->alpha > 0.0 && c->alpha <= 1.0))
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, n, "page-hinkley 'alpha' %g not in (0, 1]", c->alpha);
+    if (c->mode != LLMOPT_PH_UP && c->mode != LLMOPT_PH_DOWN && c->mode != LLMOPT_PH_BOTH)
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, n, "page-hinkley 'mode' %d unknown", (int)c->mode);
+    return LLMOPT_OK;
+}
+
+static void restart(llmopt_ph *p) {
+    p->n = 0.0;
+    p->mean = 0.0;
+    p->sum_inc = 0.0;
+    p->sum_dec = 0.0;
+    p->min_inc = INFINITY;
+    p->max_dec = -1.0; /* River starts it at -1, not -inf */
+    p->total = 0.0;
+    p->inc_sum = p->dec_sum = 0.0;
+    p->inc_n = p->dec_n = 0;
+}
+
+llmopt_err_t llmopt_ph_init(llmopt_ph *p, const llmopt_ph_config *cfg,
+                            char *errstr, size_t errstr_size) {
+    memset(p, 0, sizeof(*p));
+    llmopt_err_t e = validate(cfg, errstr, errstr_size);
+    if (e != LLMOPT_OK)
+        return e;
+    p->cfg = *cfg;
+    restart(p);
+    return LLMOPT_OK;
+}
+
+void llmopt_ph_reset(llmopt_ph *p) {
+    restart(p);
+    p->n_seen = 0;
+    p->n_detections = 0;
+}
+
+int llmopt_ph_update(llmopt_ph *p, double x, llmopt_drift_detection *det) {
+    uint64_t index = p->n_seen++;
+    if (!isfinite(x))
+        return 0;
+
+    p->n += 1.0;
+    p->mean += (1.0 / p->n) * (x - p->mean);
+    double dev = x - p->mean;
+    p->sum_inc = p->cfg.alpha * p->sum_inc + dev - p->cfg.delta;
+    p->sum_dec = p->cfg.alpha * p->sum_dec + dev + p->cfg.delta;
+    p->total += x;
+
+    /* Ties move the change-point estimate to the latest extreme; the extreme
+     * itself is River's (strict comparison, same value). Written as selects,
+     * not branches: on a stationary stream new extremes come at random and
+     * mispredictions would dominate the cost of an update. */
+    int new_min = p->sum_inc <= p->min_inc;
+    p->min_inc = new_min ? p->sum_inc : p->min_inc;
+    p->inc_sum = new_min ? 0.0 : p->inc_sum + x;
+    p->inc_n = new_min ? 0 : p->inc_n + 1;
+    int new_max = p->sum_dec >= p->max_dec;
+    p->max_dec = new_max ? p->sum_dec : p->max_dec;
+    p->dec_sum = new_max ? 0.0 : p->dec_sum + x;
+    p->dec_n = new_max ? 0 : p->dec_n + 1;
+
+    if (p->n < (double)p->cfg.min_instances)
+        return 0;
+    double t_inc = p->sum_inc - p->min_inc;
+    double t_dec = p->max_dec - p->sum_dec;
+    int up = (p->cfg.mode & LLMOPT_PH_UP) && t_inc > p->cfg.threshold;
+    int down = (p->cfg.mode & LLMOPT_PH_DOWN) && t_dec > p->cfg.threshold;
+    if (!up && !down)
+        return 0;
+    if (up && down) {
+        up = t_inc >= t_dec;
+        down = !up;
+    }
+
+    p->n_detections++;
+    if (det) {
+        double s = up ? p->inc_sum : p->dec_sum;
+        uint64_t k = up ? p->inc_n : p->dec_n;
+        double after = k ? s / (double)k : x;
+        double nb = p->n - (double)k;
+        double before = nb > 0.0 ? (p->total - s) / nb : p->mean;
+        det->direction = up ? LLMOPT_DRIFT_UP : LLMOPT_DRIFT_DOWN;
+        det->estimate_before = before;
+        det->estimate_after = after;
+        det->sample_index = index;
+    }
+    restart(p);
+    return 1;
+}
+
+double llmopt_ph_mean(const llmopt_ph *p) {
+    return p->mean;
+}
+
+uint64_t llmopt_ph_detections(const llmopt_ph *p) {
+    return p->n_detections;
+}
+
+void llmopt_ph_serialize(const llmopt_ph *p, llmopt_wbuf *w) {
+    llmopt_wbuf_header(w, PH_TAG, PH_VERSION);
+    llmopt_wbuf_u32(w, p->cfg.min_instances);
+    llmopt_wbuf_f64(w, p->cfg.delta);
+    llmopt_wbuf_f64(w, p->cfg.threshold);
+    llmopt_wbuf_f64(w, p->cfg.alpha);
+    llmopt_wbuf_u8(w, (uint8_t)p->cfg.mode);
+    llmopt_wbuf_f64(w, p->n);
+    llmopt_wbuf_f64(w, p->mean);
+    llmopt_wbuf_f64(w, p->sum_inc);
+    llmopt_wbuf_f64(w, p->sum_dec);
+    llmopt_wbuf_f64(w, p->min_inc);
+    llmopt_wbuf_f64(w, p->max_dec);
+    llmopt_wbuf_f64(w, p->total);
+    llmopt_wbuf_f64(w, p->inc_sum);
+    llmopt_wbuf_f64(w, p->dec_sum);
+    llmopt_wbuf_u64(w, p->inc_n);
+    llmopt_wbuf_u64(w, p->dec_n);
+    llmopt_wbuf_u64(w, p->n_seen);
+    llmopt_wbuf_u64(w, p->n_detections);
+}
+
+llmopt_err_t llmopt_ph_deserialize(llmopt_ph *p, llmopt_rbuf *r,
+                                   char *errstr, size_t errstr_size) {
+    llmopt_ph s;
+    memset(&s, 0, sizeof(s));
+    if (llmopt_rbuf_header(r, PH_TAG, PH_VERSION) == 0)
+        return llmopt_errf(r->err == LLMOPT_ERR_TRUNCATED ? LLMOPT_ERR_TRUNCATED : LLMOPT_ERR_INVALID,
+                           errstr, errstr_size, "page-hinkley state has a bad header");
+    s.cfg.min_instances = llmopt_rbuf_u32(r);
+    s.cfg.delta = llmopt_rbuf_f64(r);
+    s.cfg.threshold = llmopt_rbuf_f64(r);
+    s.cfg.alpha = llmopt_rbuf_f64(r);
+    s.cfg.mode = (llmopt_ph_mode)llmopt_rbuf_u8(r);
+    s.n = llmopt_rbuf_f64(r);
+    s.mean = llmopt_rbuf_f64(r);
+    s.sum_inc = llmopt_rbuf_f64(r);
+    s.sum_dec = llmopt_rbuf_f64(r);
+    s.min_inc = llmopt_rbuf_f64(r);
+    s.max_dec = llmopt_rbuf_f64(r);
+    s.total = llmopt_rbuf_f64(r);
+    s.inc_sum = llmopt_rbuf_f64(r);
+    s.dec_sum = llmopt_rbuf_f64(r);
+    s.inc_n = llmopt_rbuf_u64(r);
+    s.dec_n = llmopt_rbuf_u64(r);
+    s.n_seen = llmopt_rbuf_u64(r);
+    s.n_detections = llmopt_rbuf_u64(r);
+    if (r->err)
+        return llmopt_errf(r->err == LLMOPT_ERR_TRUNCATED ? LLMOPT_ERR_TRUNCATED : LLMOPT_ERR_INVALID,
+                           errstr, errstr_size, "page-hinkley state truncated");
+    if (validate(&s.cfg, errstr, errstr_size) != LLMOPT_OK)
+        return LLMOPT_ERR_INVALID;
+    /* min_inc is +inf before the first sample; everything else is finite */
+    if (!(s.n >= 0.0) || !isfinite(s.n) || !isfinite(s.mean) || !isfinite(s.sum_inc) ||
+        !isfinite(s.sum_dec) || isnan(s.min_inc) || !isfinite(s.max_dec) || !isfinite(s.total) ||
+        !isfinite(s.inc_sum) || !isfinite(s.dec_sum) || (double)s.inc_n > s.n ||
+        (double)s.dec_n > s.n)
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                           "page-hinkley state values out of range");
+    *p = s;
+    return LLMOPT_OK;
+}

@@ -1,0 +1,1294 @@
+/*
+ * engine.c - one partition's per-event logic (see engine.h and
+ * docs/PROCESSOR.md).
+ *
+ * State:
+ *   pending   join table: requests waiting for their response (ttl join window)
+ *   orphans   join table: responses that came before their request
+ *   awaiting  join table: outcomes waiting for feedback (ttl feedback window)
+ *   stores    one window store per window spec, keyed "route\0arm"
+ *   arms      (route, arm) -> detector bank and late counters
+ * Every payload in the join tables is an outcome packed by outcome_pack.
+ */
+#include "processor/engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "processor/core/join.h"
+#include "processor/core/winagg.h"
+#include "processor/outcome_pack.h"
+
+static const char *const dlq_names[LLMOPT_DLQ_COUNT] = {
+    "decode", "missing_field", "bad_value", "bad_timestamp", "duplicate", "late", "unmatched"};
+
+const char *llmopt_dlq_reason_name(llmopt_dlq_reason r) {
+    return (unsigned)r < LLMOPT_DLQ_COUNT ? dlq_names[r] : NULL;
+}
+
+/* ---- join payload: a packed outcome plus its update counter ---- */
+typedef struct jpay {
+    uint32_t updates; /* reward updates emitted so far */
+    uint32_t len;
+    uint8_t data[];
+} jpay;
+
+/* ---- (route, arm) state ---- */
+typedef struct arm {
+    char *key;              /* route NUL arm, owned */
+    size_t keylen;
+    size_t route_len;       /* route = key[0..route_len) */
+    llmopt_detect *det;
+    int64_t late_pending[LLMOPT_ENGINE_MAX_WINDOWS]; /* late events since the last close */
+} arm;
+
+struct llmopt_engine {
+    llmopt_engine_config cfg;
+    llmopt_engine_sink sink;
+    int32_t partition;
+    llmopt_join *pending, *orphans, *awaiting;
+    llmopt_window_store *stores[LLMOPT_ENGINE_MAX_WINDOWS];
+    arm **arms;             /* open addressing, cap power of two */
+    size_t arms_cap, arms_n;
+    int64_t max_event_ms;   /* INT64_MIN before any event */
+    int64_t watermark_ms;   /* INT64_MIN before any event */
+    llmopt_engine_stats st;
+    llmopt_err_t deferred;  /* NOMEM raised inside a callback */
+    /* scratch records, reused (their arenas keep memory) */
+    llmopt_outcome out;
+    llmopt_window_metrics wm;
+    llmopt_signal sig;
+    llmopt_wbuf scratch;
+};
+
+/* ---- configuration ---- */
+
+void llmopt_engine_config_default(llmopt_engine_config *c) {
+    memset(c, 0, sizeof(*c));
+    c->join_window_ms = 10 * 60 * 1000;
+    c->feedback_window_ms = 60 * 60 * 1000;
+    c->join_max_bytes = (size_t)256 << 20;
+    c->ooo_ms = 5000;
+    c->grace_ms = 0;
+    c->max_future_ms = 60 * 60 * 1000;
+    c->max_past_ms = 7LL * 24 * 60 * 60 * 1000;
+    c->nwindows = 2;
+    c->windows[0] = (llmopt_window_config){.size_ms = 60000, .advance_ms = 60000};
+    c->windows[1] = (llmopt_window_config){.size_ms = 300000, .advance_ms = 60000};
+    c->digest_compression = 100;
+    c->max_latency_ms = 3.6e6;
+    c->max_cost_usd = 1000;
+    c->max_tokens = 100000000;
+    llmopt_detect_config_default(&c->detect);
+    llmopt_reward_config_default(&c->reward);
+}
+
+llmopt_err_t llmopt_engine_config_check(const llmopt_engine_config *c, char *errstr,
+                                        size_t errstr_size) {
+    llmopt_err_t err;
+    if (c->join_window_ms <= 0 || c->feedback_window_ms <= 0)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                           "join and feedback windows must be > 0 ms");
+    if (c->ooo_ms < 0 || c->grace_ms < 0 || c->max_future_ms <= 0 || c->max_past_ms <= 0)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                           "out-of-orderness and grace must be >= 0, timestamp bounds > 0");
+    if (c->nwindows < 1 || c->nwindows > LLMOPT_ENGINE_MAX_WINDOWS)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                           "between 1 and %d window specs are allowed", LLMOPT_ENGINE_MAX_WINDOWS);
+    for (int i = 0; i < c->nwindows; i++) {
+        llmopt_window_config w = c->windows[i];
+        w.ooo_ms = c->ooo_ms;
+        w.grace_ms = c->grace_ms;
+        if ((err = llmopt_window_config_check(&w, errstr, errstr_size)))
+            return err;
+    }
+    if (c->digest_compression < 10 || c->digest_compression > 10000)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                           "digest compression must be in [10, 10000]");
+    if (!(c->max_latency_ms > 0) || !(c->max_cost_usd > 0) || c->max_tokens <= 0)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size, "absurd-value bounds must be > 0");
+    if ((err = llmopt_detect_config_check(&c->detect, errstr, errstr_size)) ||
+        (err = llmopt_reward_config_check(&c->reward, errstr, errstr_size)))
+        return err;
+    for (size_t i = 0; i < c->nroute_rewards; i++) {
+        if (!c->route_rewards[i].route)
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "route reward without a route");
+        if ((err = llmopt_reward_config_check(&c->route_rewards[i].reward, errstr, errstr_size)))
+            return err;
+    }
+    return LLMOPT_OK;
+}
+
+/* ---- small helpers ---- */
+
+/* 64-bit FNV-1a over NUL-separated parts: the deterministic output ids. */
+static uint64_t fnv_part(uint64_t h, const void *p, size_t n) {
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    h ^= 0;
+    h *= 0x100000001b3ULL; /* separator */
+    return h;
+}
+
+static uint64_t fnv_i64(uint64_t h, int64_t v) {
+    return fnv_part(h, &v, sizeof(v)); /* little-endian hosts only; asserted in tests */
+}
+
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+static int str_ok(llmopt_str s) {
+    return s.ptr && s.len > 0;
+}
+
+static const llmopt_reward_config *reward_for(const llmopt_engine *e, llmopt_str route) {
+    for (size_t i = 0; i < e->cfg.nroute_rewards; i++) {
+        const char *r = e->cfg.route_rewards[i].route;
+        if (strlen(r) == route.len && memcmp(r, route.ptr, route.len) == 0)
+            return &e->cfg.route_rewards[i].reward;
+    }
+    return &e->cfg.reward;
+}
+
+static void dlq(llmopt_engine *e, const llmopt_engine_src *src, llmopt_dlq_reason reason,
+                const char *detail) {
+    e->st.dlq[reason]++;
+    if (e->sink.dlq)
+        e->sink.dlq(e->sink.ctx, src, reason, detail);
+}
+
+static void nomem(llmopt_engine *e) {
+    e->deferred = LLMOPT_ERR_NOMEM;
+}
+
+/* ---- arms map ---- */
+
+static uint64_t key_hash(const char *k, size_t n) {
+    return fnv_part(FNV_INIT, k, n);
+}
+
+static arm **arm_slot(llmopt_engine *e, const char *key, size_t keylen) {
+    size_t mask = e->arms_cap - 1;
+    for (size_t i = key_hash(key, keylen) & mask;; i = (i + 1) & mask) {
+        arm *a = e->arms[i];
+        if (!a || (a->keylen == keylen && memcmp(a->key, key, keylen) == 0))
+            return &e->arms[i];
+    }
+}
+
+static int arms_grow(llmopt_engine *e) {
+    size_t ncap = e->arms_cap ? e->arms_cap * 2 : 64;
+    arm **na = calloc(ncap, sizeof(*na));
+    if (!na)
+        return 0;
+    for (size_t i = 0; i < e->arms_cap; i++) {
+        arm *a = e->arms[i];
+        if (!a)
+            continue;
+        size_t k = key_hash(a->key, a->keylen) & (ncap - 1);
+        while (na[k])
+            k = (k + 1) & (ncap - 1);
+        na[k] = a;
+    }
+    free(e->arms);
+    e->arms = na;
+    e->arms_cap = ncap;
+    return 1;
+}
+
+static void arm_free(arm *a) {
+    if (!a)
+        return;
+    llmopt_detect_destroy(a->det);
+    free(a->key);
+    free(a);
+}
+
+/* The arm for key (route NUL arm), created on first use; NULL on NOMEM. */
+static arm *arm_get(llmopt_engine *e, const char *key, size_t keylen, size_t route_len) {
+    if ((e->arms_n + 1) * 10 > e->arms_cap * 7 && !arms_grow(e))
+        return NULL;
+    arm **slot = arm_slot(e, key, keylen);
+    if (*slot)
+        return *slot;
+    arm *a = calloc(1, sizeof(*a));
+    if (!a || !(a->key = malloc(keylen)) || !(a->det = llmopt_detect_new(&e->cfg.detect))) {
+        arm_free(a);
+        return NULL;
+    }
+    memcpy(a->key, key, keylen);
+    a->keylen = keylen;
+    a->route_len = route_len;
+    *slot = a;
+    e->arms_n++;
+    return a;
+}
+
+/* route NUL arm into buf; returns its length or 0 when it does not fit. */
+static size_t make_key(char *buf, size_t cap, llmopt_str route, llmopt_str armid) {
+    size_t n = route.len + 1 + armid.len;
+    if (n > cap)
+        return 0;
+    memcpy(buf, route.ptr, route.len);
+    buf[route.len] = '\0';
+    memcpy(buf + route.len + 1, armid.ptr, armid.len);
+    return n;
+}
+
+/* ---- emitting ---- */
+
+static void emit_outcome(llmopt_engine *e, const llmopt_outcome *o) {
+    if (o->is_update)
+        e->st.reward_updates++;
+    else
+        e->st.outcomes++;
+    if (o->status == LLMOPT_STATUS_MISSING)
+        e->st.missing++;
+    if (e->sink.outcome)
+        e->sink.outcome(e->sink.ctx, o);
+}
+
+typedef struct detect_ctx {
+    llmopt_engine *e;
+    const arm *a;
+    int64_t ts_ms;
+    int has_window_end;
+    int64_t window_end_ms;
+} detect_ctx;
+
+static int detector_index(unsigned bit) {
+    int i = 0;
+    while (bit > 1) {
+        bit >>= 1;
+        i++;
+    }
+    return i; /* LLMOPT_DET_* bit order == llmopt_detector order */
+}
+
+static void on_detection(void *opaque, const llmopt_detect_event *ev) {
+    detect_ctx *c = opaque;
+    llmopt_engine *e = c->e;
+    llmopt_signal *s = &e->sig;
+    int det = detector_index(ev->detector);
+    llmopt_record_clear(LLMOPT_REC_SIGNAL, s);
+    llmopt_str route = {c->a->key, c->a->route_len};
+    llmopt_str armid = {c->a->key + c->a->route_len + 1, c->a->keylen - c->a->route_len - 1};
+    uint64_t h = fnv_part(FNV_INIT, c->a->key, c->a->keylen);
+    h = fnv_i64(h, det);
+    h = fnv_part(h, ev->metric, strlen(ev->metric));
+    h = fnv_i64(h, (int64_t)ev->sample_index);
+    h = fnv_i64(h, c->has_window_end ? c->window_end_ms : c->ts_ms);
+    char id[24];
+    snprintf(id, sizeof(id), "%016llx", (unsigned long long)h);
+    llmopt_arena *ar = llmopt_record_arena(s);
+    if (llmopt_str_set(ar, &s->signal_id, id, strlen(id)) ||
+        llmopt_str_set(ar, &s->route, route.ptr, route.len) ||
+        llmopt_str_set(ar, &s->arm, armid.ptr, armid.len) ||
+        llmopt_str_set(ar, &s->metric, ev->metric, strlen(ev->metric))) {
+        nomem(e);
+        return;
+    }
+    s->ts_ms = c->ts_ms;
+    s->kind = ev->is_anomaly ? LLMOPT_SIGNAL_ANOMALY : LLMOPT_SIGNAL_DRIFT;
+    s->detector = (llmopt_detector)det;
+    s->direction = ev->direction > 0 ? LLMOPT_DIRECTION_UP : LLMOPT_DIRECTION_DOWN;
+    s->magnitude = ev->magnitude;
+    s->before = ev->before;
+    s->after = ev->after;
+    s->sample_index = (int64_t)ev->sample_index;
+    s->severity = ev->severity;
+    s->has_window_end_ms = c->has_window_end;
+    s->window_end_ms = c->has_window_end ? c->window_end_ms : 0;
+    if (ev->is_anomaly)
+        e->st.signals_anomaly++;
+    else
+        e->st.signals_drift++;
+    if (det >= 0 && det < 6)
+        e->st.signals_by_detector[det]++;
+    if (e->sink.signal)
+        e->sink.signal(e->sink.ctx, s);
+}
+
+/* ---- window payload ops (the payload is a winagg) ---- */
+
+static llmopt_err_t wop_init(void *p, void *ctx) {
+    return llmopt_winagg_init(p, ((llmopt_engine *)ctx)->cfg.digest_compression);
+}
+static llmopt_err_t wop_add(void *p, const void *ev, void *ctx) {
+    return llmopt_winagg_add(p, ev);
+}
+static void wop_release(void *p, void *ctx) {
+    llmopt_winagg_release(p);
+}
+static void wop_serialize(const void *p, llmopt_wbuf *w, void *ctx) {
+    llmopt_winagg_serialize(p, w);
+}
+static llmopt_err_t wop_deserialize(void *p, llmopt_rbuf *r, void *ctx) {
+    llmopt_winagg *a = p;
+    memset(a, 0, sizeof(*a));
+    return llmopt_winagg_deserialize(a, r);
+}
+
+static void emit_window(llmopt_engine *e, int spec, llmopt_window_closed *c) {
+    llmopt_winagg *agg = c->payload;
+    const llmopt_window_config *wc = &e->cfg.windows[spec];
+    const char *key = (const char *)c->key;
+    size_t route_len = strnlen(key, c->key_len);
+    arm **slot = arm_slot(e, key, c->key_len);
+    arm *a = *slot;
+    if (a) {
+        agg->late_count += a->late_pending[spec];
+        a->late_pending[spec] = 0;
+    }
+    llmopt_winagg_summary s;
+    llmopt_winagg_summarize(agg, &s);
+    llmopt_window_metrics *m = &e->wm;
+    llmopt_record_clear(LLMOPT_REC_WINDOW_METRICS, m);
+    llmopt_arena *ar = llmopt_record_arena(m);
+    uint64_t h = fnv_part(FNV_INIT, key, c->key_len);
+    h = fnv_i64(h, wc->size_ms);
+    h = fnv_i64(h, wc->advance_ms);
+    h = fnv_i64(h, c->start_ms);
+    char id[24];
+    snprintf(id, sizeof(id), "%016llx", (unsigned long long)h);
+    char *digest = NULL, *tdigest = NULL;
+    size_t dlen = 0, tlen = 0;
+    if (llmopt_str_set(ar, &m->metrics_id, id, strlen(id)) ||
+        llmopt_str_set(ar, &m->route, key, route_len) ||
+        llmopt_str_set(ar, &m->arm, key + route_len + 1, c->key_len - route_len - 1)) {
+        nomem(e);
+        return;
+    }
+    m->window_start_ms = c->start_ms;
+    m->window_end_ms = c->end_ms;
+    m->window_kind = wc->size_ms == wc->advance_ms ? LLMOPT_WINDOW_TUMBLING : LLMOPT_WINDOW_HOPPING;
+    m->size_ms = wc->size_ms;
+    m->advance_ms = wc->advance_ms;
+    m->count = agg->count;
+    m->ok_count = agg->status[LLMOPT_WINAGG_OK];
+    m->error_count = agg->status[LLMOPT_WINAGG_ERROR];
+    m->timeout_count = agg->status[LLMOPT_WINAGG_TIMEOUT];
+    m->rate_limited_count = agg->status[LLMOPT_WINAGG_RATE_LIMITED];
+    m->filtered_count = agg->status[LLMOPT_WINAGG_FILTERED];
+    m->error_rate = s.error_rate;
+    m->has_latency_p50_ms = m->has_latency_p90_ms = m->has_latency_p95_ms =
+        m->has_latency_p99_ms = s.has_latency;
+    m->latency_p50_ms = s.latency_p50;
+    m->latency_p90_ms = s.latency_p90;
+    m->latency_p95_ms = s.latency_p95;
+    m->latency_p99_ms = s.latency_p99;
+    if (s.has_latency) {
+        if (llmopt_tdigest_to_text(agg->latency, &digest, &dlen, NULL, 0)) {
+            nomem(e);
+            return;
+        }
+        m->latency_digest.ptr = digest;
+        m->latency_digest.len = dlen;
+    } else {
+        m->latency_digest = llmopt_str_of("");
+    }
+    m->has_ttft_p50_ms = m->has_ttft_p90_ms = m->has_ttft_p95_ms = m->has_ttft_p99_ms = s.has_ttft;
+    m->ttft_p50_ms = s.ttft_p50;
+    m->ttft_p90_ms = s.ttft_p90;
+    m->ttft_p95_ms = s.ttft_p95;
+    m->ttft_p99_ms = s.ttft_p99;
+    if (s.has_ttft) {
+        if (llmopt_tdigest_to_text(agg->ttft, &tdigest, &tlen, NULL, 0)) {
+            free(digest);
+            nomem(e);
+            return;
+        }
+        m->ttft_digest.ptr = tdigest;
+        m->ttft_digest.len = tlen;
+    }
+    m->input_tokens = agg->input_tokens;
+    m->output_tokens = agg->output_tokens;
+    m->cost_usd = agg->cost_usd;
+    m->cost_per_request = s.cost_per_request;
+    m->quality_count = agg->quality.n;
+    m->has_quality_mean = s.has_quality_mean;
+    m->quality_mean = s.quality_mean;
+    m->has_quality_variance = s.has_quality_var;
+    m->quality_variance = s.quality_var;
+    m->reward_count = agg->reward.n;
+    m->has_reward_mean = s.has_reward_mean;
+    m->reward_mean = s.reward_mean;
+    m->has_reward_variance = s.has_reward_var;
+    m->reward_variance = s.reward_var;
+    m->cache_hits = agg->cache_hits;
+    m->has_cache_hit_quality_mean = s.has_hit_quality;
+    m->cache_hit_quality_mean = s.hit_quality_mean;
+    m->has_cache_miss_quality_mean = s.has_miss_quality;
+    m->cache_miss_quality_mean = s.miss_quality_mean;
+    m->late_count = agg->late_count;
+    m->has_batch_size_mean = s.has_batch_mean;
+    m->batch_size_mean = s.batch_mean;
+    e->st.metrics++;
+    if (e->sink.metrics)
+        e->sink.metrics(e->sink.ctx, m);
+    free(digest);
+    free(tdigest);
+
+    /* anomaly detection runs on the primary window spec only */
+    if (spec == 0 && a && agg->count > 0) {
+        detect_ctx dc = {.e = e, .a = a, .ts_ms = c->end_ms, .has_window_end = 1,
+                         .window_end_ms = c->end_ms};
+        if (s.has_latency)
+            llmopt_detect_anomaly(a->det, LLMOPT_AM_P95_LATENCY, s.latency_p95, on_detection, &dc);
+        llmopt_detect_anomaly(a->det, LLMOPT_AM_ERROR_RATE, s.error_rate, on_detection, &dc);
+        llmopt_detect_anomaly(a->det, LLMOPT_AM_COST_PER_REQUEST, s.cost_per_request, on_detection, &dc);
+        if (s.has_quality_mean)
+            llmopt_detect_anomaly(a->det, LLMOPT_AM_QUALITY, s.quality_mean, on_detection, &dc);
+    }
+}
+
+static void drain_windows(llmopt_engine *e) {
+    for (int i = 0; i < e->cfg.nwindows; i++) {
+        llmopt_window_closed c;
+        while (llmopt_window_pop(e->stores[i], &c)) {
+            emit_window(e, i, &c);
+            llmopt_window_closed_release(e->stores[i], &c);
+        }
+    }
+}
+
+/* ---- join expiry ---- */
+
+static void free_jpay(void *p) {
+    free(p);
+}
+
+static jpay *pack_outcome(llmopt_engine *e, const llmopt_outcome *o, uint32_t updates) {
+    llmopt_wbuf *w = &e->scratch;
+    w->len = 0;
+    llmopt_outcome_pack(o, w);
+    if (w->err)
+        return NULL;
+    jpay *p = malloc(sizeof(*p) + w->len);
+    if (!p)
+        return NULL;
+    p->updates = updates;
+    p->len = (uint32_t)w->len;
+    memcpy(p->data, w->data, w->len);
+    return p;
+}
+
+static int unpack_outcome(llmopt_engine *e, const jpay *p, llmopt_outcome *o) {
+    llmopt_rbuf r;
+    llmopt_rbuf_init(&r, p->data, p->len);
+    llmopt_outcome_unpack(&r, o);
+    return r.err == 0;
+}
+
+static void on_pending_expire(void *opaque, const void *key, size_t keylen, int64_t ts,
+                              void *payload, llmopt_join_reason reason) {
+    llmopt_engine *e = opaque;
+    jpay *p = payload;
+    if (reason == LLMOPT_JOIN_EVICTED)
+        e->st.join_evicted++;
+    if (unpack_outcome(e, p, &e->out)) {
+        /* no response in time: the request's outcome is "missing" */
+        e->out.status = LLMOPT_STATUS_MISSING;
+        e->out.reward = e->out.reward_quality = e->out.reward_cost = e->out.reward_latency = 0;
+        emit_outcome(e, &e->out);
+    } else {
+        nomem(e);
+    }
+    free(p);
+}
+
+static void on_orphan_expire(void *opaque, const void *key, size_t keylen, int64_t ts,
+                             void *payload, llmopt_join_reason reason) {
+    llmopt_engine *e = opaque;
+    e->st.orphan_responses++;
+    if (reason == LLMOPT_JOIN_EVICTED)
+        e->st.join_evicted++;
+    free(payload);
+}
+
+static void on_awaiting_expire(void *opaque, const void *key, size_t keylen, int64_t ts,
+                               void *payload, llmopt_join_reason reason) {
+    llmopt_engine *e = opaque;
+    if (reason == LLMOPT_JOIN_EVICTED)
+        e->st.join_evicted++;
+    free(payload);
+}
+
+/* Raise the watermark to wm and close what it reaches. */
+static void raise_watermark(llmopt_engine *e, int64_t wm) {
+    if (e->watermark_ms != INT64_MIN && wm <= e->watermark_ms)
+        return;
+    e->watermark_ms = wm;
+    for (int i = 0; i < e->cfg.nwindows; i++)
+        if (llmopt_window_advance(e->stores[i], 0, wm) != LLMOPT_OK)
+            nomem(e);
+    drain_windows(e);
+    llmopt_join_expire(e->pending, wm);
+    llmopt_join_expire(e->orphans, wm);
+    llmopt_join_expire(e->awaiting, wm);
+}
+
+/* Validate ts against the partition's time and move time forward. Returns
+ * 0 (and dead-letters) when the timestamp is unacceptable. */
+static int accept_time(llmopt_engine *e, int64_t ts, const llmopt_engine_src *src) {
+    char detail[128];
+    if (ts <= 0 || ts >= LLMOPT_WINDOW_TS_MAX) {
+        snprintf(detail, sizeof(detail), "ts_ms '%lld' is not a valid epoch time", (long long)ts);
+        dlq(e, src, LLMOPT_DLQ_BAD_TIMESTAMP, detail);
+        return 0;
+    }
+    if (e->max_event_ms != INT64_MIN) {
+        if (ts > e->max_event_ms + e->cfg.max_future_ms) {
+            snprintf(detail, sizeof(detail), "ts_ms '%lld' is %lld ms ahead of the partition",
+                     (long long)ts, (long long)(ts - e->max_event_ms));
+            dlq(e, src, LLMOPT_DLQ_BAD_TIMESTAMP, detail);
+            return 0;
+        }
+        if (ts < e->watermark_ms - e->cfg.max_past_ms) {
+            snprintf(detail, sizeof(detail), "ts_ms '%lld' is %lld ms behind the watermark",
+                     (long long)ts, (long long)(e->watermark_ms - ts));
+            dlq(e, src, LLMOPT_DLQ_BAD_TIMESTAMP, detail);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void advance_time(llmopt_engine *e, int64_t ts) {
+    if (e->max_event_ms == INT64_MIN || ts > e->max_event_ms) {
+        e->max_event_ms = ts;
+        raise_watermark(e, ts - e->cfg.ooo_ms);
+    }
+}
+
+static int bad_num(double v, double max) {
+    return !isfinite(v) || v < 0 || v > max;
+}
+
+/* ---- outcome assembly ---- */
+
+static void set_reward(const llmopt_engine *e, llmopt_outcome *o) {
+    llmopt_reward_input in = {
+        .success = o->status == LLMOPT_STATUS_OK,
+        .has_quality = o->has_quality,
+        .quality = o->quality,
+        .cost_usd = o->cost_usd,
+        .latency_ms = o->has_latency_ms ? o->latency_ms : 0,
+        .has_rating = o->has_rating,
+        .rating = o->rating,
+        .has_thumbs = o->has_thumbs,
+        .thumbs = o->thumbs,
+        .has_task_completed = o->has_task_completed,
+        .task_completed = o->task_completed,
+    };
+    llmopt_reward r;
+    llmopt_reward_compute(reward_for(e, o->route), &in, &r);
+    o->reward_quality = r.quality;
+    o->reward_cost = r.cost;
+    o->reward_latency = r.latency;
+    o->reward = r.reward;
+}
+
+#define SETS(dst, src) llmopt_str_set(ar, &(dst), (src).ptr, (src).len)
+#define SETO(dst, src) ((src).ptr ? SETS(dst, src) : LLMOPT_OK)
+
+/* Request fields into o (o cleared by the caller). */
+static llmopt_err_t fill_request(llmopt_outcome *o, const llmopt_request *r) {
+    llmopt_arena *ar = llmopt_record_arena(o);
+    if (SETS(o->outcome_id, r->request_id) || SETS(o->request_id, r->request_id) ||
+        SETS(o->route, r->route) || SETS(o->arm, r->arm) || SETS(o->provider, r->provider) ||
+        SETS(o->model, r->model) || SETO(o->tenant, r->tenant) || SETO(o->user, r->user) ||
+        SETS(o->task_type, r->task_type) || SETO(o->experiment_id, r->experiment_id) ||
+        SETO(o->variant, r->variant))
+        return LLMOPT_ERR_NOMEM;
+    o->ts_ms = r->ts_ms;
+    o->propensity = r->propensity;
+    o->decision_version = r->decision_version;
+    if (r->has_context && r->context.count) {
+        o->context.items = llmopt_arena_alloc(ar, r->context.count * sizeof(*o->context.items));
+        if (!o->context.items)
+            return LLMOPT_ERR_NOMEM;
+        for (size_t i = 0; i < r->context.count; i++) {
+            if (SETS(o->context.items[i].key, r->context.items[i].key))
+                return LLMOPT_ERR_NOMEM;
+            o->context.items[i].value = r->context.items[i].value;
+        }
+        o->context.count = r->context.count;
+    }
+    return LLMOPT_OK;
+}
+
+/* Response fields into o. */
+static void fill_response(llmopt_outcome *o, const llmopt_response *r) {
+    o->has_response_ts_ms = true;
+    o->response_ts_ms = r->ts_ms;
+    o->status = r->status;
+    o->has_latency_ms = true;
+    o->latency_ms = r->latency_ms;
+    o->has_ttft_ms = r->has_ttft_ms;
+    o->ttft_ms = r->ttft_ms;
+    o->input_tokens = r->input_tokens;
+    o->output_tokens = r->output_tokens;
+    o->cost_usd = r->cost_usd;
+    o->has_quality = r->has_quality;
+    o->quality = r->quality;
+    o->cache_hit = r->cache_hit;
+}
+
+/* o is complete: emit it, then keep it awaiting feedback. */
+static void complete_outcome(llmopt_engine *e, llmopt_outcome *o) {
+    set_reward(e, o);
+    o->is_update = false;
+    emit_outcome(e, o);
+    jpay *p = pack_outcome(e, o, 0);
+    if (!p) {
+        nomem(e);
+        return;
+    }
+    llmopt_err_t err = llmopt_join_put(e->awaiting, o->request_id.ptr, o->request_id.len, o->ts_ms,
+                                       p, p->len + sizeof(*p));
+    if (err) {
+        free(p);
+        if (err == LLMOPT_ERR_NOMEM)
+            nomem(e);
+    }
+}
+
+/* ---- public entry points ---- */
+
+static llmopt_err_t finish(llmopt_engine *e) {
+    llmopt_err_t err = e->deferred;
+    e->deferred = LLMOPT_OK;
+    return err;
+}
+
+llmopt_err_t llmopt_engine_on_request(llmopt_engine *e, const llmopt_request *r,
+                                      const llmopt_engine_src *src) {
+    char detail[256];
+    const char *missing = !str_ok(r->request_id) ? "request_id"
+                          : !str_ok(r->route)    ? "route"
+                          : !str_ok(r->arm)      ? "arm"
+                          : !r->provider.ptr     ? "provider"
+                          : !r->model.ptr        ? "model"
+                          : !r->task_type.ptr    ? "task_type"
+                                                 : NULL;
+    if (missing || r->request_id.len > LLMOPT_JOIN_MAX_KEY) {
+        if (missing)
+            snprintf(detail, sizeof(detail), "request field '%s' is missing or empty", missing);
+        else
+            snprintf(detail, sizeof(detail), "request_id longer than %d bytes", LLMOPT_JOIN_MAX_KEY);
+        dlq(e, src, LLMOPT_DLQ_MISSING_FIELD, detail);
+        return finish(e);
+    }
+    if (!(r->propensity > 0 && r->propensity <= 1) || r->decision_version < 0 ||
+        r->input_tokens_est < 0 || r->input_tokens_est > e->cfg.max_tokens) {
+        snprintf(detail, sizeof(detail),
+                 "propensity '%g' must be in (0, 1], decision_version and input_tokens_est >= 0",
+                 r->propensity);
+        dlq(e, src, LLMOPT_DLQ_BAD_VALUE, detail);
+        return finish(e);
+    }
+    for (size_t i = 0; r->has_context && i < r->context.count; i++) {
+        if (!isfinite(r->context.items[i].value)) {
+            snprintf(detail, sizeof(detail), "context feature '%.64s' is not finite",
+                     r->context.items[i].key.ptr ? r->context.items[i].key.ptr : "");
+            dlq(e, src, LLMOPT_DLQ_BAD_VALUE, detail);
+            return finish(e);
+        }
+    }
+    if (!accept_time(e, r->ts_ms, src))
+        return finish(e);
+    const char *id = r->request_id.ptr;
+    size_t idlen = r->request_id.len;
+    if (llmopt_join_peek(e->pending, id, idlen, NULL) || llmopt_join_peek(e->awaiting, id, idlen, NULL)) {
+        snprintf(detail, sizeof(detail), "request_id '%.128s' already seen", id);
+        dlq(e, src, LLMOPT_DLQ_DUPLICATE, detail);
+        return finish(e);
+    }
+    if (e->watermark_ms != INT64_MIN && r->ts_ms <= e->watermark_ms - e->cfg.join_window_ms) {
+        snprintf(detail, sizeof(detail), "request at %lld is past its join window",
+                 (long long)r->ts_ms);
+        dlq(e, src, LLMOPT_DLQ_LATE, detail);
+        return finish(e);
+    }
+    e->st.requests++;
+    llmopt_outcome *o = &e->out;
+    llmopt_record_clear(LLMOPT_REC_OUTCOME, o);
+    if (fill_request(o, r)) {
+        nomem(e);
+        return finish(e);
+    }
+    int64_t ots = 0;
+    jpay *orphan = llmopt_join_take(e->orphans, id, idlen, &ots);
+    if (orphan) {
+        /* the response came first: complete the outcome from it */
+        llmopt_outcome tmp;
+        llmopt_outcome_init(&tmp);
+        if (unpack_outcome(e, orphan, &tmp)) {
+            o->has_response_ts_ms = tmp.has_response_ts_ms;
+            o->response_ts_ms = tmp.response_ts_ms;
+            o->status = tmp.status;
+            o->has_latency_ms = tmp.has_latency_ms;
+            o->latency_ms = tmp.latency_ms;
+            o->has_ttft_ms = tmp.has_ttft_ms;
+            o->ttft_ms = tmp.ttft_ms;
+            o->input_tokens = tmp.input_tokens;
+            o->output_tokens = tmp.output_tokens;
+            o->cost_usd = tmp.cost_usd;
+            o->has_quality = tmp.has_quality;
+            o->quality = tmp.quality;
+            o->cache_hit = tmp.cache_hit;
+            complete_outcome(e, o);
+        } else {
+            nomem(e);
+        }
+        llmopt_outcome_release(&tmp);
+        free(orphan);
+    } else {
+        jpay *p = pack_outcome(e, o, 0);
+        if (!p) {
+            nomem(e);
+        } else if (llmopt_join_put(e->pending, id, idlen, r->ts_ms, p, p->len + sizeof(*p))) {
+            free(p);
+            nomem(e);
+        }
+    }
+    advance_time(e, r->ts_ms);
+    return finish(e);
+}
+
+llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *r,
+                                       const llmopt_engine_src *src) {
+    char detail[256];
+    const char *missing = !str_ok(r->request_id) ? "request_id"
+                          : !str_ok(r->route)    ? "route"
+                          : !str_ok(r->arm)      ? "arm"
+                                                 : NULL;
+    if (missing || r->request_id.len > LLMOPT_JOIN_MAX_KEY) {
+        if (missing)
+            snprintf(detail, sizeof(detail), "response field '%s' is missing or empty", missing);
+        else
+            snprintf(detail, sizeof(detail), "request_id longer than %d bytes", LLMOPT_JOIN_MAX_KEY);
+        dlq(e, src, LLMOPT_DLQ_MISSING_FIELD, detail);
+        return finish(e);
+    }
+    const char *bad = bad_num(r->latency_ms, e->cfg.max_latency_ms)                    ? "latency_ms"
+                      : r->has_ttft_ms && bad_num(r->ttft_ms, e->cfg.max_latency_ms)   ? "ttft_ms"
+                      : bad_num(r->cost_usd, e->cfg.max_cost_usd)                      ? "cost_usd"
+                      : r->input_tokens < 0 || r->input_tokens > e->cfg.max_tokens     ? "input_tokens"
+                      : r->output_tokens < 0 || r->output_tokens > e->cfg.max_tokens   ? "output_tokens"
+                      : r->has_quality && !(r->quality >= 0 && r->quality <= 1)        ? "quality"
+                      : r->has_batch_size && r->batch_size < 1                         ? "batch_size"
+                      : (unsigned)r->status > LLMOPT_STATUS_FILTERED                   ? "status"
+                                                                                       : NULL;
+    if (bad) {
+        snprintf(detail, sizeof(detail), "response field '%s' is NaN, negative or absurd", bad);
+        dlq(e, src, LLMOPT_DLQ_BAD_VALUE, detail);
+        return finish(e);
+    }
+    if (!accept_time(e, r->ts_ms, src))
+        return finish(e);
+    const char *id = r->request_id.ptr;
+    size_t idlen = r->request_id.len;
+    if (llmopt_join_peek(e->orphans, id, idlen, NULL) || llmopt_join_peek(e->awaiting, id, idlen, NULL)) {
+        snprintf(detail, sizeof(detail), "response for request_id '%.128s' already seen", id);
+        dlq(e, src, LLMOPT_DLQ_DUPLICATE, detail);
+        return finish(e);
+    }
+    char keybuf[1024];
+    size_t keylen = make_key(keybuf, sizeof(keybuf), r->route, r->arm);
+    if (!keylen) {
+        dlq(e, src, LLMOPT_DLQ_BAD_VALUE, "route and arm together exceed 1022 bytes");
+        return finish(e);
+    }
+    arm *a = arm_get(e, keybuf, keylen, r->route.len);
+    if (!a) {
+        nomem(e);
+        return finish(e);
+    }
+    /* windows first: an event none of whose windows is open is late */
+    llmopt_reward_input rin = {.success = r->status == LLMOPT_STATUS_OK, .has_quality = r->has_quality,
+                               .quality = r->quality, .cost_usd = r->cost_usd,
+                               .latency_ms = r->latency_ms};
+    llmopt_reward rw;
+    llmopt_reward_compute(reward_for(e, r->route), &rin, &rw);
+    llmopt_winagg_event ev = {
+        .status = (int)r->status, .latency_ms = r->latency_ms, .has_ttft = r->has_ttft_ms,
+        .ttft_ms = r->ttft_ms, .input_tokens = r->input_tokens, .output_tokens = r->output_tokens,
+        .cost_usd = r->cost_usd, .has_quality = r->has_quality, .quality = r->quality,
+        .cache_hit = r->cache_hit, .has_batch_size = r->has_batch_size, .batch_size = r->batch_size,
+        .reward = rw.reward};
+    int late_all = 1;
+    for (int i = 0; i < e->cfg.nwindows; i++) {
+        int late = 0;
+        llmopt_err_t err = llmopt_window_add(e->stores[i], 0, r->ts_ms, keybuf, keylen, &ev, &late);
+        if (err == LLMOPT_ERR_NOMEM) {
+            nomem(e);
+            return finish(e);
+        }
+        if (late)
+            a->late_pending[i]++;
+        else
+            late_all = 0;
+    }
+    if (late_all) {
+        snprintf(detail, sizeof(detail), "response at %lld is behind the watermark %lld",
+                 (long long)r->ts_ms, (long long)e->watermark_ms);
+        dlq(e, src, LLMOPT_DLQ_LATE, detail);
+        return finish(e);
+    }
+    e->st.responses++;
+    /* drift detectors on per-event values */
+    detect_ctx dc = {.e = e, .a = a, .ts_ms = r->ts_ms};
+    int ok = r->status == LLMOPT_STATUS_OK;
+    if (ok)
+        llmopt_detect_drift(a->det, LLMOPT_DM_LATENCY, r->latency_ms, on_detection, &dc);
+    if (r->status <= LLMOPT_STATUS_TIMEOUT)
+        llmopt_detect_drift(a->det, LLMOPT_DM_ERROR, ok ? 0.0 : 1.0, on_detection, &dc);
+    if (r->has_quality)
+        llmopt_detect_drift(a->det, LLMOPT_DM_QUALITY, r->quality, on_detection, &dc);
+    if (ok)
+        llmopt_detect_drift(a->det, LLMOPT_DM_COST, r->cost_usd, on_detection, &dc);
+    llmopt_detect_drift(a->det, LLMOPT_DM_REWARD, rw.reward, on_detection, &dc);
+
+    /* join */
+    int64_t rts = 0;
+    jpay *req = llmopt_join_take(e->pending, id, idlen, &rts);
+    llmopt_outcome *o = &e->out;
+    if (req) {
+        if (unpack_outcome(e, req, o)) {
+            fill_response(o, r);
+            complete_outcome(e, o);
+        } else {
+            nomem(e);
+        }
+        free(req);
+    } else {
+        /* keep it until its request shows up or the join window passes */
+        llmopt_record_clear(LLMOPT_REC_OUTCOME, o);
+        llmopt_arena *ar = llmopt_record_arena(o);
+        if (SETS(o->outcome_id, r->request_id) || SETS(o->request_id, r->request_id) ||
+            SETS(o->route, r->route) || SETS(o->arm, r->arm)) {
+            nomem(e);
+            return finish(e);
+        }
+        o->ts_ms = r->ts_ms;
+        fill_response(o, r);
+        jpay *p = pack_outcome(e, o, 0);
+        if (!p || llmopt_join_put(e->orphans, id, idlen, r->ts_ms, p, p->len + sizeof(*p))) {
+            free(p);
+            nomem(e);
+        }
+    }
+    drain_windows(e);
+    advance_time(e, r->ts_ms);
+    return finish(e);
+}
+
+llmopt_err_t llmopt_engine_on_feedback(llmopt_engine *e, const llmopt_feedback *f,
+                                       const llmopt_engine_src *src) {
+    char detail[256];
+    if (!str_ok(f->request_id) || !str_ok(f->route) || f->request_id.len > LLMOPT_JOIN_MAX_KEY) {
+        snprintf(detail, sizeof(detail), "feedback field '%s' is missing or empty",
+                 !str_ok(f->request_id) ? "request_id" : !str_ok(f->route) ? "route" : "request_id");
+        dlq(e, src, LLMOPT_DLQ_MISSING_FIELD, detail);
+        return finish(e);
+    }
+    if ((f->has_rating && !(f->rating >= 0 && f->rating <= 1)) ||
+        (f->has_thumbs && (f->thumbs < -1 || f->thumbs > 1))) {
+        dlq(e, src, LLMOPT_DLQ_BAD_VALUE, "rating must be in [0, 1] and thumbs in {-1, 0, 1}");
+        return finish(e);
+    }
+    if (!accept_time(e, f->ts_ms, src))
+        return finish(e);
+    const char *id = f->request_id.ptr;
+    size_t idlen = f->request_id.len;
+    llmopt_outcome *o = &e->out;
+    jpay *p;
+    llmopt_join *table = NULL;
+    if ((p = llmopt_join_peek(e->awaiting, id, idlen, NULL)))
+        table = e->awaiting;
+    else if ((p = llmopt_join_peek(e->pending, id, idlen, NULL)))
+        table = e->pending;
+    if (!table) {
+        snprintf(detail, sizeof(detail), "feedback for unknown or expired request_id '%.100s'", id);
+        dlq(e, src, LLMOPT_DLQ_UNMATCHED, detail);
+        return finish(e);
+    }
+    e->st.feedback++;
+    if (!unpack_outcome(e, p, o)) {
+        nomem(e);
+        return finish(e);
+    }
+    if (f->has_rating) {
+        o->has_rating = true;
+        o->rating = f->rating;
+    }
+    if (f->has_thumbs) {
+        o->has_thumbs = true;
+        o->thumbs = f->thumbs;
+    }
+    if (f->has_task_completed) {
+        o->has_task_completed = true;
+        o->task_completed = f->task_completed;
+    }
+    o->has_feedback_ts_ms = true;
+    o->feedback_ts_ms = f->ts_ms;
+    uint32_t updates = p->updates;
+    if (table == e->awaiting) {
+        /* the outcome was emitted: emit the reward update */
+        updates++;
+        set_reward(e, o);
+        char uid[LLMOPT_JOIN_MAX_KEY + 16];
+        int n = snprintf(uid, sizeof(uid), "%.*s#u%u", (int)idlen, id, updates);
+        llmopt_str base = o->outcome_id;
+        if (llmopt_str_set(llmopt_record_arena(o), &o->outcome_id, uid, (size_t)n)) {
+            nomem(e);
+            return finish(e);
+        }
+        o->is_update = true;
+        emit_outcome(e, o);
+        o->outcome_id = base;
+        o->is_update = false;
+    }
+    /* store the feedback with the entry (replacing its payload in place) */
+    jpay *np = pack_outcome(e, o, updates);
+    int64_t ts = 0;
+    jpay *old = llmopt_join_take(table, id, idlen, &ts);
+    if (!np || llmopt_join_put(table, id, idlen, ts, np, np->len + sizeof(*np))) {
+        free(np);
+        nomem(e);
+    }
+    free(old);
+    advance_time(e, f->ts_ms);
+    return finish(e);
+}
+
+llmopt_err_t llmopt_engine_advance(llmopt_engine *e, int64_t watermark_ms) {
+    if (watermark_ms > LLMOPT_WINDOW_TS_MAX)
+        watermark_ms = LLMOPT_WINDOW_TS_MAX;
+    raise_watermark(e, watermark_ms);
+    return finish(e);
+}
+
+llmopt_err_t llmopt_engine_flush(llmopt_engine *e) {
+    int64_t far = LLMOPT_WINDOW_TS_MAX - 1;
+    raise_watermark(e, far);
+    /* join entries expire at ts + ttl <= wm; make sure even the newest go */
+    llmopt_join_expire(e->pending, INT64_MAX);
+    llmopt_join_expire(e->orphans, INT64_MAX);
+    llmopt_join_expire(e->awaiting, INT64_MAX);
+    return finish(e);
+}
+
+/* ---- lifecycle ---- */
+
+llmopt_engine *llmopt_engine_new(const llmopt_engine_config *cfg, const llmopt_engine_sink *sink,
+                                 int32_t partition, char *errstr, size_t errstr_size) {
+    if (llmopt_engine_config_check(cfg, errstr, errstr_size) != LLMOPT_OK)
+        return NULL;
+    llmopt_engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        goto nomem;
+    e->cfg = *cfg;
+    e->sink = *sink;
+    e->partition = partition;
+    e->max_event_ms = INT64_MIN;
+    e->watermark_ms = INT64_MIN;
+    llmopt_outcome_init(&e->out);
+    llmopt_window_metrics_init(&e->wm);
+    llmopt_signal_init(&e->sig);
+    llmopt_wbuf_init(&e->scratch);
+    /* the join budget is split: requests 1/2, awaiting feedback 3/8, orphans 1/8 */
+    size_t b = cfg->join_max_bytes;
+    llmopt_join_config jc = {.ttl_ms = cfg->join_window_ms, .max_bytes = b / 2,
+                             .on_expire = on_pending_expire, .free_payload = free_jpay, .opaque = e};
+    e->pending = llmopt_join_new(&jc);
+    jc.max_bytes = b / 8;
+    jc.on_expire = on_orphan_expire;
+    e->orphans = llmopt_join_new(&jc);
+    jc.ttl_ms = cfg->feedback_window_ms;
+    jc.max_bytes = b / 8 * 3;
+    jc.on_expire = on_awaiting_expire;
+    e->awaiting = llmopt_join_new(&jc);
+    if (!e->pending || !e->orphans || !e->awaiting || !arms_grow(e))
+        goto nomem;
+    llmopt_window_ops ops = {.payload_size = sizeof(llmopt_winagg), .init = wop_init, .add = wop_add,
+                             .release = wop_release, .serialize = wop_serialize,
+                             .deserialize = wop_deserialize, .ctx = e};
+    for (int i = 0; i < cfg->nwindows; i++) {
+        llmopt_window_config wc = cfg->windows[i];
+        wc.ooo_ms = 0; /* the engine passes watermarks already net of out-of-orderness */
+        wc.grace_ms = cfg->grace_ms;
+        if (!(e->stores[i] = llmopt_window_store_new(&wc, &ops, errstr, errstr_size)))
+            goto fail;
+    }
+    return e;
+nomem:
+    llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
+fail:
+    llmopt_engine_destroy(e);
+    return NULL;
+}
+
+void llmopt_engine_destroy(llmopt_engine *e) {
+    if (!e)
+        return;
+    llmopt_join_destroy(e->pending);
+    llmopt_join_destroy(e->orphans);
+    llmopt_join_destroy(e->awaiting);
+    for (int i = 0; i < LLMOPT_ENGINE_MAX_WINDOWS; i++)
+        llmopt_window_store_destroy(e->stores[i]);
+    for (size_t i = 0; i < e->arms_cap; i++)
+        arm_free(e->arms[i]);
+    free(e->arms);
+    llmopt_outcome_release(&e->out);
+    llmopt_window_metrics_release(&e->wm);
+    llmopt_signal_release(&e->sig);
+    llmopt_wbuf_release(&e->scratch);
+    free(e);
+}
+
+void llmopt_engine_get_stats(const llmopt_engine *e, llmopt_engine_stats *st) {
+    *st = e->st;
+    llmopt_join_stats js;
+    size_t bytes = 0;
+    llmopt_join_get_stats(e->pending, &js);
+    bytes += js.bytes;
+    llmopt_join_get_stats(e->orphans, &js);
+    bytes += js.bytes;
+    llmopt_join_get_stats(e->awaiting, &js);
+    bytes += js.bytes;
+    st->open_windows = 0;
+    for (int i = 0; i < e->cfg.nwindows; i++) {
+        llmopt_window_stats ws;
+        llmopt_window_get_stats(e->stores[i], &ws);
+        st->open_windows += ws.open_windows;
+        bytes += ws.store_bytes;
+        /* each open window holds two digests the store does not see */
+        bytes += ws.open_windows * 2 * (16 * (size_t)e->cfg.digest_compression);
+    }
+    for (size_t i = 0; i < e->arms_cap; i++)
+        if (e->arms[i])
+            bytes += sizeof(arm) + e->arms[i]->keylen + llmopt_detect_bytes(e->arms[i]->det);
+    st->state_bytes = bytes;
+    st->arms = e->arms_n;
+    st->watermark_ms = e->watermark_ms;
+    st->max_event_ms = e->max_event_ms;
+}
+
+/* ---- checkpoint ---- */
+
+static void write_jpay(void *opaque, llmopt_wbuf *w, const void *payload) {
+    const jpay *p = payload;
+    llmopt_wbuf_u32(w, p->updates);
+    llmopt_wbuf_u32(w, p->len);
+    llmopt_wbuf_bytes(w, p->data, p->len);
+}
+
+static void *read_jpay(void *opaque, llmopt_rbuf *r, size_t *bytes) {
+    uint32_t updates = llmopt_rbuf_u32(r);
+    uint32_t len = llmopt_rbuf_u32(r);
+    if (r->err)
+        return NULL;
+    if (len > r->left || len > (1u << 24)) {
+        r->err = LLMOPT_ERR_TRUNCATED;
+        return NULL;
+    }
+    jpay *p = malloc(sizeof(*p) + len);
+    if (!p) {
+        r->err = LLMOPT_ERR_NOMEM;
+        return NULL;
+    }
+    p->updates = updates;
+    p->len = len;
+    llmopt_rbuf_bytes(r, p->data, len);
+    /* the payload must be a valid packed outcome */
+    llmopt_outcome tmp;
+    llmopt_outcome_init(&tmp);
+    llmopt_rbuf pr;
+    llmopt_rbuf_init(&pr, p->data, len);
+    llmopt_outcome_unpack(&pr, &tmp);
+    llmopt_outcome_release(&tmp);
+    if (pr.err || pr.left) {
+        free(p);
+        r->err = LLMOPT_ERR_INVALID;
+        return NULL;
+    }
+    *bytes = len + sizeof(*p);
+    return p;
+}
+
+/* The config values the state depends on; a checkpoint only loads into an
+ * engine configured the same way. */
+static void write_config(const llmopt_engine_config *c, llmopt_wbuf *w) {
+    llmopt_wbuf_i64(w, c->join_window_ms);
+    llmopt_wbuf_i64(w, c->feedback_window_ms);
+    llmopt_wbuf_i64(w, c->ooo_ms);
+    llmopt_wbuf_i64(w, c->grace_ms);
+    llmopt_wbuf_u32(w, (uint32_t)c->nwindows);
+    for (int i = 0; i < c->nwindows; i++) {
+        llmopt_wbuf_i64(w, c->windows[i].size_ms);
+        llmopt_wbuf_i64(w, c->windows[i].advance_ms);
+        llmopt_wbuf_i64(w, c->windows[i].offset_ms);
+    }
+    llmopt_wbuf_u32(w, c->digest_compression);
+    for (int m = 0; m < LLMOPT_DM_COUNT; m++)
+        llmopt_wbuf_u8(w, (uint8_t)c->detect.drift_mask[m]);
+    for (int m = 0; m < LLMOPT_AM_COUNT; m++)
+        llmopt_wbuf_u8(w, (uint8_t)c->detect.anomaly_mask[m]);
+}
+
+static int cmp_arm(const void *x, const void *y) {
+    const arm *a = *(const arm *const *)x, *b = *(const arm *const *)y;
+    size_t n = a->keylen < b->keylen ? a->keylen : b->keylen;
+    int c = memcmp(a->key, b->key, n);
+    return c ? c : (a->keylen > b->keylen) - (a->keylen < b->keylen);
+}
+
+static void frame_begin(llmopt_wbuf *w, size_t *at) {
+    *at = w->len;
+    llmopt_wbuf_u32(w, 0);
+}
+
+static void frame_end(llmopt_wbuf *w, size_t at) {
+    if (w->err)
+        return;
+    uint32_t n = (uint32_t)(w->len - at - 4);
+    for (int i = 0; i < 4; i++)
+        w->data[at + i] = (uint8_t)(n >> (8 * i));
+}
+
+void llmopt_engine_save(const llmopt_engine *e, llmopt_wbuf *w) {
+    llmopt_wbuf_header(w, "ENGN", 1);
+    write_config(&e->cfg, w);
+    llmopt_wbuf_i64(w, e->max_event_ms);
+    llmopt_wbuf_i64(w, e->watermark_ms);
+    const llmopt_engine_stats *s = &e->st;
+    llmopt_wbuf_u64(w, s->requests);
+    llmopt_wbuf_u64(w, s->responses);
+    llmopt_wbuf_u64(w, s->feedback);
+    for (int i = 0; i < LLMOPT_DLQ_COUNT; i++)
+        llmopt_wbuf_u64(w, s->dlq[i]);
+    llmopt_wbuf_u64(w, s->outcomes);
+    llmopt_wbuf_u64(w, s->reward_updates);
+    llmopt_wbuf_u64(w, s->missing);
+    llmopt_wbuf_u64(w, s->metrics);
+    llmopt_wbuf_u64(w, s->signals_drift);
+    llmopt_wbuf_u64(w, s->signals_anomaly);
+    for (int i = 0; i < 6; i++)
+        llmopt_wbuf_u64(w, s->signals_by_detector[i]);
+    llmopt_wbuf_u64(w, s->join_evicted);
+    llmopt_wbuf_u64(w, s->orphan_responses);
+    llmopt_join_serialize(e->pending, w, write_jpay, NULL);
+    llmopt_join_serialize(e->orphans, w, write_jpay, NULL);
+    llmopt_join_serialize(e->awaiting, w, write_jpay, NULL);
+    for (int i = 0; i < e->cfg.nwindows; i++) {
+        size_t at;
+        frame_begin(w, &at);
+        llmopt_window_store_save(e->stores[i], w);
+        frame_end(w, at);
+    }
+    arm **sorted = malloc((e->arms_n ? e->arms_n : 1) * sizeof(*sorted));
+    if (!sorted) {
+        w->err = LLMOPT_ERR_NOMEM;
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < e->arms_cap; i++)
+        if (e->arms[i])
+            sorted[n++] = e->arms[i];
+    qsort(sorted, n, sizeof(*sorted), cmp_arm);
+    llmopt_wbuf_u32(w, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const arm *a = sorted[i];
+        llmopt_wbuf_u32(w, (uint32_t)a->keylen);
+        llmopt_wbuf_bytes(w, a->key, a->keylen);
+        for (int k = 0; k < e->cfg.nwindows; k++)
+            llmopt_wbuf_i64(w, a->late_pending[k]);
+        llmopt_detect_serialize(a->det, w);
+    }
+    free(sorted);
+}
+
+llmopt_err_t llmopt_engine_load(llmopt_engine *e, const void *data, size_t len, char *errstr,
+                                size_t errstr_size) {
+    llmopt_rbuf r;
+    llmopt_rbuf_init(&r, data, len);
+    if (!llmopt_rbuf_header(&r, "ENGN", 1))
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "not an engine checkpoint");
+    llmopt_wbuf mine;
+    llmopt_wbuf_init(&mine);
+    write_config(&e->cfg, &mine);
+    if (mine.err || mine.len > r.left || memcmp(mine.data, r.p, mine.len) != 0) {
+        llmopt_wbuf_release(&mine);
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                           "checkpoint was written with a different window, join or detector configuration");
+    }
+    r.p += mine.len;
+    r.left -= mine.len;
+    llmopt_wbuf_release(&mine);
+    e->max_event_ms = llmopt_rbuf_i64(&r);
+    e->watermark_ms = llmopt_rbuf_i64(&r);
+    llmopt_engine_stats *s = &e->st;
+    s->requests = llmopt_rbuf_u64(&r);
+    s->responses = llmopt_rbuf_u64(&r);
+    s->feedback = llmopt_rbuf_u64(&r);
+    for (int i = 0; i < LLMOPT_DLQ_COUNT; i++)
+        s->dlq[i] = llmopt_rbuf_u64(&r);
+    s->outcomes = llmopt_rbuf_u64(&r);
+    s->reward_updates = llmopt_rbuf_u64(&r);
+    s->missing = llmopt_rbuf_u64(&r);
+    s->metrics = llmopt_rbuf_u64(&r);
+    s->signals_drift = llmopt_rbuf_u64(&r);
+    s->signals_anomaly = llmopt_rbuf_u64(&r);
+    for (int i = 0; i < 6; i++)
+        s->signals_by_detector[i] = llmopt_rbuf_u64(&r);
+    s->join_evicted = llmopt_rbuf_u64(&r);
+    s->orphan_responses = llmopt_rbuf_u64(&r);
+    if (r.err)
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "truncated engine checkpoint");
+    if (llmopt_join_deserialize(e->pending, &r, read_jpay, NULL) ||
+        llmopt_join_deserialize(e->orphans, &r, read_jpay, NULL) ||
+        llmopt_join_deserialize(e->awaiting, &r, read_jpay, NULL))
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad join state in checkpoint");
+    for (int i = 0; i < e->cfg.nwindows; i++) {
+        uint32_t n = llmopt_rbuf_u32(&r);
+        if (r.err || n > r.left)
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "truncated window state");
+        char why[160] = "";
+        if (llmopt_window_store_load(e->stores[i], r.p, n, why, sizeof(why)))
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad window state: %s", why);
+        r.p += n;
+        r.left -= n;
+    }
+    uint32_t narms = llmopt_rbuf_count(&r, 1u << 24, 8);
+    for (uint32_t i = 0; i < narms && !r.err; i++) {
+        uint32_t kl = llmopt_rbuf_u32(&r);
+        if (r.err || kl == 0 || kl > 1024 || kl > r.left)
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad arm key in checkpoint");
+        const char *key = (const char *)r.p;
+        size_t route_len = strnlen(key, kl);
+        if (route_len >= kl)
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad arm key in checkpoint");
+        if (*arm_slot(e, key, kl))
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "duplicate arm in checkpoint");
+        arm *a = arm_get(e, key, kl, route_len);
+        if (!a)
+            return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
+        r.p += kl;
+        r.left -= kl;
+        for (int k = 0; k < e->cfg.nwindows; k++)
+            a->late_pending[k] = llmopt_rbuf_i64(&r);
+        if (llmopt_detect_deserialize(a->det, &r))
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad detector state in checkpoint");
+    }
+    if (r.err || r.left)
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                           r.left ? "trailing bytes in checkpoint" : "truncated checkpoint");
+    return LLMOPT_OK;
+}
