@@ -367,8 +367,6 @@ llmopt_err_t llmopt_adwin_deserialize(llmopt_adwin *a, llmopt_rbuf *r,
     if (s.nrows < 1 || s.nrows > s.max_rows)
         return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
                            "adwin row count '%u' out of range", s.nrows);
-    if (!isfinite(s.width) || !isfinite(s.total) || !isfinite(s.variance))
-        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "adwin totals not finite");
     double width = 0.0;
     for (uint32_t i = 0; i < s.nrows; i++) {
         uint8_t c = llmopt_rbuf_u8(r);
@@ -384,9 +382,6 @@ llmopt_err_t llmopt_adwin_deserialize(llmopt_adwin *a, llmopt_rbuf *r,
             double t = llmopt_rbuf_f64(r), v = llmopt_rbuf_f64(r);
             if (r->err)
                 return rbuf_fail(r, errstr, errstr_size);
-            if (!isfinite(t) || !isfinite(v))
-                return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
-                                   "adwin bucket not finite");
             s.bt[(size_t)i * s.row_cap + k] = t;
             s.bv[(size_t)i * s.row_cap + k] = v;
         }

@@ -46,7 +46,9 @@
  * O(max_buckets * log(W / max_buckets)) and runs only every `clock` samples.
  *
  * Non-finite inputs (NaN, +-inf) are ignored: they would poison the sums for
- * ever. They still advance the sample index.
+ * ever. They still advance the sample index. (Finite but huge inputs, near
+ * 1e308, can still overflow the sums; the state stays memory-safe and
+ * serialisable, the statistics are then meaningless.)
  *
  * Threading: none inside; one owner per struct. The struct body is public so
  * that per-key state can be embedded without allocation; treat its fields as
@@ -63,7 +65,9 @@
 #include "processor/core/serial.h"
 
 #define LLMOPT_ADWIN_SLOTS 192
-#define LLMOPT_ADWIN_MAX_ROWS 62 /* bucket sizes 2^i stay exact in a double */
+/* Rows are capped so that any window (< 31 * 2^48 values) is an exact
+ * integer in a double even after further updates. */
+#define LLMOPT_ADWIN_MAX_ROWS 48
 
 typedef enum llmopt_adwin_scan {
     LLMOPT_ADWIN_SCAN_FULL = 0,
@@ -135,9 +139,10 @@ uint64_t llmopt_adwin_detections(const llmopt_adwin *a);
  * Errors surface as w->err (NOMEM). */
 void llmopt_adwin_serialize(const llmopt_adwin *a, llmopt_wbuf *w);
 
-/* Read an "ADWN" record. Every field is validated (configuration ranges,
- * row and bucket counts, width equal to the sum of bucket sizes, finite
- * sums); on any failure *a is untouched and INVALID/TRUNCATED/VERSION is
+/* Read an "ADWN" record. Everything update() relies on is validated
+ * (configuration ranges, row and bucket counts, last row non-empty, width
+ * equal to the sum of bucket sizes); sums are taken as they are, since a
+ * detector fed huge values may legitimately hold infinities. On any failure *a is untouched and INVALID/TRUNCATED/VERSION is
  * returned with the reason in errstr. A restored detector continues exactly
  * where the serialized one was. */
 llmopt_err_t llmopt_adwin_deserialize(llmopt_adwin *a, llmopt_rbuf *r,

@@ -274,15 +274,11 @@ llmopt_err_t llmopt_cusum_deserialize(llmopt_cusum *c, llmopt_rbuf *r,
                            errstr, errstr_size, "cusum state truncated");
     if (validate(&s.cfg, errstr, errstr_size) != LLMOPT_OK)
         return LLMOPT_ERR_INVALID;
-    const double v[] = {s.warm_mean, s.warm_m2, s.warm_sum, s.mu0, s.sigma, s.up_hit, s.up_miss,
-                        s.dn_hit, s.dn_miss, s.sh, s.sl, s.hsum, s.lsum};
-    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-        if (!isfinite(v[i]))
-            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "cusum state not finite");
-    /* the report divides by nh / nl while the matching sum is positive */
+    /* Sums are kept as they are (huge inputs may overflow them); only the
+     * phase structure must be consistent: warm-up ends exactly when
+     * min_instances samples have been seen. */
     if ((s.frozen != 0 && s.frozen != 1) || s.warm_n > s.cfg.min_instances ||
-        (!s.frozen && s.warm_n == s.cfg.min_instances) || s.sh < 0.0 || s.sl < 0.0 ||
-        (s.sh > 0.0 && s.nh == 0) || (s.sl > 0.0 && s.nl == 0) || s.sigma < 0.0)
+        (!s.frozen && s.warm_n == s.cfg.min_instances) || s.sigma < 0.0)
         return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
                            "cusum state inconsistent");
     *c = s;

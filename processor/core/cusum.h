@@ -99,7 +99,9 @@ uint64_t llmopt_cusum_detections(const llmopt_cusum *c);
 
 /* "CUSM" v1 record; errors in w->err. */
 void llmopt_cusum_serialize(const llmopt_cusum *c, llmopt_wbuf *w);
-/* Validating reader; *c untouched on failure (INVALID/TRUNCATED + errstr). */
+/* Validating reader: configuration and state structure are checked; sums
+ * are taken as they are (huge inputs may have overflowed them). *c is
+ * untouched on failure (INVALID/TRUNCATED, reason in errstr). */
 llmopt_err_t llmopt_cusum_deserialize(llmopt_cusum *c, llmopt_rbuf *r,
                                       char *errstr, size_t errstr_size);
 

@@ -85,7 +85,9 @@ uint64_t llmopt_ph_detections(const llmopt_ph *p);
 
 /* "PGHK" v1 record with configuration and state; errors in w->err. */
 void llmopt_ph_serialize(const llmopt_ph *p, llmopt_wbuf *w);
-/* Validating reader; *p untouched on failure (INVALID/TRUNCATED + errstr). */
+/* Validating reader: configuration and state structure are checked; sums
+ * are taken as they are (huge inputs may have overflowed them). *p is
+ * untouched on failure (INVALID/TRUNCATED, reason in errstr). */
 llmopt_err_t llmopt_ph_deserialize(llmopt_ph *p, llmopt_rbuf *r,
                                    char *errstr, size_t errstr_size);
 

@@ -4,7 +4,7 @@
  *
  * Baseline: EWMA mean and EWMA variance with weight alpha on the newest
  * value, by the incremental recursion of West (1979) / Finch (2009,
- * "Incremental calculation of weighted mean and variance", eq. 143):
+ * "Incremental calculation of weighted mean and variance"):
  *
  *     d    = x - mean
  *     mean = mean + alpha d

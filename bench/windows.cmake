@@ -1,0 +1,5 @@
+# t-digest and event-time window benchmarks (results: bench/results/windows.md)
+add_executable(bench_tdigest ${CMAKE_CURRENT_SOURCE_DIR}/bench_tdigest.c)
+target_link_libraries(bench_tdigest PRIVATE llmopt_pcore ${MATH_LIB})
+add_executable(bench_window ${CMAKE_CURRENT_SOURCE_DIR}/bench_window.c)
+target_link_libraries(bench_window PRIVATE llmopt_pcore ${MATH_LIB})

@@ -1,0 +1,13 @@
+# Fails when docs/CONFIG.md differs from `llmopt config-doc` (run by ctest).
+execute_process(COMMAND ${LLMOPT} config-doc OUTPUT_VARIABLE _gen RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "llmopt config-doc failed (${_rc})")
+endif()
+if(NOT EXISTS ${DOC})
+  message(FATAL_ERROR "${DOC} is missing: run `llmopt config-doc > docs/CONFIG.md`")
+endif()
+file(READ ${DOC} _doc)
+if(NOT _doc STREQUAL _gen)
+  message(FATAL_ERROR "${DOC} is out of date: run `llmopt config-doc > docs/CONFIG.md`")
+endif()
+message(STATUS "docs/CONFIG.md is current")
