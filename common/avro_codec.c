@@ -4,6 +4,7 @@
 #include "common/avro_codec.h"
 
 #include <avro.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ static const char *const reason_names[LLMOPT_AVRO_REASON_COUNT] = {
     [LLMOPT_AVRO_NOMEM] = "nomem",
     [LLMOPT_AVRO_REGISTRY_UNAVAILABLE] = "registry_unavailable",
     [LLMOPT_AVRO_BAD_WRITER_SCHEMA] = "bad_writer_schema",
+    [LLMOPT_AVRO_RESOLUTION_FAILED] = "resolution_failed",
 };
 
 const char *llmopt_avro_reason_name(llmopt_avro_reason r) {
@@ -491,11 +493,95 @@ llmopt_avro_reason llmopt_avro_header_read(const void *msg, size_t len,
 
 #define CACHE_SLOTS 64
 
+/* Slow path for a writer schema that differs from ours but resolves to it
+ * (added or removed fields with defaults, promotions, ...): avro-c reads the
+ * body through a resolved writer into a generic value of OUR schema, writes
+ * that value back out as our schema's binary, and the fast decoder reads it.
+ * Owned by its cache slot. */
+typedef struct resolution {
+    avro_schema_t writer;
+    avro_value_iface_t *resolver;
+    avro_value_iface_t *reader_iface;
+    avro_value_t resolved;   /* reads writer bytes ... */
+    avro_value_t reader_val; /* ... into this value of our schema */
+    avro_reader_t rd;
+    char *buf;               /* our schema's encoding of reader_val */
+    size_t cap;
+} resolution;
+
 typedef struct verdict {
     int32_t id;
     uint8_t type;   /* llmopt_record_type, NONE when unsupported */
     uint8_t reason; /* OK, UNSUPPORTED_WRITER_SCHEMA or BAD_WRITER_SCHEMA */
+    resolution *res; /* non-NULL: decode through avro-c resolution */
 } verdict;
+
+static void resolution_free(resolution *r) {
+    if (!r)
+        return;
+    if (r->rd)
+        avro_reader_free(r->rd);
+    if (r->resolved.self)
+        avro_value_decref(&r->resolved);
+    if (r->reader_val.self)
+        avro_value_decref(&r->reader_val);
+    if (r->resolver)
+        avro_value_iface_decref(r->resolver);
+    if (r->reader_iface)
+        avro_value_iface_decref(r->reader_iface);
+    if (r->writer)
+        avro_schema_decref(r->writer);
+    free(r->buf);
+    free(r);
+}
+
+/* NULL when avro-c finds the schemas incompatible (or memory runs out). */
+static resolution *resolution_new(avro_schema_t writer, avro_schema_t reader) {
+    resolution *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->writer = avro_schema_incref(writer);
+    r->resolver = avro_resolved_writer_new(writer, reader);
+    r->reader_iface = avro_generic_class_from_schema(reader);
+    if (!r->resolver || !r->reader_iface ||
+        avro_resolved_writer_new_value(r->resolver, &r->resolved) ||
+        avro_generic_value_new(r->reader_iface, &r->reader_val) ||
+        !(r->rd = avro_reader_memory("", 0))) {
+        resolution_free(r);
+        return NULL;
+    }
+    avro_resolved_writer_set_dest(&r->resolved, &r->reader_val);
+    return r;
+}
+
+/* Writer bytes -> our schema's bytes in r->buf; 0 or a reason. */
+static int resolution_run(resolution *r, const uint8_t *body, size_t len, size_t *out_len) {
+    char one;
+    size_t n = 0;
+    avro_value_reset(&r->reader_val);
+    avro_reader_memory_set_source(r->rd, (const char *)body, (int64_t)len);
+    if (avro_value_read(r->rd, &r->resolved))
+        return LLMOPT_AVRO_RESOLUTION_FAILED;
+    if (avro_read(r->rd, &one, 1) == 0) /* a byte was left over */
+        return LLMOPT_AVRO_TRAILING_BYTES;
+    if (avro_value_sizeof(&r->reader_val, &n))
+        return LLMOPT_AVRO_RESOLUTION_FAILED;
+    if (n > r->cap) {
+        char *b = realloc(r->buf, n);
+        if (!b)
+            return LLMOPT_AVRO_NOMEM;
+        r->buf = b;
+        r->cap = n;
+    }
+    avro_writer_t w = avro_writer_memory(r->buf, (int64_t)n);
+    int rc = w ? avro_value_write(w, &r->reader_val) : ENOMEM;
+    if (w)
+        avro_writer_free(w);
+    if (rc)
+        return LLMOPT_AVRO_RESOLUTION_FAILED;
+    *out_len = n;
+    return 0;
+}
 
 struct llmopt_avro_codec {
     llmopt_schema_source src;
@@ -536,6 +622,8 @@ llmopt_avro_codec *llmopt_avro_codec_new(const llmopt_schema_source *src,
 void llmopt_avro_codec_destroy(llmopt_avro_codec *c) {
     if (!c)
         return;
+    for (size_t i = 0; i < c->ncache; i++)
+        resolution_free(c->cache[i].res);
     for (int t = 1; t < LLMOPT_REC_COUNT; t++)
         if (c->ours[t])
             avro_schema_decref(c->ours[t]);
@@ -545,7 +633,7 @@ void llmopt_avro_codec_destroy(llmopt_avro_codec *c) {
 /* Judges a writer schema against ours: which record it is and whether the
  * fast decoder can read it. */
 static verdict judge(llmopt_avro_codec *c, int32_t id, const char *json) {
-    verdict v = {id, LLMOPT_REC_NONE, LLMOPT_AVRO_BAD_WRITER_SCHEMA};
+    verdict v = {id, LLMOPT_REC_NONE, LLMOPT_AVRO_BAD_WRITER_SCHEMA, NULL};
     avro_schema_t w = NULL;
     if (!json || avro_schema_from_json_length(json, strlen(json), &w))
         return v;
@@ -557,8 +645,11 @@ static verdict judge(llmopt_avro_codec *c, int32_t id, const char *json) {
             avro_schema_equal(w, c->ours[t])) {
             v.type = (uint8_t)t;
             v.reason = LLMOPT_AVRO_OK;
-        } else if (t != LLMOPT_REC_NONE) {
-            v.type = (uint8_t)t; /* known record, other shape */
+        } else if (t != LLMOPT_REC_NONE && ns && strcmp(ns, "io.llmopt") == 0) {
+            /* our record, another version: resolvable by avro-c? */
+            v.type = (uint8_t)t;
+            if ((v.res = resolution_new(w, c->ours[t])))
+                v.reason = LLMOPT_AVRO_OK;
         }
     }
     avro_schema_decref(w);
@@ -596,6 +687,7 @@ static llmopt_avro_reason resolve(llmopt_avro_codec *c, int32_t id, verdict *out
     } else {
         slot = c->next_evict;
         c->next_evict = (c->next_evict + 1) % CACHE_SLOTS;
+        resolution_free(c->cache[slot].res);
     }
     c->cache[slot] = v;
     c->last = slot;
@@ -634,7 +726,7 @@ llmopt_err_t llmopt_avro_peek(llmopt_avro_codec *c, const void *msg, size_t len,
     llmopt_avro_reason r_local;
     if (!reason)
         reason = &r_local;
-    verdict v = {0, 0, 0};
+    verdict v = {0, 0, 0, NULL};
     llmopt_err_t err = peek(c, msg, len, &v, reason, errstr, errstr_size);
     if (type_out)
         *type_out = err ? LLMOPT_REC_NONE : (llmopt_record_type)v.type;
@@ -662,6 +754,20 @@ llmopt_err_t llmopt_avro_decode(llmopt_avro_codec *c, const void *msg, size_t le
                            llmopt_record_type_name(type) ? llmopt_record_type_name(type) : "?");
     }
     const uint8_t *b = msg;
+    if (v.res) {
+        size_t n = 0;
+        int rc = resolution_run(v.res, b + LLMOPT_AVRO_HEADER_SIZE,
+                                len - LLMOPT_AVRO_HEADER_SIZE, &n);
+        if (rc) {
+            *reason = (llmopt_avro_reason)rc;
+            return llmopt_errf(reason_err(*reason), errstr, errstr_size,
+                               "%s: schema id '%d' resolved by avro-c: %s",
+                               llmopt_avro_reason_name(*reason), (int)v.id,
+                               rc == LLMOPT_AVRO_RESOLUTION_FAILED ? avro_strerror() : "");
+        }
+        const uint8_t *ours = (const uint8_t *)v.res->buf;
+        return body_decode(type, ours, ours, ours + n, rec, reason, errstr, errstr_size);
+    }
     return body_decode(type, b, b + LLMOPT_AVRO_HEADER_SIZE, b + len, rec, reason,
                        errstr, errstr_size);
 }

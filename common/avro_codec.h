@@ -8,12 +8,18 @@
  * parse the writer schema and compare it with ours.
  *
  * Writer schemas: a schema id resolves (through llmopt_schema_source) to the
- * writer schema's JSON. If that schema is not equal to our reader schema
- * (avro_schema_equal: same names, field names and order, types, symbols;
- * docs, defaults and whitespace do not matter, i.e. equal Parsing Canonical
- * Form), decoding fails with LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA. There is
- * no schema-resolution fallback: schema changes ship reader-first (see
- * schemas/README.md). The verdict per id is cached (ids are immutable).
+ * writer schema's JSON, parsed once per id with avro-c (the verdict is
+ * cached: registry ids are immutable). Three outcomes:
+ *  - equal to our reader schema (avro_schema_equal: same names, field names
+ *    and order, types, symbols; docs, defaults and whitespace do not matter,
+ *    i.e. equal Parsing Canonical Form): the fast decoder reads the body;
+ *  - another version of the same io.llmopt record that Avro schema
+ *    resolution can read (fields added or removed with defaults, int->long
+ *    promotion, ...): fallback through avro-c's resolved writer into our
+ *    schema, re-encoded and read by the fast decoder (about 10x slower; meant
+ *    for the transition while writers and readers upgrade);
+ *  - anything else (another record, namespace, incompatible change):
+ *    LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, a DLQ reason.
  *
  * Ownership: decoded strings, arrays and maps live in the record's arena
  * (copied out of the input, NUL-terminated), so the input buffer (e.g. the
@@ -66,8 +72,10 @@ typedef enum llmopt_avro_reason {
     LLMOPT_AVRO_REGISTRY_UNAVAILABLE = 16, /* lookup failed (I/O): retry,
                                             * do not dead-letter */
     LLMOPT_AVRO_BAD_WRITER_SCHEMA = 17, /* registry JSON unparsable */
+    LLMOPT_AVRO_RESOLUTION_FAILED = 18, /* avro-c could not read the body
+                                         * with a resolvable writer schema */
 } llmopt_avro_reason;
-#define LLMOPT_AVRO_REASON_COUNT 18
+#define LLMOPT_AVRO_REASON_COUNT 19
 
 /* "truncated", "bad_magic", "unknown_schema_id", ...; "?" when invalid. */
 const char *llmopt_avro_reason_name(llmopt_avro_reason r);

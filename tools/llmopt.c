@@ -31,7 +31,7 @@ typedef struct tool_conf {
 
 static const llmopt_config_prop tool_props[] = {
     {.name = "migrate.dir", .type = LLMOPT_CONFIG_STRING,
-     .offset = offsetof(tool_conf, migrate_dir), .def = "sql",
+     .offset = offsetof(tool_conf, migrate_dir), .def = "sql/migrations",
      .desc = "directory of the NNNN_name.sql migrations"},
     {0}};
 

@@ -123,7 +123,11 @@ static double delete_oldest(llmopt_adwin *a, double *sum_out) {
     uint32_t c = a->cnt[last];
     shift_down(t, v, c, 1);
     a->cnt[last] = (uint8_t)(c - 1);
-    if (c - 1 == 0 && a->nrows > 1)
+    /* Drop every empty trailing row. River pops only one; with
+     * max_buckets >= 2 inner rows are never empty so that is the same, but
+     * with max_buckets 1 they can be, and River would then read a bucket
+     * from an empty row. */
+    while (a->nrows > 1 && a->cnt[a->nrows - 1] == 0)
         a->nrows--;
     if (sum_out)
         *sum_out = u;
@@ -214,8 +218,11 @@ static int scan_once(llmopt_adwin *a, double *dropped_n, double *dropped_sum) {
      * E is inflated by 1e-12 of its terms (rounding of River's dm is ~1e-16
      * of them) and the right side deflated by 1e-9, so every cut River's
      * arithmetic would take passes; only those get the exact test. With a
-     * negative s2 or d', infinities or NaN the filter passes everything. */
-    const double k2 = 2.0 * vw * dprime * (1.0 - 1e-9);
+     * negative s2 or d', infinities or NaN the filter passes everything;
+     * it is also switched off (k2 = 0) when s2 is outside [1e-200, 1e200],
+     * where products could leave the normal range and lose the margin.
+     * (A constant window, s2 = 0, thus always gets the exact test.) */
+    const double k2 = (vw > 1e-200 && vw < 1e200) ? 2.0 * vw * dprime * (1.0 - 1e-9) : 0.0;
     double lhs[LLMOPT_ADWIN_SLOTS], rhs[LLMOPT_ADWIN_SLOTS];
     for (uint32_t i = 0; i < j; i++) {
         double x0 = an0[i], x1 = an1[i], s0 = au0[i], s1 = au1[i];

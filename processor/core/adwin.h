@@ -87,7 +87,9 @@ typedef struct llmopt_adwin_config {
      * delay grows by up to clock - 1 samples; cost falls by ~clock. >= 1. */
     uint32_t clock;              /* default 32 */
     /* Buckets per row, M. More = finer cut points and more memory/time;
-     * 1..31 (the window bound shrinks as 192 / (M + 1) rows). */
+     * 1..31 (the window bound shrinks as 192 / (M + 1) rows). With M = 1
+     * inner rows can empty out; River then reads an empty row after a cut,
+     * we skip empty rows, so River parity holds for M >= 2 only. */
     uint32_t max_buckets;        /* default 5 */
     /* Neither sub-window may be shorter than this. >= 1. */
     uint32_t min_window_length;  /* default 5 (MOA uses 10) */

@@ -476,8 +476,10 @@ static llmopt_err_t td_append_pend(llmopt_tdigest *d, const llmopt_tdigest_centr
     uint32_t old_npend = d->npend;
     int64_t old_count = d->count;
     double old_min = d->min, old_max = d->max;
-    memcpy(d->pend + d->npend, c, nc * sizeof(*c));
-    d->npend += (uint32_t)nc;
+    if (nc) {
+        memcpy(d->pend + d->npend, c, nc * sizeof(*c));
+        d->npend += (uint32_t)nc;
+    }
     for (size_t i = 0; i < nb; i++) {
         d->pend[d->npend].mean = b[i];
         d->pend[d->npend++].count = 1;

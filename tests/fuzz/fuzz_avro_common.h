@@ -28,10 +28,18 @@ typedef union fuzz_any_rec {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static llmopt_avro_codec *codec;
+
+static void codec_free(void) {
+    llmopt_avro_codec_destroy(codec);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static llmopt_avro_codec *codec;
-    if (!codec && !(codec = llmopt_avro_codec_new(llmopt_avro_builtin_source(), NULL, 0)))
-        abort();
+    if (!codec) {
+        if (!(codec = llmopt_avro_codec_new(llmopt_avro_builtin_source(), NULL, 0)))
+            abort();
+        atexit(codec_free); /* leak checkers see a clean exit */
+    }
     const llmopt_record_type t = FUZZ_AVRO_TYPE;
     fuzz_any_rec a, b;
     llmopt_record_init(t, &a);

@@ -256,6 +256,30 @@ static void test_row_cap(void) {
     llmopt_wbuf_release(&w);
 }
 
+/* max_buckets 1 can leave inner rows empty; after cuts the last row must
+ * still be non-empty (found by fuzzing: River pops only one row there). */
+static void test_m1_cuts(void) {
+    llmopt_adwin_config c = llmopt_adwin_config_default();
+    c.max_buckets = 1;
+    c.clock = 1;
+    llmopt_adwin a;
+    CU_ASSERT_EQUAL_FATAL(llmopt_adwin_init(&a, &c, NULL, 0), LLMOPT_OK);
+    uint64_t det = 0;
+    for (int i = 0; i < 5000; i++) {
+        det += (uint64_t)llmopt_adwin_update(&a, (i / 700) % 2 ? 40.0 + (i % 7) : (double)(i % 5), NULL);
+        CU_ASSERT(a.nrows == 1 || a.cnt[a.nrows - 1] > 0);
+    }
+    CU_ASSERT(det >= 6);
+    llmopt_wbuf w;
+    llmopt_wbuf_init(&w);
+    llmopt_adwin_serialize(&a, &w);
+    llmopt_rbuf r;
+    llmopt_rbuf_init(&r, w.data, w.len);
+    llmopt_adwin b;
+    CU_ASSERT_EQUAL(llmopt_adwin_deserialize(&b, &r, NULL, 0), LLMOPT_OK);
+    llmopt_wbuf_release(&w);
+}
+
 static void test_config_errors(void) {
     char err[128];
     llmopt_adwin a;
@@ -378,6 +402,7 @@ int main(void) {
     CU_add_test(s, "detection_report", test_report);
     CU_add_test(s, "bucket_structure", test_structure);
     CU_add_test(s, "row_cap_slides", test_row_cap);
+    CU_add_test(s, "max_buckets_1_cuts", test_m1_cuts);
     CU_add_test(s, "config_errors", test_config_errors);
     CU_add_test(s, "serialize_roundtrip_midstream", test_roundtrip);
     CU_add_test(s, "deserialize_rejects_bad_state", test_bad_state);

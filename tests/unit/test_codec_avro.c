@@ -780,6 +780,16 @@ static void test_writer_schemas(void) {
     reg_add(&r, 103, LLMOPT_REC_FEEDBACK, ns);
     reg_add(&r, 104, LLMOPT_REC_FEEDBACK, "{not json");
     reg_add(&r, 105, LLMOPT_REC_NONE, "\"string\"");
+    /* an older Feedback: int ts_ms, no optional fields (reader defaults) */
+    reg_add(&r, 106, LLMOPT_REC_FEEDBACK,
+            "{\"type\":\"record\",\"name\":\"Feedback\",\"namespace\":\"io.llmopt\","
+            "\"fields\":[{\"name\":\"request_id\",\"type\":\"string\"},"
+            "{\"name\":\"ts_ms\",\"type\":\"int\"},{\"name\":\"route\",\"type\":\"string\"}]}");
+    /* incompatible: required route missing, no default */
+    reg_add(&r, 107, LLMOPT_REC_FEEDBACK,
+            "{\"type\":\"record\",\"name\":\"Feedback\",\"namespace\":\"io.llmopt\","
+            "\"fields\":[{\"name\":\"request_id\",\"type\":\"string\"},"
+            "{\"name\":\"ts_ms\",\"type\":\"long\"}]}");
     free(doc), free(extra), free(promo), free(ns);
 
     llmopt_schema_source src = {&r, reg_lookup, NULL};
@@ -794,8 +804,13 @@ static void test_writer_schemas(void) {
     } want[] = {
         {3, LLMOPT_AVRO_OK, LLMOPT_OK},
         {100, LLMOPT_AVRO_OK, LLMOPT_OK},
-        {101, LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, LLMOPT_ERR_VERSION},
-        {102, LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, LLMOPT_ERR_VERSION},
+        /* golden bytes under a writer with an extra leading int: misread,
+         * caught (the body is one byte short for the writer) */
+        {101, LLMOPT_AVRO_RESOLUTION_FAILED, LLMOPT_ERR_INVALID},
+        /* thumbs long in the writer, int in ours: avro-c accepts the schema
+         * pair and refuses the union branch when it reads a value */
+        {102, LLMOPT_AVRO_RESOLUTION_FAILED, LLMOPT_ERR_INVALID},
+        {107, LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, LLMOPT_ERR_VERSION},
         {103, LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, LLMOPT_ERR_VERSION},
         {104, LLMOPT_AVRO_BAD_WRITER_SCHEMA, LLMOPT_ERR_INVALID},
         {105, LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, LLMOPT_ERR_VERSION},
@@ -818,6 +833,43 @@ static void test_writer_schemas(void) {
             CU_ASSERT_EQUAL(e, want[i].err);
         }
     CU_ASSERT_EQUAL(f.thumbs, -1); /* the last successful decode */
+
+    /* resolution fallback: writer 101 has an extra leading int field x the
+     * reader skips; a message written with it decodes to the golden record */
+    any_rec gold;
+    llmopt_record_init(LLMOPT_REC_FEEDBACK, &gold);
+    json_to_fields(g.value, llmopt_record_desc_of(LLMOPT_REC_FEEDBACK), (char *)&gold,
+                   llmopt_record_arena(&gold));
+    uint8_t *m = malloc(g.wire_len + 2);
+    llmopt_avro_header_write(m, 101);
+    m[5] = 0x0a; /* x = 5 */
+    memcpy(m + 6, g.wire + 5, g.wire_len - 5);
+    for (int i = 0; i < 2; i++) {
+        llmopt_avro_reason w = LLMOPT_AVRO_TRUNCATED;
+        CU_ASSERT_EQUAL(llmopt_avro_decode(c, m, g.wire_len + 1, LLMOPT_REC_FEEDBACK, &f, &w, NULL,
+                                           0), LLMOPT_OK);
+        CU_ASSERT_EQUAL(w, LLMOPT_AVRO_OK);
+        CU_ASSERT(records_equal(LLMOPT_REC_FEEDBACK, &gold, &f));
+    }
+    m[g.wire_len + 1] = 0; /* one byte too many */
+    llmopt_avro_reason w2;
+    CU_ASSERT_EQUAL(llmopt_avro_decode(c, m, g.wire_len + 2, LLMOPT_REC_FEEDBACK, &f, &w2, NULL, 0),
+                    LLMOPT_ERR_INVALID);
+    CU_ASSERT_EQUAL(w2, LLMOPT_AVRO_TRAILING_BYTES);
+    free(m);
+    llmopt_record_release(LLMOPT_REC_FEEDBACK, &gold);
+    /* writer 106: older schema, defaults fill the optional fields */
+    const uint8_t old_fb[] = {0, 0, 0, 0, 106, 0x04, 'r', '9', 0x9a, 0x01, 0x04, 'r', 't'};
+    CU_ASSERT_EQUAL(llmopt_avro_decode(c, old_fb, sizeof(old_fb), LLMOPT_REC_FEEDBACK, &f, &w2, NULL,
+                                       0), LLMOPT_OK);
+    CU_ASSERT_STRING_EQUAL(f.request_id.ptr, "r9");
+    CU_ASSERT_EQUAL(f.ts_ms, 77);
+    CU_ASSERT_STRING_EQUAL(f.route.ptr, "rt");
+    CU_ASSERT(!f.has_rating && !f.has_thumbs && !f.has_task_completed);
+    /* truncated under resolution */
+    CU_ASSERT_NOT_EQUAL(llmopt_avro_decode(c, old_fb, sizeof(old_fb) - 1, LLMOPT_REC_FEEDBACK, &f,
+                                           &w2, NULL, 0), LLMOPT_OK);
+    CU_ASSERT_EQUAL(w2, LLMOPT_AVRO_RESOLUTION_FAILED);
     /* registry down: retryable, not cached */
     r.fail_io = 1;
     llmopt_avro_header_write(g.wire, 6);

@@ -1,0 +1,168 @@
+/*
+ * gw_internal.h - what the gateway's .c files share; not installed. The
+ * public contract is gateway/include/llmopt_gateway.h.
+ *
+ * Ownership: the llmopt_gw owns the route table; the table owns every
+ * route (never freed before llmopt_gw_destroy) and every snapshot, current
+ * or retired. A snapshot is immutable once published.
+ */
+#ifndef LLMOPT_GW_INTERNAL_H
+#define LLMOPT_GW_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "common/kafka.h"
+#include "gateway/include/llmopt_gateway.h"
+
+typedef enum gw_algo {
+    GW_ALGO_STATIC = 0,
+    GW_ALGO_THOMPSON,
+    GW_ALGO_UCB1,
+    GW_ALGO_EPSILON_GREEDY,
+    GW_ALGO_SOFTMAX,
+    GW_ALGO_EXP3,
+    GW_ALGO_LINUCB,
+    GW_ALGO_LIN_TS,
+} gw_algo;
+
+typedef struct gw_arm {
+    const char *arm_id, *provider, *model, *tmpl; /* tmpl "" when none */
+    size_t arm_id_len, provider_len, model_len, tmpl_len;
+    double weight;
+    llmopt_arm_state state;
+    bool has_cooldown;
+    int64_t cooldown_until_ms;
+    size_t n_params;
+    const llmopt_kv_double *params;
+    const double *theta; /* contextual: dim values */
+    const double *a_inv; /* contextual: dim*dim, row-major */
+} gw_arm;
+
+/* An immutable decision as readers see it. */
+typedef struct gw_snap {
+    llmopt_routing_decision rec; /* owns every string (its arena) */
+    gw_arm arms[LLMOPT_GW_MAX_ARMS];
+    size_t n_arms;
+    size_t default_idx;
+    gw_algo algo;
+    bool contextual;
+    bool all_plain;          /* every arm active or canary: cum[] applies */
+    double cum[LLMOPT_GW_MAX_ARMS]; /* cumulative weights, decision order */
+    double prio_share[4];    /* per llmopt_gw_priority */
+    size_t exp_len;          /* experiment_id length, 0 when none */
+    struct gw_snap *retired_next;
+} gw_snap;
+
+typedef struct gw_route {
+    char *name;
+    size_t len;
+    uint64_t hash;
+    _Atomic(gw_snap *) snap;
+    _Atomic int64_t version;     /* held (or removed) version; writer-owned */
+    _Atomic int64_t fresh_ts_ms; /* ts of the decision or its last heartbeat */
+    _Atomic(llmopt_gw_lru *) cache; /* created by the writer; never freed
+                                     * before destroy */
+    _Atomic int64_t cache_ttl_ms;
+} gw_route;
+
+#define GW_STRIPES 64
+
+typedef struct gw_stripe {
+    _Atomic uint64_t readers[2];
+    char pad[64 - 2 * sizeof(uint64_t)];
+} gw_stripe;
+
+typedef struct gw_limiter gw_limiter;
+
+struct llmopt_gw {
+    llmopt_gw_config cfg; /* strings point into owned copies below */
+    char *s_gateway_id, *s_bootstrap, *s_routing, *s_requests, *s_responses,
+        *s_feedback, *s_default_arm, *s_default_provider, *s_default_model;
+    char **kafka_props; /* owned copy, NULL-terminated */
+
+    /* route table */
+    _Atomic(gw_route *) *slots;
+    size_t slot_mask;
+    size_t n_routes;            /* writer-owned */
+    pthread_mutex_t writer;     /* one writer at a time */
+    gw_snap *retired;           /* under writer */
+    _Atomic uint64_t epoch;
+    gw_stripe stripes[GW_STRIPES];
+
+    gw_limiter *limiter;
+    llmopt_gw_external_cache ext;
+    bool has_ext;
+
+    /* follower */
+    rd_kafka_t *consumer;
+    pthread_t follower;
+    bool follower_started;
+    atomic_bool stop;
+    atomic_bool ready;
+    llmopt_avro_codec *codec;   /* follower thread (and apply, under writer) */
+
+    /* reporting */
+    rd_kafka_t *producer;
+    rd_kafka_topic_t *t_requests, *t_responses, *t_feedback;
+    int32_t schema_id[LLMOPT_REC_COUNT];
+    llmopt_kafka_dr_stats_t dr;
+    pthread_t poller;
+    bool poller_started;
+
+    struct {
+        _Atomic uint64_t applied, old_version, heartbeats, tombstones, routes;
+        _Atomic uint64_t rejected[LLMOPT_GW_REJECT_COUNT];
+        _Atomic uint64_t fallback, stale, enqueued, dropped;
+        _Atomic uint64_t denied, degraded, queued, cache_hits, cache_misses,
+            reclaimed;
+    } st;
+};
+
+/* ---- table.c -------------------------------------------------------------- */
+llmopt_err_t gw_table_init(llmopt_gw *gw, size_t max_routes);
+void gw_table_release(llmopt_gw *gw);
+uint64_t gw_hash(const char *s, size_t len);
+/* Lock-free lookup; NULL when the route has never been seen. */
+gw_route *gw_route_find(llmopt_gw *gw, const char *name, size_t len, uint64_t hash);
+/* Writer only: find or insert. NULL when the table is full or on ENOMEM. */
+gw_route *gw_route_get_or_add(llmopt_gw *gw, const char *name, size_t len);
+/* Writer only: publishes snap (may be NULL) and retires the old one. */
+void gw_route_publish(llmopt_gw *gw, gw_route *r, gw_snap *snap);
+/* Writer only: waits a grace period and frees the retired snapshots. */
+void gw_reclaim(llmopt_gw *gw);
+void gw_snap_destroy(gw_snap *s);
+
+/* Read-side critical section. */
+typedef struct gw_rcu_token {
+    unsigned stripe, parity;
+} gw_rcu_token;
+gw_rcu_token gw_read_lock(llmopt_gw *gw);
+void gw_read_unlock(llmopt_gw *gw, gw_rcu_token t);
+
+/* ---- decision.c ------------------------------------------------------------ */
+/* Validates s->rec and fills the derived fields. */
+llmopt_gw_reject gw_snap_compile(gw_snap *s, const llmopt_gw_config *cfg, char *errstr,
+                                 size_t errstr_size);
+
+/* ---- follower.c / report.c / limiter.c ------------------------------------ */
+llmopt_err_t gw_follower_start(llmopt_gw *gw, char *errstr, size_t errstr_size);
+void gw_follower_stop(llmopt_gw *gw);
+llmopt_err_t gw_report_start(llmopt_gw *gw, char *errstr, size_t errstr_size);
+void gw_report_stop(llmopt_gw *gw);
+/* Sets the common librdkafka properties on conf (bootstrap + user props). */
+llmopt_err_t gw_kafka_conf(llmopt_gw *gw, rd_kafka_conf_t *conf, char *errstr,
+                           size_t errstr_size);
+bool gw_user_set(const llmopt_gw *gw, const char *key);
+
+gw_limiter *gw_limiter_new(size_t slots);
+void gw_limiter_destroy(gw_limiter *l);
+
+int64_t gw_mono_us(void);
+void gw_copy_str(char *dst, size_t cap, const char *src, size_t len);
+
+#endif
