@@ -558,6 +558,7 @@ static resolution *resolution_new(avro_schema_t writer, avro_schema_t reader) {
 static int resolution_run(resolution *r, const uint8_t *body, size_t len, size_t *out_len) {
     char one;
     size_t n = 0;
+    avro_set_error("%s", ""); /* avro-c appends to its last message */
     avro_value_reset(&r->reader_val);
     avro_reader_memory_set_source(r->rd, (const char *)body, (int64_t)len);
     if (avro_value_read(r->rd, &r->resolved))
