@@ -66,7 +66,7 @@ typedef struct dec {
     const char *field; /* field being decoded, for the error message */
 } dec;
 
-static int dec_fields(dec *d, const llmopt_record_desc *desc, char *base);
+static int dec_fields(dec *d, const llmopt_record_desc *desc, char *base, uint64_t present);
 
 static inline int dec_long(dec *d, int64_t *v) {
     return llmopt_avro_read_long(&d->p, d->end, v);
@@ -184,7 +184,7 @@ static int dec_array(dec *d, const llmopt_field_desc *f, any_array *arr) {
                 break;
             default:
                 memset(it, 0, elem);
-                if ((rc = dec_fields(d, f->sub, it)))
+                if ((rc = dec_fields(d, f->sub, it, ~(uint64_t)0)))
                     return rc;
                 break;
             }
@@ -199,11 +199,15 @@ static int dec_array(dec *d, const llmopt_field_desc *f, any_array *arr) {
     return 0;
 }
 
-static int dec_fields(dec *d, const llmopt_record_desc *desc, char *base) {
+/* present: bit i clear = field i is not on the wire (left null); only the
+ * schema-resolution fallback clears bits, and only of optional fields. */
+static int dec_fields(dec *d, const llmopt_record_desc *desc, char *base, uint64_t present) {
     const llmopt_field_desc *f = desc->fields, *fend = f + desc->nfields;
     int rc;
-    for (; f < fend; f++) {
+    for (; f < fend; f++, present >>= 1) {
         char *v = base + f->off;
+        if (!(present & 1))
+            continue;
         d->field = f->name;
         if (f->optional) {
             /* ["null", T]: branch 0 is null (record is zeroed), 1 is T */
@@ -256,7 +260,7 @@ static int dec_fields(dec *d, const llmopt_record_desc *desc, char *base) {
             break;
         }
         case LLMOPT_FT_RECORD:
-            if ((rc = dec_fields(d, f->sub, v)))
+            if ((rc = dec_fields(d, f->sub, v, ~(uint64_t)0)))
                 return rc;
             break;
         default: /* maps and arrays share one layout: {items, count} */
@@ -269,8 +273,8 @@ static int dec_fields(dec *d, const llmopt_record_desc *desc, char *base) {
 }
 
 static llmopt_err_t body_decode(llmopt_record_type type, const uint8_t *start,
-                                const uint8_t *body, const uint8_t *end, void *rec,
-                                llmopt_avro_reason *reason, char *errstr,
+                                const uint8_t *body, const uint8_t *end, uint64_t present,
+                                void *rec, llmopt_avro_reason *reason, char *errstr,
                                 size_t errstr_size) {
     const llmopt_record_desc *desc = llmopt_record_desc_of(type);
     if (!desc || !rec) {
@@ -281,7 +285,7 @@ static llmopt_err_t body_decode(llmopt_record_type type, const uint8_t *start,
     }
     llmopt_record_clear(type, rec);
     dec d = {body, end, start, llmopt_record_arena(rec), ""};
-    int rc = dec_fields(&d, desc, rec);
+    int rc = dec_fields(&d, desc, rec, present);
     if (!rc && d.p != end) {
         rc = LLMOPT_AVRO_TRAILING_BYTES;
         d.field = "";
@@ -303,7 +307,7 @@ llmopt_err_t llmopt_avro_decode_body(llmopt_record_type type, const void *body,
                                      llmopt_avro_reason *reason, char *errstr,
                                      size_t errstr_size) {
     const uint8_t *b = body ? body : (const uint8_t *)"";
-    return body_decode(type, b, b, b + len, rec, reason, errstr, errstr_size);
+    return body_decode(type, b, b, b + len, ~(uint64_t)0, rec, reason, errstr, errstr_size);
 }
 
 /* ------------------------------------------------------------------ body encoding */
@@ -507,6 +511,7 @@ typedef struct resolution {
     avro_reader_t rd;
     char *buf;               /* our schema's encoding of reader_val */
     size_t cap;
+    uint64_t present;        /* top-level fields of ours that are in buf */
 } resolution;
 
 typedef struct verdict {
@@ -535,11 +540,15 @@ static void resolution_free(resolution *r) {
     free(r);
 }
 
-/* NULL when avro-c finds the schemas incompatible (or memory runs out). */
-static resolution *resolution_new(avro_schema_t writer, avro_schema_t reader) {
+/* NULL when avro-c finds the schemas incompatible (or memory runs out).
+ * `reader` may be a projection of ours (see project()); present says which
+ * of our top-level fields it kept. */
+static resolution *resolution_new(avro_schema_t writer, avro_schema_t reader,
+                                  uint64_t present) {
     resolution *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
+    r->present = present;
     r->writer = avro_schema_incref(writer);
     r->resolver = avro_resolved_writer_new(writer, reader);
     r->reader_iface = avro_generic_class_from_schema(reader);
@@ -554,10 +563,159 @@ static resolution *resolution_new(avro_schema_t writer, avro_schema_t reader) {
     return r;
 }
 
+/* avro-c 1.11's resolved writer cannot fill a reader field the writer lacks
+ * from its default ("Reader field x doesn't appear in writer"). Our evolution
+ * rule only ever appends optional fields with default null, so: our schema
+ * minus the top-level optional fields the writer lacks; the decoder leaves
+ * those null. NULL when a missing field is required (incompatible). */
+/* By name scan: avro-c 1.11's avro_schema_record_field_get() returns a
+ * non-NULL junk pointer for a name the record does not have. */
+static bool has_field(avro_schema_t record, const char *name) {
+    size_t n = avro_schema_record_size(record);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(avro_schema_record_field_name(record, (int)i), name) == 0)
+            return true;
+    return false;
+}
+
+static avro_schema_t project(avro_schema_t writer, avro_schema_t ours, uint64_t *present) {
+    size_t n = avro_schema_record_size(ours);
+    if (n > 64)
+        return NULL;
+    avro_schema_t p = avro_schema_record(avro_schema_name(ours), avro_schema_namespace(ours));
+    if (!p)
+        return NULL;
+    *present = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = avro_schema_record_field_name(ours, (int)i);
+        avro_schema_t ft = avro_schema_record_field_get_by_index(ours, (int)i);
+        if (has_field(writer, name)) {
+            *present |= (uint64_t)1 << i;
+            if (avro_schema_record_field_append(p, name, ft))
+                goto fail;
+            continue;
+        }
+        avro_schema_t first = is_avro_union(ft) ? avro_schema_union_branch(ft, 0) : NULL;
+        if (!first || !is_avro_null(first))
+            goto fail; /* a required field the writer does not have */
+    }
+    return p;
+fail:
+    avro_schema_decref(p);
+    return NULL;
+}
+
+/* Walks a body against the WRITER schema with the same bounds as the fast
+ * decoder, before avro-c sees it: avro-c 1.11 leaks the buffer of a string it
+ * cannot finish reading and mallocs negative lengths, so it only ever gets
+ * bodies that are known to be well-formed. 0 or a reason. */
+static int skip_string(dec *d) {
+    int64_t n;
+    int rc = dec_long(d, &n);
+    if (rc)
+        return rc;
+    if (n < 0)
+        return LLMOPT_AVRO_NEGATIVE_LENGTH;
+    if (n > (int64_t)LLMOPT_AVRO_MAX_STRING)
+        return LLMOPT_AVRO_STRING_TOO_LONG;
+    if (n > d->end - d->p)
+        return LLMOPT_AVRO_TRUNCATED;
+    d->p += n;
+    return 0;
+}
+
+static int skip_value(dec *d, avro_schema_t s, int depth) {
+    int64_t x;
+    int rc;
+    if (depth > 32)
+        return LLMOPT_AVRO_RESOLUTION_FAILED; /* recursive writer schema */
+    switch (avro_typeof(s)) {
+    case AVRO_NULL:
+        return 0;
+    case AVRO_BOOLEAN:
+        if (d->p >= d->end)
+            return LLMOPT_AVRO_TRUNCATED;
+        return *d->p++ > 1 ? LLMOPT_AVRO_BAD_BOOLEAN : 0;
+    case AVRO_INT32:
+        if ((rc = dec_long(d, &x)))
+            return rc;
+        return (x < INT32_MIN || x > INT32_MAX) ? LLMOPT_AVRO_INT_OUT_OF_RANGE : 0;
+    case AVRO_INT64:
+        return dec_long(d, &x);
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+    case AVRO_FIXED: {
+        int64_t n = avro_typeof(s) == AVRO_FLOAT    ? 4
+                    : avro_typeof(s) == AVRO_DOUBLE ? 8
+                                                    : avro_schema_fixed_size(s);
+        if (n < 0 || n > d->end - d->p)
+            return LLMOPT_AVRO_TRUNCATED;
+        d->p += n;
+        return 0;
+    }
+    case AVRO_STRING:
+    case AVRO_BYTES:
+        return skip_string(d);
+    case AVRO_ENUM:
+        if ((rc = dec_long(d, &x)))
+            return rc;
+        return (x < 0 || x >= avro_schema_enum_number_of_symbols(s)) ? LLMOPT_AVRO_INVALID_ENUM
+                                                                      : 0;
+    case AVRO_UNION:
+        if ((rc = dec_long(d, &x)))
+            return rc;
+        if (x < 0 || (uint64_t)x >= avro_schema_union_size(s))
+            return LLMOPT_AVRO_BAD_UNION_BRANCH;
+        return skip_value(d, avro_schema_union_branch(s, (int)x), depth + 1);
+    case AVRO_RECORD: {
+        size_t n = avro_schema_record_size(s);
+        for (size_t i = 0; i < n; i++) {
+            d->field = avro_schema_record_field_name(s, (int)i);
+            if ((rc = skip_value(d, avro_schema_record_field_get_by_index(s, (int)i), depth + 1)))
+                return rc;
+        }
+        return 0;
+    }
+    case AVRO_MAP:
+    case AVRO_ARRAY: {
+        /* every entry takes at least one byte (arrays of null, which would
+         * not, are refused when their count exceeds the bytes left) */
+        bool map = avro_typeof(s) == AVRO_MAP;
+        avro_schema_t item = map ? avro_schema_map_values(s) : avro_schema_array_items(s);
+        size_t total = 0, n;
+        for (;;) {
+            if ((rc = dec_block(d, total, 1, &n)))
+                return rc;
+            if (n == 0)
+                return 0;
+            total += n;
+            for (size_t i = 0; i < n; i++)
+                if ((map && (rc = skip_string(d))) || (rc = skip_value(d, item, depth + 1)))
+                    return rc;
+        }
+    }
+    case AVRO_LINK:
+        return skip_value(d, avro_schema_link_target(s), depth + 1);
+    default:
+        return LLMOPT_AVRO_RESOLUTION_FAILED;
+    }
+}
+
 /* Writer bytes -> our schema's bytes in r->buf; 0 or a reason. */
-static int resolution_run(resolution *r, const uint8_t *body, size_t len, size_t *out_len) {
+static int resolution_run(resolution *r, const uint8_t *body, size_t len, size_t *out_len,
+                          size_t *fail_at, const char **fail_field) {
     char one;
     size_t n = 0;
+    dec d = {body, body + len, body, NULL, ""};
+    int rc = skip_value(&d, r->writer, 0);
+    if (!rc && d.p != d.end) {
+        rc = LLMOPT_AVRO_TRAILING_BYTES;
+        d.field = "";
+    }
+    *fail_at = (size_t)(d.p - body) + LLMOPT_AVRO_HEADER_SIZE;
+    *fail_field = d.field;
+    if (rc)
+        return rc;
     avro_set_error("%s", ""); /* avro-c appends to its last message */
     avro_value_reset(&r->reader_val);
     avro_reader_memory_set_source(r->rd, (const char *)body, (int64_t)len);
@@ -575,7 +733,7 @@ static int resolution_run(resolution *r, const uint8_t *body, size_t len, size_t
         r->cap = n;
     }
     avro_writer_t w = avro_writer_memory(r->buf, (int64_t)n);
-    int rc = w ? avro_value_write(w, &r->reader_val) : ENOMEM;
+    rc = w ? avro_value_write(w, &r->reader_val) : ENOMEM;
     if (w)
         avro_writer_free(w);
     if (rc)
@@ -649,7 +807,16 @@ static verdict judge(llmopt_avro_codec *c, int32_t id, const char *json) {
         } else if (t != LLMOPT_REC_NONE && ns && strcmp(ns, "io.llmopt") == 0) {
             /* our record, another version: resolvable by avro-c? */
             v.type = (uint8_t)t;
-            if ((v.res = resolution_new(w, c->ours[t])))
+            uint64_t present = ~(uint64_t)0;
+            v.res = resolution_new(w, c->ours[t], present);
+            if (!v.res) {
+                avro_schema_t p = project(w, c->ours[t], &present);
+                if (p) {
+                    v.res = resolution_new(w, p, present);
+                    avro_schema_decref(p);
+                }
+            }
+            if (v.res)
                 v.reason = LLMOPT_AVRO_OK;
         }
     }
@@ -756,21 +923,28 @@ llmopt_err_t llmopt_avro_decode(llmopt_avro_codec *c, const void *msg, size_t le
     }
     const uint8_t *b = msg;
     if (v.res) {
-        size_t n = 0;
+        size_t n = 0, at = 0;
+        const char *field = "";
         int rc = resolution_run(v.res, b + LLMOPT_AVRO_HEADER_SIZE,
-                                len - LLMOPT_AVRO_HEADER_SIZE, &n);
+                                len - LLMOPT_AVRO_HEADER_SIZE, &n, &at, &field);
         if (rc) {
             *reason = (llmopt_avro_reason)rc;
+            if (rc == LLMOPT_AVRO_RESOLUTION_FAILED)
+                return llmopt_errf(reason_err(*reason), errstr, errstr_size,
+                                   "%s: writer schema id '%d': %s",
+                                   llmopt_avro_reason_name(*reason), (int)v.id, avro_strerror());
             return llmopt_errf(reason_err(*reason), errstr, errstr_size,
-                               "%s: schema id '%d' resolved by avro-c: %s",
-                               llmopt_avro_reason_name(*reason), (int)v.id,
-                               rc == LLMOPT_AVRO_RESOLUTION_FAILED ? avro_strerror() : "");
+                               "%s: %s at byte %zu%s%s%s (writer schema id '%d')",
+                               llmopt_record_type_name(type), llmopt_avro_reason_name(*reason),
+                               at, field[0] ? " in field '" : "", field, field[0] ? "'" : "",
+                               (int)v.id);
         }
         const uint8_t *ours = (const uint8_t *)v.res->buf;
-        return body_decode(type, ours, ours, ours + n, rec, reason, errstr, errstr_size);
+        return body_decode(type, ours, ours, ours + n, v.res->present, rec, reason, errstr,
+                           errstr_size);
     }
-    return body_decode(type, b, b + LLMOPT_AVRO_HEADER_SIZE, b + len, rec, reason,
-                       errstr, errstr_size);
+    return body_decode(type, b, b + LLMOPT_AVRO_HEADER_SIZE, b + len, ~(uint64_t)0, rec,
+                       reason, errstr, errstr_size);
 }
 
 llmopt_err_t llmopt_avro_encode(llmopt_avro_codec *c, llmopt_record_type type,

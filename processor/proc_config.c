@@ -104,8 +104,8 @@ static llmopt_err_t proc_finalize(void *obj, char *errstr, size_t errstr_size) {
 }
 
 #define F(f) offsetof(llmopt_processor_conf, f)
-#define TOPIC(key, field, def, what)                                                        \
-    {.name = key, .type = LLMOPT_CONFIG_STRING, .offset = F(field), .def = def, .desc = what}
+#define TOPIC(key, field, dflt, what)                                                        \
+    {.name = key, .type = LLMOPT_CONFIG_STRING, .offset = F(field), .def = dflt, .desc = what}
 #define FORMAT(key, field, what)                                                            \
     {.name = key, .type = LLMOPT_CONFIG_ENUM, .offset = F(field), .def = "avro",            \
      .enum_names = llmopt_proc_format_names, .desc = what}
@@ -159,7 +159,7 @@ static const llmopt_config_prop props[] = {
      .offset = F(idle_timeout_ms), .min = 100, .max = 86400000, .def = "10s",
      .desc = "live mode: a partition idle this long has its watermark advanced from the "
              "wall clock"},
-    {.name = "processor.event_time_only", .type = LLMOPT_CONFIG_BOOL,
+    {.name = "processor.event.time.only", .type = LLMOPT_CONFIG_BOOL,
      .offset = F(event_time_only), .def = "false",
      .desc = "replay mode: only event time moves time, never the wall clock"},
     {.name = "processor.queue.max.messages", .type = LLMOPT_CONFIG_INT,

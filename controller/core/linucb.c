@@ -6,6 +6,11 @@
 #include <string.h>
 
 #define X_MAX 1e6
+/* Bounds a checkpoint must meet so that updates and scores stay finite:
+ * Cholesky of A squares square roots of its entries, theta multiplies
+ * A^-1 (entries <= 2/lambda) by b. */
+#define A_MAX 1e200
+#define N_MAX 1e15
 
 typedef struct linarm {
     double *a;      /* d*d, row-major */
@@ -39,8 +44,8 @@ static llmopt_err_t check_config(const llmopt_linucb_config *c, char *errstr, si
         return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz, "'k' must be 1..%d", LLMOPT_LINUCB_MAX_ARMS);
     if (c->d < 1 || c->d > LLMOPT_LINUCB_MAX_DIM)
         return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz, "'d' must be 1..%d", LLMOPT_LINUCB_MAX_DIM);
-    if (!(c->lambda > 0 && c->lambda <= 1e6))
-        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz, "'lambda' must be in (0, 1e6]");
+    if (!(c->lambda >= 1e-6 && c->lambda <= 1e6))
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz, "'lambda' must be in [1e-6, 1e6]");
     if (!(c->alpha >= 0 && c->alpha <= 1e6))
         return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz, "'alpha' must be in [0, 1e6]");
     if (!(c->gamma > 0 && c->gamma <= 1))
@@ -110,18 +115,29 @@ static int invert_spd(const double *a, double *inv, double *l, uint32_t d) {
     return 1;
 }
 
+/* Full re-inversion; on failure A^-1 is left as it was. Resets the
+ * Sherman-Morrison counter either way (the next try waits a period). */
 static llmopt_err_t reinvert(llmopt_linucb *m, linarm *a) {
     uint32_t d = m->cfg.d;
-    double *inv = m->scratch + d * d; /* d*d after the factor? sized below */
-    (void)inv;
     double *l = m->scratch;
     double *tmp = m->scratch + d * d;
+    a->since = 0;
     if (!invert_spd(a->a, tmp, l, d))
         return LLMOPT_ERR_STATE;
     memcpy(a->a_inv, tmp, sizeof(double) * d * d);
-    a->since = 0;
     recompute_theta(m, a);
     return LLMOPT_OK;
+}
+
+/* A^-1 of a state that satisfies A >= lambda I has entries within 1/lambda;
+ * a checkpoint may only claim A >= lambda/2 I, hence the factor 2. */
+static int a_inv_sane(const llmopt_linucb *m, const linarm *a) {
+    uint32_t d = m->cfg.d;
+    double bound = 2.0 / m->cfg.lambda;
+    for (uint32_t j = 0; j < d * d; j++)
+        if (!(fabs(a->a_inv[j]) <= bound))
+            return 0;
+    return 1;
 }
 
 static llmopt_err_t alloc_model(const llmopt_linucb_config *c, llmopt_linucb **out) {
@@ -179,7 +195,7 @@ const llmopt_linucb_config *llmopt_linucb_config_of(const llmopt_linucb *m) {
 }
 
 llmopt_err_t llmopt_linucb_update(llmopt_linucb *m, uint32_t arm, const double *x, double r) {
-    if (arm >= m->cfg.k || !(fabs(r) <= X_MAX))
+    if (arm >= m->cfg.k || !(fabs(r) <= X_MAX) || !(m->arm[arm].n < N_MAX))
         return LLMOPT_ERR_RANGE;
     uint32_t d = m->cfg.d;
     for (uint32_t i = 0; i < d; i++)
@@ -195,17 +211,21 @@ llmopt_err_t llmopt_linucb_update(llmopt_linucb *m, uint32_t arm, const double *
         u[i] = s;
         q += x[i] * s;
     }
-    double inv_den = 1.0 / (1.0 + q);
+    /* x^T A^-1 x >= 0 for a true inverse; otherwise A^-1 has lost touch
+     * with A (rounding or a corrupt checkpoint): re-invert instead */
+    int rank1 = q > -0.5 && isfinite(q);
+    double inv_den = rank1 ? 1.0 / (1.0 + q) : 0.0;
     for (uint32_t i = 0; i < d; i++) {
         for (uint32_t j = 0; j < d; j++) {
             a->a[i * d + j] += x[i] * x[j];
-            a->a_inv[i * d + j] -= u[i] * u[j] * inv_den;
+            if (rank1)
+                a->a_inv[i * d + j] -= u[i] * u[j] * inv_den;
         }
         a->b[i] += r * x[i];
     }
     a->n += 1.0;
-    if (++a->since >= m->cfg.reinvert_every)
-        return reinvert(m, a) ? LLMOPT_ERR_STATE : (recompute_theta(m, a), LLMOPT_OK);
+    if (!rank1 || ++a->since >= m->cfg.reinvert_every || !a_inv_sane(m, a))
+        return reinvert(m, a);
     recompute_theta(m, a);
     return LLMOPT_OK;
 }
@@ -319,10 +339,6 @@ void llmopt_linucb_serialize(const llmopt_linucb *m, llmopt_wbuf *w) {
     }
 }
 
-/* Bounds that keep scores and updates finite: sums of up to ~1e15 outer
- * products of +-1e6 features. */
-#define A_MAX 1e300
-
 llmopt_err_t llmopt_linucb_deserialize(llmopt_rbuf *r, llmopt_linucb **out, char *errstr,
                                        size_t errstr_size) {
     llmopt_linucb_config c;
@@ -372,15 +388,19 @@ llmopt_err_t llmopt_linucb_deserialize(llmopt_rbuf *r, llmopt_linucb **out, char
             e = llmopt_errf((llmopt_err_t)r->err, errstr, errstr_size, "linucb state truncated");
             goto out;
         }
-        int ok = a->n >= 0 && a->n <= 1e15 && a->since < c.reinvert_every;
+        int ok = a->n >= 0 && a->n <= N_MAX && a->since < c.reinvert_every && a_inv_sane(m, a);
         for (uint32_t j = 0; ok && j < d * d; j++)
-            ok = fabs(a->a[j]) <= A_MAX && fabs(a->a_inv[j]) <= A_MAX &&
-                 a->a[j] == a->a[(j % d) * d + j / d] &&
+            ok = fabs(a->a[j]) <= A_MAX && a->a[j] == a->a[(j % d) * d + j / d] &&
                  a->a_inv[j] == a->a_inv[(j % d) * d + j / d];
         for (uint32_t j = 0; ok && j < d; j++)
             ok = fabs(a->b[j]) <= A_MAX;
-        if (ok)
-            ok = cholesky(a->a, m->scratch, d);
+        if (ok) { /* A >= lambda I in every state we write; demand lambda/2 */
+            double *t = m->scratch + d * d;
+            memcpy(t, a->a, sizeof(double) * d * d);
+            for (uint32_t j = 0; j < d; j++)
+                t[j * d + j] -= 0.5 * c.lambda;
+            ok = cholesky(t, m->scratch, d);
+        }
         if (!ok) {
             e = llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
                             "bad regression state for arm '%u'", i);

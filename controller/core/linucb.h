@@ -24,9 +24,12 @@
  *
  * Ownership: an opaque heap object (_new/_destroy, _destroy(NULL) no-op)
  * owning every array. One thread. Invariants (checked by _new and
- * _deserialize): 1 <= k <= 32, 1 <= d <= 64, lambda > 0, A symmetric
- * positive definite, every value finite; features and rewards within
- * +-1e6 so sums stay finite.
+ * _deserialize): 1 <= k <= 32, 1 <= d <= 64, 1e-6 <= lambda <= 1e6, A and
+ * A^-1 exactly symmetric, A >= lambda I (a checkpoint must show
+ * A - lambda/2 I positive definite), |A^-1| entries <= 2 / lambda, A and b
+ * entries within 1e200; features and rewards within +-1e6. An update whose
+ * rank-1 step would break these (x^T A^-1 x < 0 after rounding, or a
+ * corrupt A^-1) re-inverts A instead.
  */
 #ifndef LLMOPT_LINUCB_H
 #define LLMOPT_LINUCB_H
@@ -43,7 +46,7 @@
 typedef struct llmopt_linucb_config {
     uint32_t k;              /* arms */
     uint32_t d;              /* context features */
-    double lambda;           /* ridge, > 0; default 1 */
+    double lambda;           /* ridge, [1e-6, 1e6]; default 1 */
     double alpha;            /* exploration width, >= 0; default 1 */
     double gamma;            /* discount per decay(), (0, 1]; default 1 */
     double drift_shrink;     /* evidence kept on drift, [0, 1]; default 0.1 */

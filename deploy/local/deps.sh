@@ -9,7 +9,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       librdkafka-dev libavro-dev libpq-dev libcurl4-openssl-dev libjansson-dev
       libcunit1-dev libmicrohttpd-dev
       postgresql-15 postgresql-client-15 postgresql-15-tdigest
-      kcat clang libclang-rt-14-dev valgrind
+      kcat jq clang libclang-rt-14-dev valgrind
       openjdk-17-jdk-headless maven
       python3 python3-venv python3-pip curl procps)
 

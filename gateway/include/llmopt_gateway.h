@@ -460,7 +460,7 @@ typedef struct llmopt_gw_external_cache {
 void llmopt_gw_set_external_cache(llmopt_gw *gw, const llmopt_gw_external_cache *ext);
 
 /* Looks key up for route. On a hit returns true and a malloc'ed copy of the
- * value in *value/*len (caller frees). False on a miss, when the route has
+ * value in *value and *len (caller frees). False on a miss, when the route has
  * no enabled cache policy, or when task_type (may be NULL) matches an
  * exclude pattern. now_ms is the caller's clock (TTL). */
 bool llmopt_gw_cache_get(llmopt_gw *gw, const char *route, const char *task_type,

@@ -85,6 +85,36 @@ void llmopt_cusum_reset(llmopt_cusum *c) {
     c->n_detections = 0;
 }
 
+/* v where m is all ones, +0.0 where m is zero */
+static inline double mask_f64(double v, uint64_t m) {
+    uint64_t b;
+    memcpy(&b, &v, sizeof(b));
+    b &= m;
+    memcpy(&v, &b, sizeof(v));
+    return v;
+}
+
+/* max(0, v) on the bits: a negative v (sign bit set, -0.0 included) gives
+ * +0.0. fmax() is a libm call without -ffinite-math-only, and GCC turns the
+ * plain `v > 0 ? v : 0` into a branch that mispredicts on in-control data.
+ * (Unlike fmax, a NaN with a clear sign bit passes through; only overflowed
+ * sums can be NaN, and then the chart is meaningless anyway.) */
+static inline double clamp_nonneg(double v) {
+    uint64_t b;
+    memcpy(&b, &v, sizeof(b));
+    b &= (b >> 63) - 1;
+    memcpy(&v, &b, sizeof(v));
+    return v;
+}
+
+/* all ones when v (a max(0, .) result, never -0.0) is > 0: its bits are
+ * nonzero exactly then; integer ops keep GCC from emitting a branch */
+static inline uint64_t pos_mask(double v) {
+    uint64_t b;
+    memcpy(&b, &v, sizeof(b));
+    return (uint64_t)0 - (uint64_t)(b != 0);
+}
+
 static double p_from_odds(double odds) {
     return odds / (1.0 + odds);
 }
@@ -141,17 +171,15 @@ int llmopt_cusum_update(llmopt_cusum *c, double x, llmopt_drift_detection *det) 
         inc_l = (c->mu0 - kk) - x;
         limit = c->cfg.h * c->sigma;
     }
-    /* max(0, .) as a select: fmax() is a libm call without -ffinite-math */
-    double sh = inc_h + c->sh, sl = inc_l + c->sl;
-    c->sh = sh > 0.0 ? sh : 0.0;
-    c->sl = sl > 0.0 ? sl : 0.0;
-    /* run lengths and sums as selects: on in-control data the sign of a
-     * side flips at random and branches would mispredict */
-    int hpos = c->sh > 0.0, lpos = c->sl > 0.0;
-    c->nh = hpos ? c->nh + 1 : 0;
-    c->hsum = hpos ? c->hsum + x : 0.0;
-    c->nl = lpos ? c->nl + 1 : 0;
-    c->lsum = lpos ? c->lsum + x : 0.0;
+    c->sh = clamp_nonneg(inc_h + c->sh);
+    c->sl = clamp_nonneg(inc_l + c->sl);
+    /* Run lengths and sums through bit masks, not branches: on in-control
+     * data the sign of a side flips at random and branches mispredict. */
+    uint64_t mh = pos_mask(c->sh), ml = pos_mask(c->sl);
+    c->nh = (c->nh + 1) & mh;
+    c->hsum = mask_f64(c->hsum + x, mh);
+    c->nl = (c->nl + 1) & ml;
+    c->lsum = mask_f64(c->lsum + x, ml);
 
     int up = c->sh > limit, down = c->sl > limit;
     if (!up && !down)

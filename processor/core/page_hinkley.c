@@ -21,6 +21,15 @@ llmopt_ph_config llmopt_ph_config_default(void) {
     return c;
 }
 
+/* v where m is all ones, +0.0 where m is zero */
+static inline double mask_f64(double v, uint64_t m) {
+    uint64_t b;
+    memcpy(&b, &v, sizeof(b));
+    b &= m;
+    memcpy(&v, &b, sizeof(v));
+    return v;
+}
+
 static llmopt_err_t validate(const llmopt_ph_config *c, char *errstr, size_t n) {
     if (!c)
         return llmopt_errf(LLMOPT_ERR_INVALID, errstr, n, "page-hinkley config is null");
@@ -73,33 +82,40 @@ int llmopt_ph_update(llmopt_ph *p, double x, llmopt_drift_detection *det) {
     if (!isfinite(x))
         return 0;
 
-    p->n += 1.0;
-    p->mean += (1.0 / p->n) * (x - p->mean);
-    double dev = x - p->mean;
-    p->sum_inc = p->cfg.alpha * p->sum_inc + dev - p->cfg.delta;
-    p->sum_dec = p->cfg.alpha * p->sum_dec + dev + p->cfg.delta;
+    /* locals, so the compiler keeps one load and one store per field */
+    double n = p->n + 1.0;
+    double mean = p->mean + (1.0 / n) * (x - p->mean);
+    double dev = x - mean;
+    double si = p->cfg.alpha * p->sum_inc + dev - p->cfg.delta;
+    double sd = p->cfg.alpha * p->sum_dec + dev + p->cfg.delta;
+    p->n = n;
+    p->mean = mean;
+    p->sum_inc = si;
+    p->sum_dec = sd;
     p->total += x;
 
     /* Ties move the change-point estimate to the latest extreme; the extreme
-     * itself is River's (strict comparison, same value). Written as selects,
-     * not branches: on a stationary stream new extremes come at random and
+     * itself is River's (strict comparison). Written with bit masks, not
+     * branches: on a stationary stream new extremes come at random and
      * mispredictions would dominate the cost of an update. */
-    int new_min = p->sum_inc <= p->min_inc;
-    p->min_inc = new_min ? p->sum_inc : p->min_inc;
-    p->inc_sum = new_min ? 0.0 : p->inc_sum + x;
-    p->inc_n = new_min ? 0 : p->inc_n + 1;
-    int new_max = p->sum_dec >= p->max_dec;
-    p->max_dec = new_max ? p->sum_dec : p->max_dec;
-    p->dec_sum = new_max ? 0.0 : p->dec_sum + x;
-    p->dec_n = new_max ? 0 : p->dec_n + 1;
+    double mi = p->min_inc, md = p->max_dec;
+    uint64_t keep_inc = (uint64_t)(si <= mi) - 1; /* 0 on a new min */
+    mi = si < mi ? si : mi;
+    p->min_inc = mi;
+    p->inc_sum = mask_f64(p->inc_sum + x, keep_inc);
+    p->inc_n = (p->inc_n + 1) & keep_inc;
+    uint64_t keep_dec = (uint64_t)(sd >= md) - 1; /* 0 on a new max */
+    md = sd > md ? sd : md;
+    p->max_dec = md;
+    p->dec_sum = mask_f64(p->dec_sum + x, keep_dec);
+    p->dec_n = (p->dec_n + 1) & keep_dec;
 
-    if (p->n < (double)p->cfg.min_instances)
-        return 0;
-    double t_inc = p->sum_inc - p->min_inc;
-    double t_dec = p->max_dec - p->sum_dec;
-    int up = (p->cfg.mode & LLMOPT_PH_UP) && t_inc > p->cfg.threshold;
-    int down = (p->cfg.mode & LLMOPT_PH_DOWN) && t_dec > p->cfg.threshold;
-    if (!up && !down)
+    double t_inc = si - mi;
+    double t_dec = md - sd;
+    int up = ((p->cfg.mode & LLMOPT_PH_UP) != 0) & (t_inc > p->cfg.threshold);
+    int down = ((p->cfg.mode & LLMOPT_PH_DOWN) != 0) & (t_dec > p->cfg.threshold);
+    /* one predictable branch: warm-up or no alarm */
+    if (!((up | down) & (n >= (double)p->cfg.min_instances)))
         return 0;
     if (up && down) {
         up = t_inc >= t_dec;

@@ -117,10 +117,11 @@ static uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-/* Eight key bytes per step: per event this hash is on the hot path. Not
- * seeded: keys are route and arm names from our own gateways. */
-static uint64_t key_hash(uint32_t partition, int64_t start, const uint8_t *key, size_t len) {
-    uint64_t h = mix64((uint64_t)start ^ ((uint64_t)partition << 40) ^ (uint64_t)len);
+/* Eight key bytes per step, and once per event: the windows of a hopping
+ * event differ only in start, mixed in by window_hash(). Not seeded: keys
+ * are route and arm names from our own gateways. */
+static uint64_t key_part(uint32_t partition, const uint8_t *key, size_t len) {
+    uint64_t h = mix64(((uint64_t)partition << 32) ^ (uint64_t)len);
     size_t i = 0;
     for (; i + 8 <= len; i += 8) {
         uint64_t w;
@@ -133,6 +134,10 @@ static uint64_t key_hash(uint32_t partition, int64_t start, const uint8_t *key, 
         h = mix64(h ^ w ^ 0xff51afd7ed558ccdULL);
     }
     return h;
+}
+
+static uint64_t window_hash(uint64_t key_h, int64_t start) {
+    return mix64(key_h ^ ((uint64_t)start * 0x9e3779b97f4a7c15ULL));
 }
 
 static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
@@ -455,8 +460,8 @@ void llmopt_window_store_destroy(llmopt_window_store *s) {
 
 /* Find or create the open window; NULL with *err on failure. */
 static wentry *window_get(llmopt_window_store *s, wpart **pp, uint32_t partition, int64_t start,
-                          const void *key, size_t key_len, llmopt_err_t *err) {
-    uint64_t h = key_hash(partition, start, key, key_len);
+                          const void *key, size_t key_len, uint64_t key_h, llmopt_err_t *err) {
+    uint64_t h = window_hash(key_h, start);
     wentry *e = hash_find(s, h, partition, start, key, key_len);
     if (e)
         return e;
@@ -511,9 +516,10 @@ llmopt_err_t llmopt_window_add(llmopt_window_store *s, uint32_t partition, int64
             *late = 1;
         return LLMOPT_OK;
     }
+    uint64_t key_h = key_part(partition, key, key_len);
     for (size_t i = missed; i < n; i++) {
         llmopt_err_t err = LLMOPT_OK;
-        wentry *e = window_get(s, &p, partition, starts[i], key, key_len, &err);
+        wentry *e = window_get(s, &p, partition, starts[i], key, key_len, key_h, &err);
         if (!e)
             return err;
         if ((err = s->ops.add(e->payload, event, s->ops.ctx)) != LLMOPT_OK)
@@ -694,7 +700,7 @@ static llmopt_err_t load_entry(llmopt_window_store *s, llmopt_rbuf *r, wentry **
         return r->err;
     }
     wentry *e = entry_alloc(s, partition, start, key, key_len,
-                            key_hash(partition, start, key, key_len));
+                            window_hash(key_part(partition, key, key_len), start));
     if (!e)
         return LLMOPT_ERR_NOMEM;
     llmopt_rbuf pr;

@@ -2,8 +2,9 @@
  * fuzz_avro_common.h - body of the Avro decoder harnesses; each
  * fuzz_avro_<record>.c defines FUZZ_AVRO_TYPE and includes this.
  *
- * Per input: (1) decode it as a framed message (builtin schema ids 1..7) and
- * (2) as a bare body of FUZZ_AVRO_TYPE; a decode must fail cleanly or
+ * Per input: (1) decode it as a framed message (builtin schema ids 1..7),
+ * (1b) with its header rewritten to a newer writer schema of FUZZ_AVRO_TYPE
+ * (avro-c resolution fallback) and (2) as a bare body of FUZZ_AVRO_TYPE; a decode must fail cleanly or
  * succeed, never read out of bounds (ASan) or leak (LSan). When (2)
  * succeeds, the record must re-encode, decode again, and re-encode to the
  * same bytes: decode and encode agree on every input they accept.
@@ -29,14 +30,39 @@ typedef union fuzz_any_rec {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static llmopt_avro_codec *codec;
+static char *evolved[LLMOPT_REC_COUNT];
 
 static void codec_free(void) {
     llmopt_avro_codec_destroy(codec);
+    for (int t = 0; t < LLMOPT_REC_COUNT; t++)
+        free(evolved[t]);
+}
+
+/* ids 1..7: our schemas; 100+t: our schema of type t with one more long
+ * field at the end (a newer writer), which goes through the avro-c
+ * resolution fallback. */
+static llmopt_err_t fuzz_lookup(void *ctx, int32_t id, const char **json, char *errstr,
+                                size_t errstr_size) {
+    if (id > 100 && id < 100 + LLMOPT_REC_COUNT) {
+        int t = id - 100;
+        if (!evolved[t]) {
+            const char *pcf = llmopt_avro_schema_pcf[t];
+            size_t n = strlen(pcf); /* ends with "]}" */
+            static const char extra[] = ",{\"name\":\"fuzz_x\",\"type\":\"long\"}]}";
+            evolved[t] = malloc(n - 2 + sizeof(extra));
+            memcpy(evolved[t], pcf, n - 2);
+            memcpy(evolved[t] + n - 2, extra, sizeof(extra));
+        }
+        *json = evolved[t];
+        return LLMOPT_OK;
+    }
+    return llmopt_avro_builtin_source()->lookup(ctx, id, json, errstr, errstr_size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!codec) {
-        if (!(codec = llmopt_avro_codec_new(llmopt_avro_builtin_source(), NULL, 0)))
+        llmopt_schema_source src = {NULL, fuzz_lookup, NULL};
+        if (!(codec = llmopt_avro_codec_new(&src, NULL, 0)))
             abort();
         atexit(codec_free); /* leak checkers see a clean exit */
     }
@@ -49,6 +75,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     llmopt_err_t e = llmopt_avro_decode(codec, data, size, t, &a, &why, err, sizeof(err));
     if ((e == LLMOPT_OK) != (why == LLMOPT_AVRO_OK))
         abort();
+
+    if (size >= LLMOPT_AVRO_HEADER_SIZE) { /* same body, newer writer schema */
+        uint8_t *m = malloc(size);
+        memcpy(m, data, size);
+        llmopt_avro_header_write(m, 100 + (int32_t)t);
+        e = llmopt_avro_decode(codec, m, size, t, &a, &why, err, sizeof(err));
+        if ((e == LLMOPT_OK) != (why == LLMOPT_AVRO_OK))
+            abort();
+        free(m);
+    }
 
     e = llmopt_avro_decode_body(t, data, size, &a, &why, err, sizeof(err));
     if (e == LLMOPT_OK) {

@@ -304,11 +304,15 @@ script, not this file or the .avsc files, then rerun it and the codec tests.
   times in ms since the Unix epoch (UTC). Money is USD as double.
 - JSON messages use the same field names; an optional field may be omitted.
 - Evolution: new fields are appended as optional (default null); enum symbols
-  are appended only. Writers must use a registered schema; the fast C decoder
-  accepts only writer schemas identical in Parsing Canonical Form to these and
-  rejects others with the typed error `unsupported_writer_schema` (see
-  common/avro_codec.h), so a schema change ships reader-first: deploy readers
-  that know the new schema, then writers.
+  are appended only; nested records (Arm, RateLimits, ...) change only by a
+  new top-level optional field. Writers use a registered schema. The C codec
+  (common/avro_codec.h) reads a writer schema identical in Parsing Canonical
+  Form to these with its fast decoder; another version of the same record
+  that Avro resolution accepts (extra writer fields, top-level optional
+  fields the writer lacks, promotions) through an avro-c fallback, about 10x
+  slower; anything else fails with `unsupported_writer_schema` (a DLQ
+  reason). Either deployment order works, but finish the rollout: the
+  fallback is for the transition.
 - Each field's doc in the .avsc repeats the unit, range and presence below.
 """
 

@@ -805,8 +805,8 @@ static void test_writer_schemas(void) {
         {3, LLMOPT_AVRO_OK, LLMOPT_OK},
         {100, LLMOPT_AVRO_OK, LLMOPT_OK},
         /* golden bytes under a writer with an extra leading int: misread,
-         * caught (the body is one byte short for the writer) */
-        {101, LLMOPT_AVRO_RESOLUTION_FAILED, LLMOPT_ERR_INVALID},
+         * caught by the pre-check (the body is too short for the writer) */
+        {101, LLMOPT_AVRO_TRUNCATED, LLMOPT_ERR_TRUNCATED},
         /* thumbs long in the writer, int in ours: avro-c accepts the schema
          * pair and refuses the union branch when it reads a value */
         {102, LLMOPT_AVRO_RESOLUTION_FAILED, LLMOPT_ERR_INVALID},
@@ -860,16 +860,26 @@ static void test_writer_schemas(void) {
     llmopt_record_release(LLMOPT_REC_FEEDBACK, &gold);
     /* writer 106: older schema, defaults fill the optional fields */
     const uint8_t old_fb[] = {0, 0, 0, 0, 106, 0x04, 'r', '9', 0x9a, 0x01, 0x04, 'r', 't'};
-    CU_ASSERT_EQUAL(llmopt_avro_decode(c, old_fb, sizeof(old_fb), LLMOPT_REC_FEEDBACK, &f, &w2, NULL,
-                                       0), LLMOPT_OK);
+    char e106[256] = "";
+    CU_ASSERT_EQUAL(llmopt_avro_decode(c, old_fb, sizeof(old_fb), LLMOPT_REC_FEEDBACK, &f, &w2, e106,
+                                       sizeof(e106)), LLMOPT_OK);
+    if (w2 != LLMOPT_AVRO_OK)
+        fprintf(stderr, "writer 106: %s\n", e106);
     CU_ASSERT_STRING_EQUAL(f.request_id.ptr, "r9");
     CU_ASSERT_EQUAL(f.ts_ms, 77);
     CU_ASSERT_STRING_EQUAL(f.route.ptr, "rt");
     CU_ASSERT(!f.has_rating && !f.has_thumbs && !f.has_task_completed);
-    /* truncated under resolution */
-    CU_ASSERT_NOT_EQUAL(llmopt_avro_decode(c, old_fb, sizeof(old_fb) - 1, LLMOPT_REC_FEEDBACK, &f,
-                                           &w2, NULL, 0), LLMOPT_OK);
-    CU_ASSERT_EQUAL(w2, LLMOPT_AVRO_RESOLUTION_FAILED);
+    /* truncated under resolution: the pre-check names it before avro-c */
+    CU_ASSERT_EQUAL(llmopt_avro_decode(c, old_fb, sizeof(old_fb) - 1, LLMOPT_REC_FEEDBACK, &f,
+                                       &w2, e106, sizeof(e106)), LLMOPT_ERR_TRUNCATED);
+    CU_ASSERT_EQUAL(w2, LLMOPT_AVRO_TRUNCATED);
+    CU_ASSERT_STRING_EQUAL(e106,
+                           "Feedback: truncated at byte 11 in field 'route' (writer schema id '106')");
+    /* every malformed body is refused before avro-c reads it */
+    const uint8_t neg_fb[] = {0, 0, 0, 0, 106, 0x04, 'r', '9', 0x9a, 0x01, 0x01, 'r', 't'};
+    CU_ASSERT_EQUAL(llmopt_avro_decode(c, neg_fb, sizeof(neg_fb), LLMOPT_REC_FEEDBACK, &f, &w2, NULL,
+                                       0), LLMOPT_ERR_INVALID);
+    CU_ASSERT_EQUAL(w2, LLMOPT_AVRO_NEGATIVE_LENGTH);
     /* registry down: retryable, not cached */
     r.fail_io = 1;
     llmopt_avro_header_write(g.wire, 6);
