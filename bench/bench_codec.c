@@ -107,7 +107,7 @@ static void run_avroc_encode(void *p, long n) {
  * fallback. */
 static char *evolved;
 
-static llmopt_err_t evolved_lookup(void *ctx, int32_t id, const char **json, char *errstr,
+static llmopt_err_t evolved_lookup(void *src_ctx, int32_t id, const char **json, char *errstr,
                                    size_t errstr_size) {
     if (id > 100 && id < 100 + LLMOPT_REC_COUNT) {
         const char *pcf = llmopt_avro_schema_pcf[id - 100];
@@ -120,7 +120,7 @@ static llmopt_err_t evolved_lookup(void *ctx, int32_t id, const char **json, cha
         *json = evolved;
         return LLMOPT_OK;
     }
-    return llmopt_avro_builtin_source()->lookup(ctx, id, json, errstr, errstr_size);
+    return llmopt_avro_builtin_source()->lookup(src_ctx, id, json, errstr, errstr_size);
 }
 
 static void bench_fallback(const char *label, llmopt_record_type t, void *rec, long iters) {

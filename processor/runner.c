@@ -474,7 +474,8 @@ static int64_t merge_key(llmopt_runner *r, part *pt, int64_t ts) {
 
 /* Feeds partition pt's engine as far as the merge allows. */
 static void merge(llmopt_runner *r, part *pt) {
-    while (!r->fatal) {
+    /* stops at commit.max.messages so the loop commits in time */
+    while (!r->fatal && r->cycle_msgs < r->pc->commit_max_messages) {
         int best = -1;
         bool blocked = false;
         for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++) {
@@ -955,15 +956,22 @@ llmopt_err_t llmopt_runner_run(llmopt_runner *r, bool (*stop)(void), char *errst
         }
         if (m)
             on_message(r, m);
-        for (int32_t p = 0; p < r->nparts && !r->fatal; p++)
-            if (r->parts[p])
-                merge(r, r->parts[p]);
-        idle_advance(r);
-        rd_kafka_poll(r->producer, 0);
-        int64_t now = now_ms();
-        if (r->txn_open && (now - r->cycle_start_ms >= r->pc->commit_interval_ms ||
-                            r->cycle_msgs >= r->pc->commit_max_messages))
+        int64_t now;
+        for (;;) {
+            for (int32_t p = 0; p < r->nparts && !r->fatal; p++)
+                if (r->parts[p])
+                    merge(r, r->parts[p]);
+            idle_advance(r);
+            rd_kafka_poll(r->producer, 0);
+            now = now_ms();
+            if (!r->txn_open || r->fatal ||
+                (now - r->cycle_start_ms < r->pc->commit_interval_ms &&
+                 r->cycle_msgs < r->pc->commit_max_messages))
+                break;
             commit_cycle(r, (int)r->pc->txn_timeout_ms);
+            if (stop())
+                break;
+        }
         if (!r->txn_open && now - r->cycle_start_ms >= r->pc->commit_interval_ms)
             r->cycle_start_ms = now;
         if (now - r->last_gauges_ms >= 1000) {

@@ -572,6 +572,7 @@ static llmopt_err_t flush(llmopt_sink *s, char *errstr, size_t errstr_size) {
         return LLMOPT_OK;
     bool per_row = false;
     unsigned attempt = 0;
+    int64_t t0 = now_ms();
     for (;;) {
         bool data_error = false;
         char err[1024] = "";
@@ -610,7 +611,9 @@ static llmopt_err_t flush(llmopt_sink *s, char *errstr, size_t errstr_size) {
     }
     s->st.batches++;
     s->st.rows += s->pending_rows;
-    llmopt_log_debug(&lg, "stored %zu rows from %zu messages", s->pending_rows, s->pending_msgs);
+    llmopt_log_debug(&lg, "stored %zu rows from %zu messages in %" PRId64 " ms (batch age %" PRId64
+                     " ms)", s->pending_rows, s->pending_msgs, now_ms() - t0,
+                     now_ms() - s->batch_start_ms);
     batch_reset(s);
     return LLMOPT_OK;
 }

@@ -357,7 +357,7 @@ def run_truth(args, admin):
 
 # small transactions: many commit points to crash between, and a run long
 # enough for the kills and the rebalance to land inside it
-EOS_EXTRA = ["-X", "processor.commit.max.messages=1500", "-X", "processor.commit.interval=200ms"]
+EOS_EXTRA = ["-X", "processor.commit.max.messages=300", "-X", "processor.commit.interval=200ms"]
 
 
 def run_eos(args, admin):
@@ -396,10 +396,10 @@ def run_eos(args, admin):
             pr.start()
             # wait for this incarnation's first commit (group join, restore),
             # then kill at a random moment of the processing that follows
-            dl = time.time() + 60
+            dl = time.time() + 20
             while sum(max(0, v) for v in committed(g, cr).values()) == before and time.time() < dl:
                 time.sleep(0.1)
-            time.sleep(rng.uniform(0.0, 1.0))
+            time.sleep(rng.uniform(0.0, 0.6))
             pr.kill9()
             done = sum(max(0, v) for v in committed(g, cr).values())
             mid_run += done < total

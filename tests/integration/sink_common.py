@@ -297,7 +297,7 @@ class Sink:
         return self.proc is not None and self.proc.poll() is None
 
 
-def wait_offsets(conn_fn, sink_name, topics, tables, timeout_s, sink=None):
+def wait_offsets(conn_fn, sink_name, topics, tables, timeout_s, sink=None, poll_s=0.3):
     """Waits until llmopt.sink_offsets of sink_name reach every partition's
     end offset (or the sink dies)."""
     want = {}
@@ -318,5 +318,5 @@ def wait_offsets(conn_fn, sink_name, topics, tables, timeout_s, sink=None):
             return have
         if sink is not None and not sink.alive():
             fail("sink exited early with %s" % sink.proc.returncode)
-        time.sleep(0.3)
+        time.sleep(poll_s)
     fail("offsets did not reach the end: want %s have %s" % (want, have))

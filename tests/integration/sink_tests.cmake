@@ -10,3 +10,7 @@ foreach(_t sink_exactly_once sink_dlq sink_queries)
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(${_t} PROPERTIES LABELS integration TIMEOUT 600)
 endforeach()
+
+# tools/sink_rows (records -> COPY rows): pure, so a unit test (label unit)
+llmopt_unit_test(test_sink_rows SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/sink_rows_test.c
+                 ${PROJECT_SOURCE_DIR}/tools/sink_rows.c LIBS llmopt)

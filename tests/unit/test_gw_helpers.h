@@ -20,7 +20,7 @@
 typedef struct test_decision {
     llmopt_routing_decision d;
     llmopt_arm arms[GW_MAX_TEST_ARMS];
-    char ids[GW_MAX_TEST_ARMS][16];
+    char ids[GW_MAX_TEST_ARMS][24];
 } test_decision;
 
 /* n arms "a0".."a<n-1>", equal weights, all active, algorithm static,

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Throughput of `llmopt sink`: rows/s from Kafka into Postgres, exactly once.
+
+Pre-produces N Outcome records (Avro, 33 columns, the widest table) to a fresh
+3-partition topic, then starts `llmopt sink` on a scratch database and times
+from the process start until llmopt.sink_offsets reaches the end of every
+partition (so every row and its offsets are committed). Rows/s = N / elapsed.
+Repeats per batch size; reports each run and the median.
+
+usage: bench/bench_sink.py --llmopt build/tools/llmopt [--rows 200000] [--runs 3]
+       [--batch 1000,10000]
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+import sink_common as sc  # noqa: E402
+
+FORMATS = {"metrics": "avro", "signals": "avro", "routing": "avro", "outcomes": "avro"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--llmopt", required=True)
+    ap.add_argument("--rows", type=int, default=200000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--batch", default="1000,10000")
+    args = ap.parse_args()
+    llmopt = os.path.abspath(args.llmopt)
+    topics = sc.Topics("bench")
+    db = sc.ScratchDb(llmopt, "sinkbench")
+    try:
+        p = sc.producer()
+        t0 = int(time.time() * 1000) - 86400000
+        for i in range(args.rows):
+            o = sc.outcome("b%d" % i, "route-%d" % (i % 16), "arm-%d" % (i % 3), t0 + i,
+                           tenant="t%d" % (i % 50), latency_ms=100.0 + i % 900,
+                           context={"len": float(i % 1000)})
+            sc.produce(p, topics.names["outcomes"], o["route"], sc.encode("Outcome", o, "avro"))
+            if i % 10000 == 0:
+                p.poll(0)
+        p.flush(120)
+        results = {}
+        for batch in [int(b) for b in args.batch.split(",")]:
+            for run in range(args.runs):
+                name = "bench-%d-%d" % (batch, run)
+                with db.connect() as c:
+                    c.execute("TRUNCATE llmopt.outcomes")
+                sink = sc.Sink(llmopt, db.dsn, topics, name, FORMATS,
+                               extra=["-X", "sink.batch.rows=%d" % batch,
+                                      "-X", "sink.batch.age=1s", "-X", "log.level=warn"])
+                start = time.time()
+                sink.start()
+                sc.wait_offsets(db.connect, name, topics, ["outcomes"], 600, sink, poll_s=0.05)
+                elapsed = time.time() - start
+                sink.stop()
+                with db.connect() as c:
+                    n = c.execute("SELECT count(*) FROM llmopt.outcomes").fetchone()[0]
+                if n != args.rows:
+                    sc.fail("%d rows stored, want %d" % (n, args.rows))
+                rate = args.rows / elapsed
+                results.setdefault(batch, []).append(rate)
+                print("batch.rows=%-6d run %d: %d rows in %.2f s = %.0f rows/s" % (
+                    batch, run + 1, args.rows, elapsed, rate), flush=True)
+        for batch, rates in results.items():
+            print("batch.rows=%d median %.0f rows/s (runs: %s)" % (
+                batch, statistics.median(rates), ", ".join("%.0f" % r for r in rates)))
+    finally:
+        topics.delete()
+        db.drop()
+
+
+if __name__ == "__main__":
+    main()
