@@ -6,8 +6,16 @@
  *   pending   join table: requests waiting for their response (ttl join window)
  *   orphans   join table: responses that came before their request
  *   awaiting  join table: outcomes waiting for feedback (ttl feedback window)
- *   stores    one window store per window spec, keyed "route\0arm"
- *   arms      (route, arm) -> detector bank and late counters
+ *   panes     one window store of tumbling panes, keyed "route\0arm"; the
+ *             pane is the gcd of every window spec's size and advance
+ *   arms      (route, arm) -> detector bank, late counters and the closed
+ *             panes still needed by a window that has not closed yet
+ *
+ * Windows are assembled from panes (the "panes" technique of Li et al.,
+ * "No pane, no gain", 2005): an event touches one pane, not every hopping
+ * window that contains it, and each window is the merge of its panes when
+ * the watermark passes its end plus grace. Lateness is decided per pane: an
+ * event whose pane has closed is late for every window spec.
  * Every payload in the join tables is an outcome packed by outcome_pack.
  */
 #include "processor/engine.h"
@@ -36,20 +44,48 @@ typedef struct jpay {
 } jpay;
 
 /* ---- (route, arm) state ---- */
+typedef struct pane {
+    int64_t start_ms;
+    llmopt_winagg agg;
+} pane;
+
 typedef struct arm {
     char *key;              /* route NUL arm, owned */
     size_t keylen;
     size_t route_len;       /* route = key[0..route_len) */
     llmopt_detect *det;
     int64_t late_pending[LLMOPT_ENGINE_MAX_WINDOWS]; /* late events since the last close */
+    pane *panes;            /* closed panes still in some open window, by start */
+    uint32_t npanes, cap_panes;
+    /* per spec: the first window end not yet emitted; INT64_MIN before the first */
+    int64_t next_end[LLMOPT_ENGINE_MAX_WINDOWS];
+    int64_t due_ms;         /* earliest pending window end; INT64_MAX: none */
 } arm;
+
+typedef struct due_ent {
+    int64_t due_ms;
+    arm *a;
+} due_ent;
+
+/* A window ready to emit, merged from its panes. */
+typedef struct ready_win {
+    int64_t start_ms, end_ms;
+    int spec;
+    arm *a;
+    llmopt_winagg agg;
+} ready_win;
 
 struct llmopt_engine {
     llmopt_engine_config cfg;
     llmopt_engine_sink sink;
     int32_t partition;
     llmopt_join *pending, *orphans, *awaiting;
-    llmopt_window_store *stores[LLMOPT_ENGINE_MAX_WINDOWS];
+    llmopt_window_store *panes;
+    int64_t pane_ms;
+    due_ent *due;           /* min-heap on due_ms; stale entries skipped lazily */
+    size_t ndue, cap_due;
+    ready_win *ready;       /* scratch for one batch of closing windows */
+    size_t nready, cap_ready;
     arm **arms;             /* open addressing, cap power of two */
     size_t arms_cap, arms_n;
     int64_t max_event_ms;   /* INT64_MIN before any event */
@@ -103,6 +139,10 @@ llmopt_err_t llmopt_engine_config_check(const llmopt_engine_config *c, char *err
         w.grace_ms = c->grace_ms;
         if ((err = llmopt_window_config_check(&w, errstr, errstr_size)))
             return err;
+        if (w.offset_ms != c->windows[0].offset_ms)
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                               "every window spec must have the same offset (%lld ms)",
+                               (long long)c->windows[0].offset_ms);
     }
     if (c->digest_compression < 10 || c->digest_compression > 10000)
         return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
@@ -203,6 +243,9 @@ static int arms_grow(llmopt_engine *e) {
 static void arm_free(arm *a) {
     if (!a)
         return;
+    for (uint32_t i = 0; i < a->npanes; i++)
+        llmopt_winagg_release(&a->panes[i].agg);
+    free(a->panes);
     llmopt_detect_destroy(a->det);
     free(a->key);
     free(a);
@@ -223,6 +266,9 @@ static arm *arm_get(llmopt_engine *e, const char *key, size_t keylen, size_t rou
     memcpy(a->key, key, keylen);
     a->keylen = keylen;
     a->route_len = route_len;
+    for (int i = 0; i < LLMOPT_ENGINE_MAX_WINDOWS; i++)
+        a->next_end[i] = INT64_MIN;
+    a->due_ms = INT64_MAX;
     *slot = a;
     e->arms_n++;
     return a;
@@ -333,38 +379,36 @@ static llmopt_err_t wop_deserialize(void *p, llmopt_rbuf *r, void *ctx) {
     return llmopt_winagg_deserialize(a, r);
 }
 
-static void emit_window(llmopt_engine *e, int spec, llmopt_window_closed *c) {
-    llmopt_winagg *agg = c->payload;
+static void emit_window(llmopt_engine *e, ready_win *rw) {
+    llmopt_winagg *agg = &rw->agg;
+    int spec = rw->spec;
     const llmopt_window_config *wc = &e->cfg.windows[spec];
-    const char *key = (const char *)c->key;
-    size_t route_len = strnlen(key, c->key_len);
-    arm **slot = arm_slot(e, key, c->key_len);
-    arm *a = *slot;
-    if (a) {
-        agg->late_count += a->late_pending[spec];
-        a->late_pending[spec] = 0;
-    }
+    arm *a = rw->a;
+    const char *key = a->key;
+    size_t route_len = a->route_len;
+    agg->late_count += a->late_pending[spec];
+    a->late_pending[spec] = 0;
     llmopt_winagg_summary s;
     llmopt_winagg_summarize(agg, &s);
     llmopt_window_metrics *m = &e->wm;
     llmopt_record_clear(LLMOPT_REC_WINDOW_METRICS, m);
     llmopt_arena *ar = llmopt_record_arena(m);
-    uint64_t h = fnv_part(FNV_INIT, key, c->key_len);
+    uint64_t h = fnv_part(FNV_INIT, key, a->keylen);
     h = fnv_i64(h, wc->size_ms);
     h = fnv_i64(h, wc->advance_ms);
-    h = fnv_i64(h, c->start_ms);
+    h = fnv_i64(h, rw->start_ms);
     char id[24];
     snprintf(id, sizeof(id), "%016llx", (unsigned long long)h);
     char *digest = NULL, *tdigest = NULL;
     size_t dlen = 0, tlen = 0;
     if (llmopt_str_set(ar, &m->metrics_id, id, strlen(id)) ||
         llmopt_str_set(ar, &m->route, key, route_len) ||
-        llmopt_str_set(ar, &m->arm, key + route_len + 1, c->key_len - route_len - 1)) {
+        llmopt_str_set(ar, &m->arm, key + route_len + 1, a->keylen - route_len - 1)) {
         nomem(e);
         return;
     }
-    m->window_start_ms = c->start_ms;
-    m->window_end_ms = c->end_ms;
+    m->window_start_ms = rw->start_ms;
+    m->window_end_ms = rw->end_ms;
     m->window_kind = wc->size_ms == wc->advance_ms ? LLMOPT_WINDOW_TUMBLING : LLMOPT_WINDOW_HOPPING;
     m->size_ms = wc->size_ms;
     m->advance_ms = wc->advance_ms;
@@ -434,9 +478,9 @@ static void emit_window(llmopt_engine *e, int spec, llmopt_window_closed *c) {
     free(tdigest);
 
     /* anomaly detection runs on the primary window spec only */
-    if (spec == 0 && a && agg->count > 0) {
-        detect_ctx dc = {.e = e, .a = a, .ts_ms = c->end_ms, .has_window_end = 1,
-                         .window_end_ms = c->end_ms};
+    if (spec == 0 && agg->count > 0) {
+        detect_ctx dc = {.e = e, .a = a, .ts_ms = rw->end_ms, .has_window_end = 1,
+                         .window_end_ms = rw->end_ms};
         if (s.has_latency)
             llmopt_detect_anomaly(a->det, LLMOPT_AM_P95_LATENCY, s.latency_p95, on_detection, &dc);
         llmopt_detect_anomaly(a->det, LLMOPT_AM_ERROR_RATE, s.error_rate, on_detection, &dc);
@@ -446,14 +490,218 @@ static void emit_window(llmopt_engine *e, int spec, llmopt_window_closed *c) {
     }
 }
 
-static void drain_windows(llmopt_engine *e) {
+/* ---- panes -> windows ---- */
+
+static int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* Smallest end of a spec-i window that is > t. */
+static int64_t end_after(const llmopt_engine *e, int spec, int64_t t) {
+    const llmopt_window_config *w = &e->cfg.windows[spec];
+    return w->offset_ms + (floor_div(t - w->offset_ms, w->advance_ms) + 1) * w->advance_ms;
+}
+
+/* The next window end of spec i that still has data for a: the first end
+ * not yet emitted whose window overlaps a retained pane; INT64_MAX if none. */
+static int64_t spec_candidate(const llmopt_engine *e, const arm *a, int spec) {
+    if (a->npanes == 0)
+        return INT64_MAX;
+    const llmopt_window_config *w = &e->cfg.windows[spec];
+    int64_t c = end_after(e, spec, a->panes[0].start_ms);
+    if (a->next_end[spec] != INT64_MIN && a->next_end[spec] > c)
+        c = a->next_end[spec];
+    /* skip windows that hold no retained pane (gaps in a sparse key) */
+    for (uint32_t k = 0; k < a->npanes; k++) {
+        const pane *p = &a->panes[k];
+        if (p->start_ms + e->pane_ms <= c - w->size_ms)
+            continue; /* pane ends before this window starts */
+        if (p->start_ms < c)
+            return c; /* the window [c - size, c) contains p */
+        c = end_after(e, spec, p->start_ms);
+        return c; /* first window after the gap that contains p */
+    }
+    return INT64_MAX;
+}
+
+static void arm_due(llmopt_engine *e, arm *a) {
+    int64_t due = INT64_MAX;
     for (int i = 0; i < e->cfg.nwindows; i++) {
-        llmopt_window_closed c;
-        while (llmopt_window_pop(e->stores[i], &c)) {
-            emit_window(e, i, &c);
-            llmopt_window_closed_release(e->stores[i], &c);
+        int64_t c = spec_candidate(e, a, i);
+        if (c < due)
+            due = c;
+    }
+    if (due == a->due_ms)
+        return;
+    a->due_ms = due;
+    if (due == INT64_MAX)
+        return;
+    if (e->ndue == e->cap_due) {
+        size_t nc = e->cap_due ? e->cap_due * 2 : 256;
+        due_ent *nd = realloc(e->due, nc * sizeof(*nd));
+        if (!nd) {
+            nomem(e);
+            return;
+        }
+        e->due = nd;
+        e->cap_due = nc;
+    }
+    size_t i = e->ndue++;
+    due_ent ent = {due, a};
+    while (i > 0 && e->due[(i - 1) / 2].due_ms > due) {
+        e->due[i] = e->due[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    e->due[i] = ent;
+}
+
+static due_ent due_pop(llmopt_engine *e) {
+    due_ent top = e->due[0], last = e->due[--e->ndue];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        int64_t best = last.due_ms;
+        if (l < e->ndue && e->due[l].due_ms < best) {
+            m = l;
+            best = e->due[l].due_ms;
+        }
+        if (l + 1 < e->ndue && e->due[l + 1].due_ms < best)
+            m = l + 1;
+        if (m == i)
+            break;
+        e->due[i] = e->due[m];
+        i = m;
+    }
+    if (e->ndue)
+        e->due[i] = last;
+    return top;
+}
+
+/* A closed pane joins its arm's retained panes (ascending start). */
+static void pane_closed(llmopt_engine *e, llmopt_window_closed *c) {
+    arm *a = *arm_slot(e, (const char *)c->key, c->key_len);
+    if (!a)
+        return; /* cannot happen: the arm was made with the pane's first event */
+    if (a->npanes == a->cap_panes) {
+        uint32_t nc = a->cap_panes ? a->cap_panes * 2 : 4;
+        pane *np = realloc(a->panes, nc * sizeof(*np));
+        if (!np) {
+            nomem(e);
+            return;
+        }
+        a->panes = np;
+        a->cap_panes = nc;
+    }
+    uint32_t i = a->npanes;
+    while (i > 0 && a->panes[i - 1].start_ms > c->start_ms) {
+        a->panes[i] = a->panes[i - 1];
+        i--;
+    }
+    a->panes[i].start_ms = c->start_ms;
+    a->panes[i].agg = *(llmopt_winagg *)c->payload;
+    memset(c->payload, 0, sizeof(llmopt_winagg)); /* moved: the release frees nothing */
+    a->npanes++;
+    arm_due(e, a);
+}
+
+static int ready_push(llmopt_engine *e, ready_win *rw) {
+    if (e->nready == e->cap_ready) {
+        size_t nc = e->cap_ready ? e->cap_ready * 2 : 64;
+        ready_win *nr = realloc(e->ready, nc * sizeof(*nr));
+        if (!nr)
+            return 0;
+        e->ready = nr;
+        e->cap_ready = nc;
+    }
+    e->ready[e->nready++] = *rw;
+    return 1;
+}
+
+/* Every window of a that closes by watermark wm goes to the ready list. */
+static void arm_collect(llmopt_engine *e, arm *a, int64_t wm) {
+    for (int i = 0; i < e->cfg.nwindows; i++) {
+        const llmopt_window_config *w = &e->cfg.windows[i];
+        for (;;) {
+            int64_t end = spec_candidate(e, a, i);
+            if (end == INT64_MAX || end > wm - e->cfg.grace_ms)
+                break;
+            ready_win rw = {.start_ms = end - w->size_ms, .end_ms = end, .spec = i, .a = a};
+            if (llmopt_winagg_init(&rw.agg, e->cfg.digest_compression)) {
+                nomem(e);
+                return;
+            }
+            for (uint32_t k = 0; k < a->npanes; k++) {
+                const pane *p = &a->panes[k];
+                if (p->start_ms >= rw.start_ms && p->start_ms + e->pane_ms <= end &&
+                    llmopt_winagg_merge(&rw.agg, &p->agg))
+                    nomem(e);
+            }
+            if (!ready_push(e, &rw)) {
+                llmopt_winagg_release(&rw.agg);
+                nomem(e);
+                return;
+            }
+            a->next_end[i] = end + w->advance_ms;
         }
     }
+    /* drop the panes no future window of any spec contains */
+    uint32_t keep = 0;
+    for (uint32_t k = 0; k < a->npanes; k++) {
+        int needed = 0;
+        for (int i = 0; i < e->cfg.nwindows && !needed; i++) {
+            int64_t next = a->next_end[i];
+            needed = next == INT64_MIN ||
+                     a->panes[k].start_ms + e->pane_ms > next - e->cfg.windows[i].size_ms;
+        }
+        if (needed)
+            a->panes[keep++] = a->panes[k];
+        else
+            llmopt_winagg_release(&a->panes[k].agg);
+    }
+    a->npanes = keep;
+    a->due_ms = INT64_MAX;
+    arm_due(e, a);
+}
+
+static int cmp_ready(const void *x, const void *y) {
+    const ready_win *a = x, *b = y;
+    if (a->end_ms != b->end_ms)
+        return a->end_ms < b->end_ms ? -1 : 1;
+    if (a->start_ms != b->start_ms)
+        return a->start_ms < b->start_ms ? -1 : 1;
+    size_t n = a->a->keylen < b->a->keylen ? a->a->keylen : b->a->keylen;
+    int c = memcmp(a->a->key, b->a->key, n);
+    if (c)
+        return c;
+    return (a->a->keylen > b->a->keylen) - (a->a->keylen < b->a->keylen);
+}
+
+/* Closes panes and windows up to the current watermark and emits the windows
+ * in (end, start, key) order. */
+static void drain_windows(llmopt_engine *e) {
+    llmopt_window_closed c;
+    while (llmopt_window_pop(e->panes, &c)) {
+        pane_closed(e, &c);
+        llmopt_window_closed_release(e->panes, &c);
+    }
+    int64_t wm = llmopt_window_watermark(e->panes, 0);
+    if (wm == INT64_MIN)
+        return;
+    e->nready = 0;
+    while (e->ndue && e->due[0].due_ms <= wm - e->cfg.grace_ms) {
+        due_ent d = due_pop(e);
+        if (d.due_ms != d.a->due_ms)
+            continue; /* stale: the arm was rescheduled */
+        arm_collect(e, d.a, wm);
+    }
+    if (e->nready > 1)
+        qsort(e->ready, e->nready, sizeof(*e->ready), cmp_ready);
+    for (size_t i = 0; i < e->nready; i++) {
+        emit_window(e, &e->ready[i]);
+        llmopt_winagg_release(&e->ready[i].agg);
+    }
+    e->nready = 0;
 }
 
 /* ---- join expiry ---- */
@@ -523,9 +771,8 @@ static void raise_watermark(llmopt_engine *e, int64_t wm) {
     if (e->watermark_ms != INT64_MIN && wm <= e->watermark_ms)
         return;
     e->watermark_ms = wm;
-    for (int i = 0; i < e->cfg.nwindows; i++)
-        if (llmopt_window_advance(e->stores[i], 0, wm) != LLMOPT_OK)
-            nomem(e);
+    if (llmopt_window_advance(e->panes, 0, wm) != LLMOPT_OK)
+        nomem(e);
     drain_windows(e);
     llmopt_join_expire(e->pending, wm);
     llmopt_join_expire(e->orphans, wm);
@@ -822,19 +1069,15 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
         .cost_usd = r->cost_usd, .has_quality = r->has_quality, .quality = r->quality,
         .cache_hit = r->cache_hit, .has_batch_size = r->has_batch_size, .batch_size = r->batch_size,
         .reward = rw.reward};
-    int late_all = 1;
-    for (int i = 0; i < e->cfg.nwindows; i++) {
-        int late = 0;
-        llmopt_err_t err = llmopt_window_add(e->stores[i], 0, r->ts_ms, keybuf, keylen, &ev, &late);
-        if (err == LLMOPT_ERR_NOMEM) {
-            nomem(e);
-            return finish(e);
-        }
-        if (late)
-            a->late_pending[i]++;
-        else
-            late_all = 0;
+    int late_all = 0;
+    llmopt_err_t werr = llmopt_window_add(e->panes, 0, r->ts_ms, keybuf, keylen, &ev, &late_all);
+    if (werr == LLMOPT_ERR_NOMEM) {
+        nomem(e);
+        return finish(e);
     }
+    if (late_all)
+        for (int i = 0; i < e->cfg.nwindows; i++)
+            a->late_pending[i]++;
     if (late_all) {
         snprintf(detail, sizeof(detail), "response at %lld is behind the watermark %lld",
                  (long long)r->ts_ms, (long long)e->watermark_ms);
@@ -987,6 +1230,15 @@ llmopt_err_t llmopt_engine_flush(llmopt_engine *e) {
 
 /* ---- lifecycle ---- */
 
+static int64_t gcd64(int64_t a, int64_t b) {
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
 llmopt_engine *llmopt_engine_new(const llmopt_engine_config *cfg, const llmopt_engine_sink *sink,
                                  int32_t partition, char *errstr, size_t errstr_size) {
     if (llmopt_engine_config_check(cfg, errstr, errstr_size) != LLMOPT_OK)
@@ -1020,13 +1272,16 @@ llmopt_engine *llmopt_engine_new(const llmopt_engine_config *cfg, const llmopt_e
     llmopt_window_ops ops = {.payload_size = sizeof(llmopt_winagg), .init = wop_init, .add = wop_add,
                              .release = wop_release, .serialize = wop_serialize,
                              .deserialize = wop_deserialize, .ctx = e};
+    int64_t g = 0;
     for (int i = 0; i < cfg->nwindows; i++) {
-        llmopt_window_config wc = cfg->windows[i];
-        wc.ooo_ms = 0; /* the engine passes watermarks already net of out-of-orderness */
-        wc.grace_ms = cfg->grace_ms;
-        if (!(e->stores[i] = llmopt_window_store_new(&wc, &ops, errstr, errstr_size)))
-            goto fail;
+        g = gcd64(g, cfg->windows[i].size_ms);
+        g = gcd64(g, cfg->windows[i].advance_ms);
     }
+    e->pane_ms = g;
+    llmopt_window_config pc = {.size_ms = g, .advance_ms = g, .offset_ms = cfg->windows[0].offset_ms,
+                               .ooo_ms = cfg->ooo_ms, .grace_ms = cfg->grace_ms};
+    if (!(e->panes = llmopt_window_store_new(&pc, &ops, errstr, errstr_size)))
+        goto fail;
     return e;
 nomem:
     llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
@@ -1041,11 +1296,12 @@ void llmopt_engine_destroy(llmopt_engine *e) {
     llmopt_join_destroy(e->pending);
     llmopt_join_destroy(e->orphans);
     llmopt_join_destroy(e->awaiting);
-    for (int i = 0; i < LLMOPT_ENGINE_MAX_WINDOWS; i++)
-        llmopt_window_store_destroy(e->stores[i]);
+    llmopt_window_store_destroy(e->panes);
     for (size_t i = 0; i < e->arms_cap; i++)
         arm_free(e->arms[i]);
     free(e->arms);
+    free(e->due);
+    free(e->ready);
     llmopt_outcome_release(&e->out);
     llmopt_window_metrics_release(&e->wm);
     llmopt_signal_release(&e->sig);
@@ -1063,18 +1319,19 @@ void llmopt_engine_get_stats(const llmopt_engine *e, llmopt_engine_stats *st) {
     bytes += js.bytes;
     llmopt_join_get_stats(e->awaiting, &js);
     bytes += js.bytes;
-    st->open_windows = 0;
-    for (int i = 0; i < e->cfg.nwindows; i++) {
-        llmopt_window_stats ws;
-        llmopt_window_get_stats(e->stores[i], &ws);
-        st->open_windows += ws.open_windows;
-        bytes += ws.store_bytes;
-        /* each open window holds two digests the store does not see */
-        bytes += ws.open_windows * 2 * (16 * (size_t)e->cfg.digest_compression);
+    llmopt_window_stats ws;
+    llmopt_window_get_stats(e->panes, &ws);
+    st->open_windows = ws.open_windows; /* open panes */
+    bytes += ws.store_bytes;
+    /* each open or retained pane holds two digests the store does not see */
+    size_t digest_bytes = 2 * (16 * (size_t)e->cfg.digest_compression);
+    bytes += ws.open_windows * digest_bytes;
+    for (size_t i = 0; i < e->arms_cap; i++) {
+        const arm *a = e->arms[i];
+        if (a)
+            bytes += sizeof(arm) + a->keylen + llmopt_detect_bytes(a->det) +
+                     a->cap_panes * sizeof(pane) + a->npanes * digest_bytes;
     }
-    for (size_t i = 0; i < e->arms_cap; i++)
-        if (e->arms[i])
-            bytes += sizeof(arm) + e->arms[i]->keylen + llmopt_detect_bytes(e->arms[i]->det);
     st->state_bytes = bytes;
     st->arms = e->arms_n;
     st->watermark_ms = e->watermark_ms;
@@ -1187,12 +1444,10 @@ void llmopt_engine_save(const llmopt_engine *e, llmopt_wbuf *w) {
     llmopt_join_serialize(e->pending, w, write_jpay, NULL);
     llmopt_join_serialize(e->orphans, w, write_jpay, NULL);
     llmopt_join_serialize(e->awaiting, w, write_jpay, NULL);
-    for (int i = 0; i < e->cfg.nwindows; i++) {
-        size_t at;
-        frame_begin(w, &at);
-        llmopt_window_store_save(e->stores[i], w);
-        frame_end(w, at);
-    }
+    size_t at;
+    frame_begin(w, &at);
+    llmopt_window_store_save(e->panes, w);
+    frame_end(w, at);
     arm **sorted = malloc((e->arms_n ? e->arms_n : 1) * sizeof(*sorted));
     if (!sorted) {
         w->err = LLMOPT_ERR_NOMEM;
@@ -1208,8 +1463,15 @@ void llmopt_engine_save(const llmopt_engine *e, llmopt_wbuf *w) {
         const arm *a = sorted[i];
         llmopt_wbuf_u32(w, (uint32_t)a->keylen);
         llmopt_wbuf_bytes(w, a->key, a->keylen);
-        for (int k = 0; k < e->cfg.nwindows; k++)
+        for (int k = 0; k < e->cfg.nwindows; k++) {
             llmopt_wbuf_i64(w, a->late_pending[k]);
+            llmopt_wbuf_i64(w, a->next_end[k]);
+        }
+        llmopt_wbuf_u32(w, a->npanes);
+        for (uint32_t k = 0; k < a->npanes; k++) {
+            llmopt_wbuf_i64(w, a->panes[k].start_ms);
+            llmopt_winagg_serialize(&a->panes[k].agg, w);
+        }
         llmopt_detect_serialize(a->det, w);
     }
     free(sorted);
@@ -1256,12 +1518,12 @@ llmopt_err_t llmopt_engine_load(llmopt_engine *e, const void *data, size_t len, 
         llmopt_join_deserialize(e->orphans, &r, read_jpay, NULL) ||
         llmopt_join_deserialize(e->awaiting, &r, read_jpay, NULL))
         return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad join state in checkpoint");
-    for (int i = 0; i < e->cfg.nwindows; i++) {
+    {
         uint32_t n = llmopt_rbuf_u32(&r);
         if (r.err || n > r.left)
             return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "truncated window state");
         char why[160] = "";
-        if (llmopt_window_store_load(e->stores[i], r.p, n, why, sizeof(why)))
+        if (llmopt_window_store_load(e->panes, r.p, n, why, sizeof(why)))
             return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad window state: %s", why);
         r.p += n;
         r.left -= n;
@@ -1282,8 +1544,30 @@ llmopt_err_t llmopt_engine_load(llmopt_engine *e, const void *data, size_t len, 
             return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
         r.p += kl;
         r.left -= kl;
-        for (int k = 0; k < e->cfg.nwindows; k++)
+        for (int k = 0; k < e->cfg.nwindows; k++) {
             a->late_pending[k] = llmopt_rbuf_i64(&r);
+            a->next_end[k] = llmopt_rbuf_i64(&r);
+            if (!r.err && a->late_pending[k] < 0)
+                r.err = LLMOPT_ERR_INVALID;
+        }
+        uint32_t np = llmopt_rbuf_count(&r, 1u << 20, 16);
+        if (r.err)
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad arm state in checkpoint");
+        if (np) {
+            a->panes = calloc(np, sizeof(*a->panes));
+            if (!a->panes)
+                return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
+            a->cap_panes = np;
+        }
+        for (uint32_t k = 0; k < np; k++) {
+            int64_t ps = llmopt_rbuf_i64(&r);
+            if (r.err || (k > 0 && ps <= a->panes[k - 1].start_ms) ||
+                llmopt_winagg_deserialize(&a->panes[k].agg, &r))
+                return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad pane in checkpoint");
+            a->panes[k].start_ms = ps;
+            a->npanes = k + 1;
+        }
+        arm_due(e, a);
         if (llmopt_detect_deserialize(a->det, &r))
             return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad detector state in checkpoint");
     }
