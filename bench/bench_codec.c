@@ -2,11 +2,12 @@
  * bench_codec.c - ns per message of the Avro codec (common/avro_codec.h) for
  * Request and Response: our decoder (body and framed), our encoder, and
  * avro-c generic decode / encode of the same bytes for comparison; then the
- * framed decode of a message from a newer writer schema (avro-c resolution
- * fallback, iterations / 10).
+ * framed decode of a message from a newer writer schema (resolution
+ * path, iterations / 10).
  *
  * Usage: bench_codec [iterations]   (default 1000000; median of 5 runs)
- * Times are thread CPU time (CLOCK_THREAD_CPUTIME_ID). One thread; the record and the avro-c value are reused across iterations,
+ * Times are thread CPU time (CLOCK_THREAD_CPUTIME_ID). One thread; the
+ * record and the avro-c value are reused across iterations,
  * as the processor's consume loop does.
  */
 #include <avro.h>
@@ -103,8 +104,8 @@ static void run_avroc_encode(void *p, long n) {
 }
 
 /* Schema ids 1..7 are ours; 100 + t is our schema of type t with one more
- * long field at the end (a newer writer): decoded by the avro-c resolution
- * fallback. */
+ * long field at the end (a newer writer): decoded by the field-level resolution
+ * plan of avro_codec.c. */
 static char *evolved;
 
 static llmopt_err_t evolved_lookup(void *src_ctx, int32_t id, const char **json, char *errstr,
@@ -142,7 +143,7 @@ static void bench_fallback(const char *label, llmopt_record_type t, void *rec, l
     char scratch[1024];
     memset(scratch, 0, sizeof(scratch));
     c.rec = scratch;
-    printf("%-9s %4zu B  decode framed, newer writer schema (avro-c resolution fallback) "
+    printf("%-9s %4zu B  decode framed, newer writer schema (field-level resolution) "
            "%6.1f ns\n", label, c.len, median_ns(run_decode_framed, &c, iters / 10));
     llmopt_record_release(t, scratch);
     llmopt_wbuf_release(&msg);

@@ -66,6 +66,23 @@ def main():
                 results.setdefault(batch, []).append(rate)
                 print("batch.rows=%-6d run %d: %d rows in %.2f s = %.0f rows/s" % (
                     batch, run + 1, args.rows, elapsed, rate), flush=True)
+        # the database's own ceiling for these rows: INSERT .. SELECT .. ON
+        # CONFLICT from a temp copy of them, server side only (no Kafka, no
+        # COPY over the wire), in 10000-row transactions
+        with db.connect() as c:
+            c.execute("CREATE TEMP TABLE src AS SELECT * FROM llmopt.outcomes")
+            c.execute("ALTER TABLE src ADD COLUMN n bigserial")
+            ceil = []
+            for run in range(args.runs):
+                c.execute("TRUNCATE llmopt.outcomes")
+                start = time.time()
+                for lo in range(0, args.rows, 10000):
+                    with c.transaction():
+                        c.execute("INSERT INTO llmopt.outcomes SELECT outcome_id, request_id, route, arm, provider, model, tenant, user_id, task_type, ts, response_ts, status, latency_ms, ttft_ms, input_tokens, output_tokens, cost_usd, quality, cache_hit, context, propensity, decision_version, experiment_id, variant, reward_quality, reward_cost, reward_latency, reward, rating, thumbs, task_completed, feedback_ts, is_update, now() FROM src WHERE n > %s AND n <= %s ON CONFLICT (outcome_id, ts) DO NOTHING", (lo, lo + 10000))
+                ceil.append(args.rows / (time.time() - start))
+            print("database ceiling (INSERT..SELECT ON CONFLICT, no sink): median %.0f rows/s (runs: %s)" % (
+                statistics.median(ceil), ", ".join("%.0f" % r for r in ceil)))
+        print("load average during the run: %s" % open("/proc/loadavg").read().split()[:3])
         for batch, rates in results.items():
             print("batch.rows=%d median %.0f rows/s (runs: %s)" % (
                 batch, statistics.median(rates), ", ".join("%.0f" % r for r in rates)))

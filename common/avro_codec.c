@@ -4,7 +4,6 @@
 #include "common/avro_codec.h"
 
 #include <avro.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +34,6 @@ static const char *const reason_names[LLMOPT_AVRO_REASON_COUNT] = {
     [LLMOPT_AVRO_NOMEM] = "nomem",
     [LLMOPT_AVRO_REGISTRY_UNAVAILABLE] = "registry_unavailable",
     [LLMOPT_AVRO_BAD_WRITER_SCHEMA] = "bad_writer_schema",
-    [LLMOPT_AVRO_RESOLUTION_FAILED] = "resolution_failed",
 };
 
 const char *llmopt_avro_reason_name(llmopt_avro_reason r) {
@@ -66,7 +64,7 @@ typedef struct dec {
     const char *field; /* field being decoded, for the error message */
 } dec;
 
-static int dec_fields(dec *d, const llmopt_record_desc *desc, char *base, uint64_t present);
+static int dec_fields(dec *d, const llmopt_record_desc *desc, char *base);
 
 static inline int dec_long(dec *d, int64_t *v) {
     return llmopt_avro_read_long(&d->p, d->end, v);
@@ -184,7 +182,7 @@ static int dec_array(dec *d, const llmopt_field_desc *f, any_array *arr) {
                 break;
             default:
                 memset(it, 0, elem);
-                if ((rc = dec_fields(d, f->sub, it, ~(uint64_t)0)))
+                if ((rc = dec_fields(d, f->sub, it)))
                     return rc;
                 break;
             }
@@ -194,87 +192,84 @@ static int dec_array(dec *d, const llmopt_field_desc *f, any_array *arr) {
         arr->items = items;
         arr->count = total;
     }
-    if (!items) /* empty: a valid non-NULL pointer keeps "present" obvious */
-        arr->items = NULL;
-    return 0;
+    return 0; /* an empty array or map: items NULL, count 0 */
 }
 
-/* present: bit i clear = field i is not on the wire (left null); only the
- * schema-resolution fallback clears bits, and only of optional fields. */
-static int dec_fields(dec *d, const llmopt_record_desc *desc, char *base, uint64_t present) {
+static int dec_field(dec *d, const llmopt_field_desc *f, char *base);
+
+static int dec_fields(dec *d, const llmopt_record_desc *desc, char *base) {
     const llmopt_field_desc *f = desc->fields, *fend = f + desc->nfields;
-    int rc;
-    for (; f < fend; f++, present >>= 1) {
-        char *v = base + f->off;
-        if (!(present & 1))
-            continue;
-        d->field = f->name;
-        if (f->optional) {
-            /* ["null", T]: branch 0 is null (record is zeroed), 1 is T */
-            int64_t branch;
-            if ((rc = dec_long(d, &branch)))
-                return rc;
-            if (branch == 0)
-                continue;
-            if (branch != 1)
-                return LLMOPT_AVRO_BAD_UNION_BRANCH;
-            if (f->type != LLMOPT_FT_STRING)
-                *(bool *)(base + f->has_off) = true;
-        }
-        switch (f->type) {
-        case LLMOPT_FT_STRING:
-            if ((rc = dec_string(d, (llmopt_str *)v)))
-                return rc;
-            break;
-        case LLMOPT_FT_LONG:
-            if ((rc = dec_long(d, (int64_t *)v)))
-                return rc;
-            break;
-        case LLMOPT_FT_INT: {
-            int64_t x;
-            if ((rc = dec_long(d, &x)))
-                return rc;
-            if (x < INT32_MIN || x > INT32_MAX)
-                return LLMOPT_AVRO_INT_OUT_OF_RANGE;
-            *(int32_t *)v = (int32_t)x;
-            break;
-        }
-        case LLMOPT_FT_DOUBLE:
-            if ((rc = llmopt_avro_read_double(&d->p, d->end, (double *)v)))
-                return rc;
-            break;
-        case LLMOPT_FT_BOOL:
-            if (d->p >= d->end)
-                return LLMOPT_AVRO_TRUNCATED;
-            if (*d->p > 1)
-                return LLMOPT_AVRO_BAD_BOOLEAN;
-            *(bool *)v = *d->p++;
-            break;
-        case LLMOPT_FT_ENUM: {
-            int64_t x;
-            if ((rc = dec_long(d, &x)))
-                return rc;
-            if (x < 0 || x >= f->nsymbols)
-                return LLMOPT_AVRO_INVALID_ENUM;
-            *(int *)v = (int)x;
-            break;
-        }
-        case LLMOPT_FT_RECORD:
-            if ((rc = dec_fields(d, f->sub, v, ~(uint64_t)0)))
-                return rc;
-            break;
-        default: /* maps and arrays share one layout: {items, count} */
-            if ((rc = dec_array(d, f, (any_array *)v)))
-                return rc;
-            break;
-        }
+    for (; f < fend; f++) {
+        int rc = dec_field(d, f, base);
+        if (rc)
+            return rc;
     }
     return 0;
 }
 
+static int dec_field(dec *d, const llmopt_field_desc *f, char *base) {
+    char *v = base + f->off;
+    int rc;
+    d->field = f->name;
+    if (f->optional) {
+        /* ["null", T]: branch 0 is null (record is zeroed), 1 is T */
+        int64_t branch;
+        if ((rc = dec_long(d, &branch)))
+            return rc;
+        if (branch == 0)
+            return 0;
+        if (branch != 1)
+            return LLMOPT_AVRO_BAD_UNION_BRANCH;
+        if (f->type != LLMOPT_FT_STRING)
+            *(bool *)(base + f->has_off) = true;
+    }
+    switch (f->type) {
+    case LLMOPT_FT_STRING:
+        return dec_string(d, (llmopt_str *)v);
+    case LLMOPT_FT_LONG:
+        return dec_long(d, (int64_t *)v);
+    case LLMOPT_FT_INT: {
+        int64_t x;
+        if ((rc = dec_long(d, &x)))
+            return rc;
+        if (x < INT32_MIN || x > INT32_MAX)
+            return LLMOPT_AVRO_INT_OUT_OF_RANGE;
+        *(int32_t *)v = (int32_t)x;
+        return 0;
+    }
+    case LLMOPT_FT_DOUBLE:
+        return llmopt_avro_read_double(&d->p, d->end, (double *)v);
+    case LLMOPT_FT_BOOL:
+        if (d->p >= d->end)
+            return LLMOPT_AVRO_TRUNCATED;
+        if (*d->p > 1)
+            return LLMOPT_AVRO_BAD_BOOLEAN;
+        *(bool *)v = *d->p++;
+        return 0;
+    case LLMOPT_FT_ENUM: {
+        int64_t x;
+        if ((rc = dec_long(d, &x)))
+            return rc;
+        if (x < 0 || x >= f->nsymbols)
+            return LLMOPT_AVRO_INVALID_ENUM;
+        *(int *)v = (int)x;
+        return 0;
+    }
+    case LLMOPT_FT_RECORD:
+        return dec_fields(d, f->sub, v);
+    default: /* maps and arrays share one layout: {items, count} */
+        return dec_array(d, f, (any_array *)v);
+    }
+}
+
+typedef struct resolution resolution;
+static int dec_resolved(dec *d, const resolution *r, const llmopt_record_desc *desc, char *base);
+
+/* res: NULL for our own schema, else the plan for a writer version. */
 static llmopt_err_t body_decode(llmopt_record_type type, const uint8_t *start,
-                                const uint8_t *body, const uint8_t *end, uint64_t present,
-                                void *rec, llmopt_avro_reason *reason, char *errstr,
+                                const uint8_t *body, const uint8_t *end,
+                                const resolution *res, void *rec,
+                                llmopt_avro_reason *reason, char *errstr,
                                 size_t errstr_size) {
     const llmopt_record_desc *desc = llmopt_record_desc_of(type);
     if (!desc || !rec) {
@@ -285,7 +280,7 @@ static llmopt_err_t body_decode(llmopt_record_type type, const uint8_t *start,
     }
     llmopt_record_clear(type, rec);
     dec d = {body, end, start, llmopt_record_arena(rec), ""};
-    int rc = dec_fields(&d, desc, rec, present);
+    int rc = res ? dec_resolved(&d, res, desc, rec) : dec_fields(&d, desc, rec);
     if (!rc && d.p != end) {
         rc = LLMOPT_AVRO_TRAILING_BYTES;
         d.field = "";
@@ -307,7 +302,7 @@ llmopt_err_t llmopt_avro_decode_body(llmopt_record_type type, const void *body,
                                      llmopt_avro_reason *reason, char *errstr,
                                      size_t errstr_size) {
     const uint8_t *b = body ? body : (const uint8_t *)"";
-    return body_decode(type, b, b, b + len, ~(uint64_t)0, rec, reason, errstr, errstr_size);
+    return body_decode(type, b, b, b + len, NULL, rec, reason, errstr, errstr_size);
 }
 
 /* ------------------------------------------------------------------ body encoding */
@@ -497,118 +492,103 @@ llmopt_avro_reason llmopt_avro_header_read(const void *msg, size_t len,
 
 #define CACHE_SLOTS 64
 
-/* Slow path for a writer schema that differs from ours but resolves to it
- * (added or removed fields with defaults, promotions, ...): avro-c reads the
- * body through a resolved writer into a generic value of OUR schema, writes
- * that value back out as our schema's binary, and the fast decoder reads it.
- * Owned by its cache slot. */
-typedef struct resolution {
-    avro_schema_t writer;
-    avro_value_iface_t *resolver;
-    avro_value_iface_t *reader_iface;
-    avro_value_t resolved;   /* reads writer bytes ... */
-    avro_value_t reader_val; /* ... into this value of our schema */
-    avro_reader_t rd;
-    char *buf;               /* our schema's encoding of reader_val */
-    size_t cap;
-    uint64_t present;        /* top-level fields of ours that are in buf */
-} resolution;
+/* A writer schema that is another version of one of our records: a plan
+ * mapping each top-level writer field to our field of the same name (decoded
+ * by the fast decoder) or to "skip" (walked by skip_value and dropped). Our
+ * fields the writer lacks must be optional and stay null. A mapped field's
+ * type must equal ours, except that a writer enum may have extra symbols
+ * appended (a value beyond ours is invalid_enum). Owned by its cache slot. */
+struct resolution {
+    avro_schema_t writer;   /* holds the skipped fields' types alive */
+    size_t nfields;
+    struct {
+        int reader;         /* index into our fields, -1 = skip */
+        avro_schema_t type; /* writer field type (borrowed from writer) */
+    } *map;
+};
 
 typedef struct verdict {
     int32_t id;
     uint8_t type;   /* llmopt_record_type, NONE when unsupported */
     uint8_t reason; /* OK, UNSUPPORTED_WRITER_SCHEMA or BAD_WRITER_SCHEMA */
-    resolution *res; /* non-NULL: decode through avro-c resolution */
+    resolution *res; /* non-NULL: writer is another version, decode by plan */
 } verdict;
 
 static void resolution_free(resolution *r) {
     if (!r)
         return;
-    if (r->rd)
-        avro_reader_free(r->rd);
-    if (r->resolved.self)
-        avro_value_decref(&r->resolved);
-    if (r->reader_val.self)
-        avro_value_decref(&r->reader_val);
-    if (r->resolver)
-        avro_value_iface_decref(r->resolver);
-    if (r->reader_iface)
-        avro_value_iface_decref(r->reader_iface);
     if (r->writer)
         avro_schema_decref(r->writer);
-    free(r->buf);
+    free(r->map);
     free(r);
 }
 
-/* NULL when avro-c finds the schemas incompatible (or memory runs out).
- * `reader` may be a projection of ours (see project()); present says which
- * of our top-level fields it kept. */
-static resolution *resolution_new(avro_schema_t writer, avro_schema_t reader,
-                                  uint64_t present) {
-    resolution *r = calloc(1, sizeof(*r));
-    if (!r)
-        return NULL;
-    r->present = present;
-    r->writer = avro_schema_incref(writer);
-    r->resolver = avro_resolved_writer_new(writer, reader);
-    r->reader_iface = avro_generic_class_from_schema(reader);
-    if (!r->resolver || !r->reader_iface ||
-        avro_resolved_writer_new_value(r->resolver, &r->resolved) ||
-        avro_generic_value_new(r->reader_iface, &r->reader_val) ||
-        !(r->rd = avro_reader_memory("", 0))) {
-        resolution_free(r);
-        return NULL;
-    }
-    avro_resolved_writer_set_dest(&r->resolved, &r->reader_val);
-    return r;
+static avro_schema_t deref(avro_schema_t s) {
+    return is_avro_link(s) ? avro_schema_link_target(s) : s;
 }
 
-/* avro-c 1.11's resolved writer cannot fill a reader field the writer lacks
- * from its default ("Reader field x doesn't appear in writer"). Our evolution
- * rule only ever appends optional fields with default null, so: our schema
- * minus the top-level optional fields the writer lacks; the decoder leaves
- * those null. NULL when a missing field is required (incompatible). */
-/* By name scan: avro-c 1.11's avro_schema_record_field_get() returns a
- * non-NULL junk pointer for a name the record does not have. */
-static bool has_field(avro_schema_t record, const char *name) {
-    size_t n = avro_schema_record_size(record);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(avro_schema_record_field_name(record, (int)i), name) == 0)
-            return true;
+/* Writer field type w can be read as our field type o. */
+static bool field_compatible(avro_schema_t w, avro_schema_t o) {
+    w = deref(w);
+    o = deref(o);
+    if (avro_schema_equal(w, o))
+        return true;
+    if (is_avro_enum(w) && is_avro_enum(o) &&
+        strcmp(avro_schema_name(w), avro_schema_name(o)) == 0) {
+        int no = avro_schema_enum_number_of_symbols(o);
+        if (avro_schema_enum_number_of_symbols(w) < no)
+            return false;
+        for (int i = 0; i < no; i++)
+            if (strcmp(avro_schema_enum_get(w, i), avro_schema_enum_get(o, i)) != 0)
+                return false;
+        return true;
+    }
     return false;
 }
 
-static avro_schema_t project(avro_schema_t writer, avro_schema_t ours, uint64_t *present) {
-    size_t n = avro_schema_record_size(ours);
-    if (n > 64)
-        return NULL;
-    avro_schema_t p = avro_schema_record(avro_schema_name(ours), avro_schema_namespace(ours));
-    if (!p)
-        return NULL;
-    *present = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *name = avro_schema_record_field_name(ours, (int)i);
-        avro_schema_t ft = avro_schema_record_field_get_by_index(ours, (int)i);
-        if (has_field(writer, name)) {
-            *present |= (uint64_t)1 << i;
-            if (avro_schema_record_field_append(p, name, ft))
+/* NULL when the writer cannot be read this way (or memory runs out). */
+static resolution *resolution_new(avro_schema_t writer, avro_schema_t ours) {
+    size_t nw = avro_schema_record_size(writer), no = avro_schema_record_size(ours);
+    resolution *r = calloc(1, sizeof(*r));
+    bool *seen = calloc(no ? no : 1, sizeof(bool));
+    if (!r || !seen || !(r->map = calloc(nw ? nw : 1, sizeof(*r->map))))
+        goto fail;
+    r->writer = avro_schema_incref(writer);
+    r->nfields = nw;
+    for (size_t i = 0; i < nw; i++) {
+        const char *name = avro_schema_record_field_name(writer, (int)i);
+        r->map[i].type = avro_schema_record_field_get_by_index(writer, (int)i);
+        r->map[i].reader = -1;
+        /* by name scan: avro-c 1.11's avro_schema_record_field_get() returns
+         * junk for a name the record does not have */
+        for (size_t j = 0; j < no; j++) {
+            if (strcmp(avro_schema_record_field_name(ours, (int)j), name) != 0)
+                continue;
+            if (seen[j] || !field_compatible(r->map[i].type,
+                                             avro_schema_record_field_get_by_index(ours, (int)j)))
                 goto fail;
-            continue;
+            r->map[i].reader = (int)j;
+            seen[j] = true;
         }
-        avro_schema_t first = is_avro_union(ft) ? avro_schema_union_branch(ft, 0) : NULL;
+    }
+    for (size_t j = 0; j < no; j++) {
+        if (seen[j])
+            continue;
+        avro_schema_t t = avro_schema_record_field_get_by_index(ours, (int)j);
+        avro_schema_t first = is_avro_union(t) ? avro_schema_union_branch(t, 0) : NULL;
         if (!first || !is_avro_null(first))
             goto fail; /* a required field the writer does not have */
     }
-    return p;
+    free(seen);
+    return r;
 fail:
-    avro_schema_decref(p);
+    free(seen);
+    resolution_free(r);
     return NULL;
 }
 
-/* Walks a body against the WRITER schema with the same bounds as the fast
- * decoder, before avro-c sees it: avro-c 1.11 leaks the buffer of a string it
- * cannot finish reading and mallocs negative lengths, so it only ever gets
- * bodies that are known to be well-formed. 0 or a reason. */
+/* Walks one value of writer schema s with the same bounds as the decoder and
+ * drops it. 0 or a reason. */
 static int skip_string(dec *d) {
     int64_t n;
     int rc = dec_long(d, &n);
@@ -628,7 +608,7 @@ static int skip_value(dec *d, avro_schema_t s, int depth) {
     int64_t x;
     int rc;
     if (depth > 32)
-        return LLMOPT_AVRO_RESOLUTION_FAILED; /* recursive writer schema */
+        return LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA; /* recursive writer type */
     switch (avro_typeof(s)) {
     case AVRO_NULL:
         return 0;
@@ -669,11 +649,9 @@ static int skip_value(dec *d, avro_schema_t s, int depth) {
         return skip_value(d, avro_schema_union_branch(s, (int)x), depth + 1);
     case AVRO_RECORD: {
         size_t n = avro_schema_record_size(s);
-        for (size_t i = 0; i < n; i++) {
-            d->field = avro_schema_record_field_name(s, (int)i);
+        for (size_t i = 0; i < n; i++)
             if ((rc = skip_value(d, avro_schema_record_field_get_by_index(s, (int)i), depth + 1)))
                 return rc;
-        }
         return 0;
     }
     case AVRO_MAP:
@@ -697,48 +675,23 @@ static int skip_value(dec *d, avro_schema_t s, int depth) {
     case AVRO_LINK:
         return skip_value(d, avro_schema_link_target(s), depth + 1);
     default:
-        return LLMOPT_AVRO_RESOLUTION_FAILED;
+        return LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA;
     }
 }
 
-/* Writer bytes -> our schema's bytes in r->buf; 0 or a reason. */
-static int resolution_run(resolution *r, const uint8_t *body, size_t len, size_t *out_len,
-                          size_t *fail_at, const char **fail_field) {
-    char one;
-    size_t n = 0;
-    dec d = {body, body + len, body, NULL, ""};
-    int rc = skip_value(&d, r->writer, 0);
-    if (!rc && d.p != d.end) {
-        rc = LLMOPT_AVRO_TRAILING_BYTES;
-        d.field = "";
+static int dec_resolved(dec *d, const resolution *r, const llmopt_record_desc *desc,
+                        char *base) {
+    for (size_t i = 0; i < r->nfields; i++) {
+        int rc;
+        if (r->map[i].reader >= 0) {
+            rc = dec_field(d, &desc->fields[r->map[i].reader], base);
+        } else {
+            d->field = avro_schema_record_field_name(r->writer, (int)i);
+            rc = skip_value(d, r->map[i].type, 0);
+        }
+        if (rc)
+            return rc;
     }
-    *fail_at = (size_t)(d.p - body) + LLMOPT_AVRO_HEADER_SIZE;
-    *fail_field = d.field;
-    if (rc)
-        return rc;
-    avro_set_error("%s", ""); /* avro-c appends to its last message */
-    avro_value_reset(&r->reader_val);
-    avro_reader_memory_set_source(r->rd, (const char *)body, (int64_t)len);
-    if (avro_value_read(r->rd, &r->resolved))
-        return LLMOPT_AVRO_RESOLUTION_FAILED;
-    if (avro_read(r->rd, &one, 1) == 0) /* a byte was left over */
-        return LLMOPT_AVRO_TRAILING_BYTES;
-    if (avro_value_sizeof(&r->reader_val, &n))
-        return LLMOPT_AVRO_RESOLUTION_FAILED;
-    if (n > r->cap) {
-        char *b = realloc(r->buf, n);
-        if (!b)
-            return LLMOPT_AVRO_NOMEM;
-        r->buf = b;
-        r->cap = n;
-    }
-    avro_writer_t w = avro_writer_memory(r->buf, (int64_t)n);
-    rc = w ? avro_value_write(w, &r->reader_val) : ENOMEM;
-    if (w)
-        avro_writer_free(w);
-    if (rc)
-        return LLMOPT_AVRO_RESOLUTION_FAILED;
-    *out_len = n;
     return 0;
 }
 
@@ -805,18 +758,9 @@ static verdict judge(llmopt_avro_codec *c, int32_t id, const char *json) {
             v.type = (uint8_t)t;
             v.reason = LLMOPT_AVRO_OK;
         } else if (t != LLMOPT_REC_NONE && ns && strcmp(ns, "io.llmopt") == 0) {
-            /* our record, another version: resolvable by avro-c? */
+            /* our record, another version: readable field by field? */
             v.type = (uint8_t)t;
-            uint64_t present = ~(uint64_t)0;
-            v.res = resolution_new(w, c->ours[t], present);
-            if (!v.res) {
-                avro_schema_t p = project(w, c->ours[t], &present);
-                if (p) {
-                    v.res = resolution_new(w, p, present);
-                    avro_schema_decref(p);
-                }
-            }
-            if (v.res)
+            if ((v.res = resolution_new(w, c->ours[t])))
                 v.reason = LLMOPT_AVRO_OK;
         }
     }
@@ -922,29 +866,8 @@ llmopt_err_t llmopt_avro_decode(llmopt_avro_codec *c, const void *msg, size_t le
                            llmopt_record_type_name(type) ? llmopt_record_type_name(type) : "?");
     }
     const uint8_t *b = msg;
-    if (v.res) {
-        size_t n = 0, at = 0;
-        const char *field = "";
-        int rc = resolution_run(v.res, b + LLMOPT_AVRO_HEADER_SIZE,
-                                len - LLMOPT_AVRO_HEADER_SIZE, &n, &at, &field);
-        if (rc) {
-            *reason = (llmopt_avro_reason)rc;
-            if (rc == LLMOPT_AVRO_RESOLUTION_FAILED)
-                return llmopt_errf(reason_err(*reason), errstr, errstr_size,
-                                   "%s: writer schema id '%d': %s",
-                                   llmopt_avro_reason_name(*reason), (int)v.id, avro_strerror());
-            return llmopt_errf(reason_err(*reason), errstr, errstr_size,
-                               "%s: %s at byte %zu%s%s%s (writer schema id '%d')",
-                               llmopt_record_type_name(type), llmopt_avro_reason_name(*reason),
-                               at, field[0] ? " in field '" : "", field, field[0] ? "'" : "",
-                               (int)v.id);
-        }
-        const uint8_t *ours = (const uint8_t *)v.res->buf;
-        return body_decode(type, ours, ours, ours + n, v.res->present, rec, reason, errstr,
-                           errstr_size);
-    }
-    return body_decode(type, b, b + LLMOPT_AVRO_HEADER_SIZE, b + len, ~(uint64_t)0, rec,
-                       reason, errstr, errstr_size);
+    return body_decode(type, b, b + LLMOPT_AVRO_HEADER_SIZE, b + len, v.res, rec, reason,
+                       errstr, errstr_size);
 }
 
 llmopt_err_t llmopt_avro_encode(llmopt_avro_codec *c, llmopt_record_type type,

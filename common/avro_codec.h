@@ -9,17 +9,20 @@
  *
  * Writer schemas: a schema id resolves (through llmopt_schema_source) to the
  * writer schema's JSON, parsed once per id with avro-c (the verdict is
- * cached: registry ids are immutable). Three outcomes:
- *  - equal to our reader schema (avro_schema_equal: same names, field names
- *    and order, types, symbols; docs, defaults and whitespace do not matter,
- *    i.e. equal Parsing Canonical Form): the fast decoder reads the body;
- *  - another version of the same io.llmopt record that Avro schema
- *    resolution can read (fields added or removed with defaults, int->long
- *    promotion, ...): fallback through avro-c's resolved writer into our
- *    schema, re-encoded and read by the fast decoder (about 10x slower; meant
- *    for the transition while writers and readers upgrade);
- *  - anything else (another record, namespace, incompatible change):
- *    LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, a DLQ reason.
+ * cached: registry ids are immutable). avro-c never reads message bodies.
+ *  - Equal to our reader schema (avro_schema_equal: names, field names and
+ *    order, types, symbols; docs, defaults and whitespace do not matter, i.e.
+ *    equal Parsing Canonical Form): the decoder runs straight through.
+ *  - Another version of the same io.llmopt record: field-level resolution
+ *    by name at the top level. Writer fields we do not know are walked with
+ *    full bounds checks and dropped; our fields the writer lacks must be
+ *    optional and are left null; a shared field's type must equal ours, or
+ *    be an enum whose symbols extend ours (a value past ours is
+ *    invalid_enum). Nested records must match exactly. No type promotion.
+ *    This covers the evolution rules of schemas/README.md in both deployment
+ *    orders, at nearly fast-path speed.
+ *  - Anything else (another record or namespace, a required field missing,
+ *    a changed field type): LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA.
  *
  * Ownership: decoded strings, arrays and maps live in the record's arena
  * (copied out of the input, NUL-terminated), so the input buffer (e.g. the
@@ -72,10 +75,8 @@ typedef enum llmopt_avro_reason {
     LLMOPT_AVRO_REGISTRY_UNAVAILABLE = 16, /* lookup failed (I/O): retry,
                                             * do not dead-letter */
     LLMOPT_AVRO_BAD_WRITER_SCHEMA = 17, /* registry JSON unparsable */
-    LLMOPT_AVRO_RESOLUTION_FAILED = 18, /* avro-c could not read the body
-                                         * with a resolvable writer schema */
 } llmopt_avro_reason;
-#define LLMOPT_AVRO_REASON_COUNT 19
+#define LLMOPT_AVRO_REASON_COUNT 18
 
 /* "truncated", "bad_magic", "unknown_schema_id", ...; "?" when invalid. */
 const char *llmopt_avro_reason_name(llmopt_avro_reason r);

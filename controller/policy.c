@@ -39,11 +39,19 @@ static void fail(walker *w, const char *path, const char *fmt, ...) {
     snprintf(w->errstr, w->errstr_size, "%s: %s: %s", w->origin, path[0] ? path : "(top)", msg);
 }
 
+/* A path too long for its buffer is cut with "..." at the end (checked,
+ * so the reader sees the cut). */
+static void path_mark_cut(char *out, size_t size, int n) {
+    if (n >= 0 && (size_t)n >= size && size > 4)
+        memcpy(out + size - 4, "...", 4);
+}
 static void path_key(char *out, size_t size, const char *base, const char *key) {
-    snprintf(out, size, "%s%s%s", base, base[0] ? "." : "", key);
+    int n = snprintf(out, size, "%s%s%s", base, base[0] ? "." : "", key);
+    path_mark_cut(out, size, n);
 }
 static void path_idx(char *out, size_t size, const char *base, size_t i) {
-    snprintf(out, size, "%s[%zu]", base, i);
+    int n = snprintf(out, size, "%s[%zu]", base, i);
+    path_mark_cut(out, size, n);
 }
 
 /* Refuses members not in `allowed` (NULL-terminated). */

@@ -21,7 +21,9 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "tools/backtest.h"
 #include "tools/commands.h"
+#include "tools/controller_admin.h"
 #include "tools/migrate.h"
 #include "tools/sink.h"
 
@@ -60,6 +62,9 @@ static void usage(FILE *out) {
                  "  retention --days N             drop day partitions older than N days\n"
                  "  traffic                        produce synthetic gateway telemetry (demo, load)\n"
                  "  tail TOPIC...                  print a topic's records as JSON lines\n"
+                 "  backtest --policy FILE         off-policy evaluation of candidate policies\n"
+                 "  experiment create|start|stop|status|list  A/B/n experiments (controller)\n"
+                 "  arm pin|unpin|disable|enable ROUTE ARM  operator overrides (controller)\n"
                  "  config-doc                     print the configuration reference (markdown)\n"
                  "  version                        print the version\n"
                  "`llmopt <command> --help` lists the options of a command\n");
@@ -155,6 +160,12 @@ int main(int argc, char **argv) {
         return llmopt_cmd_traffic(argc - 1, argv + 1);
     if (!strcmp(cmd, "tail"))
         return llmopt_cmd_tail(argc - 1, argv + 1);
+    if (!strcmp(cmd, "backtest"))
+        return llmopt_cmd_backtest(argc - 1, argv + 1);
+    if (!strcmp(cmd, "experiment"))
+        return llmopt_cmd_experiment(argc - 1, argv + 1);
+    if (!strcmp(cmd, "arm"))
+        return llmopt_cmd_arm(argc - 1, argv + 1);
     if (!strcmp(cmd, "config-doc"))
         return cmd_config_doc(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {

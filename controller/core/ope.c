@@ -2,16 +2,23 @@
  * ope.c - one-pass IPS / SNIPS / DR with Poisson-bootstrap intervals and a
  * support check (see ope.h for the estimators and their contracts).
  *
- * Replicate blocks. Block 0 holds the full-data sums (every event weight
- * 1); blocks 1..B the Poisson-weighted ones. Layout of a block (doubles):
- *   [0] n = sum c   [1] sum c r   [2, 2+k) per-arm sum c   [2+k, 2+2k) per-arm sum c r
- *   then per policy p at 2 + 2k + p (2 + 2kD):
- *   [0] sum c w   [1] sum c w r   [2, 2+kD) P: sum c pi(a) x   [2+kD, 2+2kD) W: sum c w x [a_i = a]
- * with D = d and x the features for RIDGE, D = 1 and x = 1 for MEAN.
+ * Layout. Every sum is kept for R = B + 1 "replicates": index 0 is the full
+ * data (every event counted once), 1..B the Poisson-weighted resamples.
+ * Sums are stored replicate-innermost ([stat][R]) so that one event updates
+ * each of its few sums with one contiguous, vectorisable loop over R, with
+ * no branch on the Poisson count (a zero count adds zero).
+ *   base       N[a][R] = sum c [a_i = a], S[a][R] = sum c r [a_i = a],
+ *              X[j][R] = sum c x_j (MEAN: D = 1, x = 1, so X[0] = n)
+ *   policy p   SW[R] = sum c w, SWR[R] = sum c w r,
+ *              W[a][j][R] = sum c w x_j [a_i = a]
+ *              P[a][j][R] = sum c pi(a) x_j, kept by segments: while the
+ *              candidate's row pi is unchanged (fixed weights, a bandit
+ *              between refreshes) P grows by pi(a) times the growth of X,
+ *              so only a change of row costs k D R operations, and an
+ *              event costs 2 + 2 + D (base) + 2 + D (per policy) per replicate.
  */
 #include "controller/core/ope.h"
 
-#include <assert.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -24,6 +31,7 @@
 #define MU_SAME_TOL 1e-9
 #define MAX_ABS_REWARD 1e12
 #define MAX_ABS_X 1e6
+#define POISSON_MAX 19
 
 typedef struct stratum_tab {
     size_t cap, count;  /* cap a power of two; load kept <= 1/2 */
@@ -36,11 +44,15 @@ typedef struct stratum_tab {
 struct llmopt_ope {
     llmopt_ope_config cfg;
     uint32_t dim;       /* D */
-    size_t pol_stride;  /* 2 + 2kD */
-    size_t blk;         /* doubles per block */
-    double *blocks;     /* (B + 1) * blk */
-    uint8_t *counts;    /* B Poisson counts of the current event */
-    double *w;          /* P importance weights of the current event */
+    size_t R;           /* replicates + 1 */
+    double *c;          /* R: Poisson counts of the current event, c[0] = 1 */
+    double *N, *S, *X;  /* base sums, k R, k R, D R */
+    double *SW, *SWR;   /* P R each */
+    double *W, *Pacc;   /* P k D R each */
+    double *seg0;       /* P D R: X when the current pi row began */
+    double *last_pi;    /* P k */
+    double *w;          /* P: importance weights of the current event */
+    uint64_t thr[POISSON_MAX]; /* Poisson(1) thresholds on u >> 11 */
     /* full data only */
     double *sum_w2, *max_w;
     uint64_t *clipped;
@@ -48,6 +60,9 @@ struct llmopt_ope {
     double *ridge_a;    /* RIDGE: k d*d, sum x x^T (lambda added at solve) */
     double *ridge_b;    /* RIDGE: k d, sum r x */
     stratum_tab st;
+    int64_t last_stratum;
+    size_t last_slot;
+    bool has_last_slot;
     llmopt_rng rng;
     uint64_t n;
 };
@@ -65,19 +80,42 @@ void llmopt_ope_config_default(llmopt_ope_config *c, uint32_t k, uint32_t n_poli
     c->level = 0.95;
 }
 
-/* Inversion with the CDF built on the fly by the recurrence
- * p_j = p_{j-1} / j from p_0 = e^-1 (the correctly rounded double below);
- * the reference script repeats the same double operations. Usually one to
- * three steps. */
+/* Inversion with the CDF built by the recurrence p_j = p_{j-1} / j from
+ * p_0 = e^-1 (the correctly rounded double below); the reference script
+ * repeats the same double operations. */
 uint32_t llmopt_ope_poisson1(uint64_t u) {
     const double x = (double)(u >> 11) * 0x1.0p-53;
     double p = 0x1.78b56362cef38p-2, cdf = p;
     uint32_t j = 0;
-    while (j < 19 && x >= cdf) {
+    while (j < POISSON_MAX && x >= cdf) {
         j++;
         p /= (double)j;
         cdf += p;
     }
+    return j;
+}
+
+/* The same draw on integers: x 2^-53 >= cdf  <=>  (u >> 11) >= ceil(cdf 2^53)
+ * (scaling by 2^53 is exact), so thr[j] = ceil(cdf_j 2^53) gives identical
+ * results without a division. */
+static void poisson_thresholds(uint64_t *thr) {
+    double p = 0x1.78b56362cef38p-2, cdf = p;
+    for (uint32_t j = 0; j < POISSON_MAX; j++) {
+        thr[j] = (uint64_t)ceil(cdf * 0x1.0p53);
+        p /= (double)(j + 1);
+        cdf += p;
+    }
+}
+
+/* Branch-free over the first six thresholds (P(count >= 6) = 6e-4): the
+ * exit of a search loop would be mispredicted about once per draw. */
+static inline uint32_t poisson_fast(const uint64_t *thr, uint64_t u) {
+    const uint64_t x = u >> 11;
+    uint32_t j = (uint32_t)(x >= thr[0]) + (uint32_t)(x >= thr[1]) + (uint32_t)(x >= thr[2]) +
+                 (uint32_t)(x >= thr[3]) + (uint32_t)(x >= thr[4]) + (uint32_t)(x >= thr[5]);
+    if (__builtin_expect(j == 6, 0))
+        while (j < POISSON_MAX && x >= thr[j])
+            j++;
     return j;
 }
 
@@ -116,26 +154,35 @@ llmopt_err_t llmopt_ope_new(const llmopt_ope_config *c, llmopt_ope **out, char *
     if (!o)
         goto out;
     o->cfg = *c;
-    uint32_t k = c->k, P = c->n_policies;
+    const size_t k = c->k, P = c->n_policies;
     o->dim = c->model == LLMOPT_OPE_MODEL_RIDGE ? c->d : 1;
-    o->pol_stride = 2 + 2 * (size_t)k * o->dim;
-    o->blk = 2 + 2 * (size_t)k + P * o->pol_stride;
-    o->blocks = calloc((size_t)(c->replicates + 1) * o->blk, sizeof(double));
-    o->counts = calloc(c->replicates + 1, 1);
+    const size_t D = o->dim, R = (size_t)c->replicates + 1;
+    o->R = R;
+    o->c = calloc(R, sizeof(double));
+    o->N = calloc(k * R, sizeof(double));
+    o->S = calloc(k * R, sizeof(double));
+    o->X = calloc(D * R, sizeof(double));
+    o->SW = calloc(P * R, sizeof(double));
+    o->SWR = calloc(P * R, sizeof(double));
+    o->W = calloc(P * k * D * R, sizeof(double));
+    o->Pacc = calloc(P * k * D * R, sizeof(double));
+    o->seg0 = calloc(P * D * R, sizeof(double));
+    o->last_pi = calloc(P * k, sizeof(double));
     o->w = calloc(P, sizeof(double));
     o->sum_w2 = calloc(P, sizeof(double));
     o->max_w = calloc(P, sizeof(double));
     o->clipped = calloc(P, sizeof(uint64_t));
     o->unsup_direct = calloc(P, sizeof(double));
-    if (!o->blocks || !o->counts || !o->w || !o->sum_w2 || !o->max_w || !o->clipped ||
-        !o->unsup_direct)
+    if (!o->c || !o->N || !o->S || !o->X || !o->SW || !o->SWR || !o->W || !o->Pacc || !o->seg0 ||
+        !o->last_pi || !o->w || !o->sum_w2 || !o->max_w || !o->clipped || !o->unsup_direct)
         goto out;
     if (c->model == LLMOPT_OPE_MODEL_RIDGE) {
-        o->ridge_a = calloc((size_t)k * c->d * c->d, sizeof(double));
-        o->ridge_b = calloc((size_t)k * c->d, sizeof(double));
+        o->ridge_a = calloc(k * c->d * c->d, sizeof(double));
+        o->ridge_b = calloc(k * c->d, sizeof(double));
         if (!o->ridge_a || !o->ridge_b)
             goto out;
     }
+    poisson_thresholds(o->thr);
     llmopt_rng_seed(&o->rng, c->seed);
     rc = LLMOPT_OK;
 out:
@@ -158,8 +205,16 @@ static void stratum_free(stratum_tab *t) {
 void llmopt_ope_destroy(llmopt_ope *o) {
     if (!o)
         return;
-    free(o->blocks);
-    free(o->counts);
+    free(o->c);
+    free(o->N);
+    free(o->S);
+    free(o->X);
+    free(o->SW);
+    free(o->SWR);
+    free(o->W);
+    free(o->Pacc);
+    free(o->seg0);
+    free(o->last_pi);
     free(o->w);
     free(o->sum_w2);
     free(o->max_w);
@@ -271,9 +326,18 @@ llmopt_err_t llmopt_ope_observe(llmopt_ope *o, const llmopt_ope_event *ev, char 
     }
     /* Support bookkeeping first: the only step that can fail (NOMEM). */
     size_t slot;
-    double *sd = stratum_get(o, ev->stratum, &slot);
-    if (!sd)
-        return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "ope: out of memory");
+    double *sd;
+    if (o->has_last_slot && o->last_stratum == ev->stratum) {
+        slot = o->last_slot; /* versions come in long runs */
+        sd = o->st.data + slot * stratum_stride(o);
+    } else {
+        sd = stratum_get(o, ev->stratum, &slot);
+        if (!sd)
+            return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "ope: out of memory");
+        o->has_last_slot = true;
+        o->last_stratum = ev->stratum;
+        o->last_slot = slot;
+    }
     if (isnan(sd[ev->arm]))
         sd[ev->arm] = ev->propensity;
     else if (fabs(sd[ev->arm] - ev->propensity) > MU_SAME_TOL)
@@ -315,36 +379,58 @@ llmopt_err_t llmopt_ope_observe(llmopt_ope *o, const llmopt_ope_event *ev, char 
     static const double one = 1.0;
     const double *x = ridge ? ev->x : &one;
     const double r = ev->reward;
-    const uint32_t B = o->cfg.replicates;
-    o->counts[0] = 1;
-    for (uint32_t b = 1; b <= B; b++)
-        o->counts[b] = (uint8_t)llmopt_ope_poisson1(llmopt_rng_u64(&o->rng));
-    for (uint32_t b = 0; b <= B; b++) {
-        const double c = o->counts[b];
-        if (c == 0)
+    const size_t R = o->R;
+    double *restrict c = o->c;
+    c[0] = 1;
+    for (size_t b = 1; b < R; b++)
+        c[b] = (double)poisson_fast(o->thr, llmopt_rng_u64(&o->rng));
+    /* a new pi row closes the policy's segment (before X grows) */
+    for (uint32_t p = 0; p < P; p++) {
+        const double *pi = ev->pi + (size_t)p * k;
+        double *lp = o->last_pi + (size_t)p * k;
+        if (o->n > 0 && !memcmp(lp, pi, k * sizeof(double)))
             continue;
-        double *blk = o->blocks + (size_t)b * o->blk;
-        blk[0] += c;
-        blk[1] += c * r;
-        blk[2 + ev->arm] += c;
-        blk[2 + k + ev->arm] += c * r;
-        for (uint32_t p = 0; p < P; p++) {
-            double *pb = blk + 2 + 2 * (size_t)k + (size_t)p * o->pol_stride;
-            const double *pi = ev->pi + (size_t)p * k;
-            const double cw = c * o->w[p];
-            pb[0] += cw;
-            pb[1] += cw * r;
-            double *Pm = pb + 2, *Wm = pb + 2 + (size_t)k * D;
-            for (uint32_t a = 0; a < k; a++) {
-                if (pi[a] == 0)
-                    continue;
-                const double cp = c * pi[a];
-                for (uint32_t j = 0; j < D; j++)
-                    Pm[(size_t)a * D + j] += cp * x[j];
+        double *seg = o->seg0 + (size_t)p * D * R;
+        for (uint32_t a = 0; a < k; a++) {
+            if (lp[a] == 0)
+                continue;
+            for (uint32_t j = 0; j < D; j++) {
+                double *restrict pa = o->Pacc + (((size_t)p * k + a) * D + j) * R;
+                const double *restrict xj = o->X + (size_t)j * R, *restrict sj = seg + (size_t)j * R;
+                for (size_t b = 0; b < R; b++)
+                    pa[b] += lp[a] * (xj[b] - sj[b]);
             }
-            if (cw != 0)
-                for (uint32_t j = 0; j < D; j++)
-                    Wm[(size_t)ev->arm * D + j] += cw * x[j];
+        }
+        memcpy(seg, o->X, D * R * sizeof(double));
+        memcpy(lp, pi, k * sizeof(double));
+    }
+    {
+        double *restrict N = o->N + (size_t)ev->arm * R, *restrict S = o->S + (size_t)ev->arm * R;
+        for (size_t b = 0; b < R; b++) {
+            N[b] += c[b];
+            S[b] += c[b] * r;
+        }
+        for (uint32_t j = 0; j < D; j++) {
+            double *restrict X = o->X + (size_t)j * R;
+            const double xj = x[j];
+            for (size_t b = 0; b < R; b++)
+                X[b] += c[b] * xj;
+        }
+    }
+    for (uint32_t p = 0; p < P; p++) {
+        const double w = o->w[p], wr = w * r;
+        if (w == 0)
+            continue; /* zero contributions */
+        double *restrict SW = o->SW + (size_t)p * R, *restrict SWR = o->SWR + (size_t)p * R;
+        for (size_t b = 0; b < R; b++) {
+            SW[b] += c[b] * w;
+            SWR[b] += c[b] * wr;
+        }
+        for (uint32_t j = 0; j < D; j++) {
+            double *restrict Wj = o->W + (((size_t)p * k + ev->arm) * D + j) * R;
+            const double wx = w * x[j];
+            for (size_t b = 0; b < R; b++)
+                Wj[b] += c[b] * wx;
         }
     }
     o->n++;
@@ -405,7 +491,7 @@ static int cmp_double(const void *a, const void *b) {
 static void interval_of(const llmopt_ope *o, double *v, llmopt_ope_interval *out) {
     out->value = v[0];
     size_t m = 0;
-    for (uint32_t b = 1; b <= o->cfg.replicates; b++)
+    for (size_t b = 1; b < o->R; b++)
         if (!isnan(v[b]))
             v[1 + m++] = v[b];
     qsort(v + 1, m, sizeof(double), cmp_double);
@@ -415,13 +501,17 @@ static void interval_of(const llmopt_ope *o, double *v, llmopt_ope_interval *out
 }
 
 llmopt_err_t llmopt_ope_logging_value(const llmopt_ope *o, llmopt_ope_interval *out) {
-    uint32_t B = o->cfg.replicates;
-    double *v = malloc((B + 1) * sizeof(double));
+    const size_t R = o->R, k = o->cfg.k;
+    double *v = malloc(R * sizeof(double));
     if (!v)
         return LLMOPT_ERR_NOMEM;
-    for (uint32_t b = 0; b <= B; b++) {
-        const double *blk = o->blocks + (size_t)b * o->blk;
-        v[b] = blk[0] > 0 ? blk[1] / blk[0] : NAN;
+    for (size_t b = 0; b < R; b++) {
+        double n = 0, sr = 0;
+        for (size_t a = 0; a < k; a++) {
+            n += o->N[a * R + b];
+            sr += o->S[a * R + b];
+        }
+        v[b] = n > 0 ? sr / n : NAN;
     }
     interval_of(o, v, out);
     free(v);
@@ -458,44 +548,50 @@ static void support_mass(const llmopt_ope *o, uint32_t p, double *unsup, double 
 llmopt_err_t llmopt_ope_result_get(const llmopt_ope *o, uint32_t policy, llmopt_ope_result *out) {
     if (policy >= o->cfg.n_policies)
         return LLMOPT_ERR_RANGE;
-    const uint32_t k = o->cfg.k, D = o->dim, B = o->cfg.replicates;
+    const size_t k = o->cfg.k, D = o->dim, R = o->R, p = policy;
     const bool ridge = o->cfg.model == LLMOPT_OPE_MODEL_RIDGE;
     llmopt_err_t rc = LLMOPT_ERR_NOMEM;
-    double *ips = malloc((B + 1) * sizeof(double));
-    double *snips = malloc((B + 1) * sizeof(double));
-    double *dr = malloc((B + 1) * sizeof(double));
+    double *ips = malloc(R * sizeof(double));
+    double *snips = malloc(R * sizeof(double));
+    double *dr = malloc(R * sizeof(double));
     double *theta = NULL, *L = NULL;
     if (!ips || !snips || !dr)
         goto out;
     if (ridge) {
         uint32_t d = o->cfg.d;
-        theta = malloc((size_t)k * d * sizeof(double));
+        theta = malloc(k * d * sizeof(double));
         L = malloc((size_t)d * d * sizeof(double));
         if (!theta || !L)
             goto out;
-        for (uint32_t a = 0; a < k; a++)
-            ridge_solve(o->ridge_a + (size_t)a * d * d, o->ridge_b + (size_t)a * d, d,
-                        o->cfg.ridge_lambda, L, theta + (size_t)a * d);
+        for (size_t a = 0; a < k; a++)
+            ridge_solve(o->ridge_a + a * d * d, o->ridge_b + a * d, d, o->cfg.ridge_lambda, L,
+                        theta + a * d);
     }
-    for (uint32_t b = 0; b <= B; b++) {
-        const double *blk = o->blocks + (size_t)b * o->blk;
-        const double n = blk[0];
+    const double *lp = o->last_pi + p * k, *seg = o->seg0 + p * D * R;
+    for (size_t b = 0; b < R; b++) {
+        double n = 0, sr = 0;
+        for (size_t a = 0; a < k; a++) {
+            n += o->N[a * R + b];
+            sr += o->S[a * R + b];
+        }
         if (n <= 0) {
             ips[b] = snips[b] = dr[b] = NAN;
             continue;
         }
-        const double *pb = blk + 2 + 2 * (size_t)k + (size_t)policy * o->pol_stride;
-        const double sw = pb[0], swr = pb[1];
-        const double *Pm = pb + 2, *Wm = pb + 2 + (size_t)k * D;
+        const double sw = o->SW[p * R + b], swr = o->SWR[p * R + b];
         double model = 0;
-        for (uint32_t a = 0; a < k; a++) {
-            if (ridge) {
-                for (uint32_t j = 0; j < D; j++)
-                    model += theta[(size_t)a * D + j] * (Pm[(size_t)a * D + j] - Wm[(size_t)a * D + j]);
-            } else {
-                double na = blk[2 + a];
-                double m = na > 0 ? blk[2 + k + a] / na : blk[1] / n;
-                model += m * (Pm[a] - Wm[a]);
+        for (size_t a = 0; a < k; a++) {
+            double m_mean = 0;
+            if (!ridge) {
+                double na = o->N[a * R + b];
+                m_mean = na > 0 ? o->S[a * R + b] / na : sr / n;
+            }
+            for (size_t j = 0; j < D; j++) {
+                const size_t at = ((p * k + a) * D + j) * R + b;
+                /* P: closed segments plus the open one */
+                double Paj = o->Pacc[at] + lp[a] * (o->X[j * R + b] - seg[j * R + b]);
+                double coef = ridge ? theta[a * D + j] : m_mean;
+                model += coef * (Paj - o->W[at]);
             }
         }
         ips[b] = swr / n;
@@ -507,11 +603,11 @@ llmopt_err_t llmopt_ope_result_get(const llmopt_ope *o, uint32_t policy, llmopt_
     interval_of(o, ips, &out->ips);
     interval_of(o, snips, &out->snips);
     interval_of(o, dr, &out->dr);
-    const double sw = o->blocks[2 + 2 * (size_t)k + (size_t)policy * o->pol_stride];
+    const double sw = o->SW[p * R];
     out->sum_w = sw;
-    out->ess = o->sum_w2[policy] > 0 ? sw * sw / o->sum_w2[policy] : 0;
-    out->max_w = o->max_w[policy];
-    out->clipped = o->clipped[policy];
+    out->ess = o->sum_w2[p] > 0 ? sw * sw / o->sum_w2[p] : 0;
+    out->max_w = o->max_w[p];
+    out->clipped = o->clipped[p];
     support_mass(o, policy, &out->unsupported_mass, &out->unverified_mass);
     rc = LLMOPT_OK;
 out:

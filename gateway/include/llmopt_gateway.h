@@ -439,8 +439,10 @@ void llmopt_gw_bucket_refund(llmopt_gw_bucket *b, double rate_per_s, double cost
  * returns the normalised length (truncated if out_size was too small). */
 size_t llmopt_gw_normalize_prompt(const char *prompt, size_t len, char *out,
                                   size_t out_size);
-/* SHA-256 hex of route "\n" normalised prompt; normalises in chunks, no
- * allocation for any prompt size. */
+/* SHA-256 hex of route "\n" normalised prompt. Normalises in 1 KiB chunks
+ * (16 bytes at a time with SSE2 where no whitespace run needs collapsing)
+ * straight into OpenSSL's SHA-256 (libcrypto; SHA-NI where the CPU has it):
+ * one small digest-context allocation, whatever the prompt size. */
 void llmopt_gw_cache_key(const char *route, const char *prompt, size_t len,
                          char key[LLMOPT_GW_CACHE_KEY_LEN + 1]);
 

@@ -405,17 +405,21 @@ llmopt_err_t llmopt_tdigest_flush(llmopt_tdigest *d) {
 
 /* ---- adding ---- */
 
-static llmopt_err_t td_grow(void **p, uint32_t *cap, uint32_t need, size_t size) {
-    if (need <= *cap)
+/* Grows the pending-centroid array to hold need entries. It works on the
+ * typed pointer: writing d->pend through a (void **) would break strict
+ * aliasing, and clang -O2 then kept a stale d->pend (found by
+ * fuzz_engine_state). */
+static llmopt_err_t td_grow_pend(llmopt_tdigest *d, uint32_t need) {
+    if (need <= d->pendcap)
         return LLMOPT_OK;
-    uint32_t c = *cap ? *cap : 16;
+    uint32_t c = d->pendcap ? d->pendcap : 16;
     while (c < need)
         c = c > UINT32_MAX / 2 ? need : c * 2;
-    void *q = realloc(*p, (size_t)c * size);
+    llmopt_tdigest_centroid *q = realloc(d->pend, (size_t)c * sizeof(*q));
     if (!q)
         return LLMOPT_ERR_NOMEM;
-    *p = q;
-    *cap = c;
+    d->pend = q;
+    d->pendcap = c;
     return LLMOPT_OK;
 }
 
@@ -470,7 +474,7 @@ static llmopt_err_t td_append_pend(llmopt_tdigest *d, const llmopt_tdigest_centr
     size_t need = (size_t)d->npend + nc + nb + np;
     if (need > UINT32_MAX / 2)
         return LLMOPT_ERR_RANGE;
-    llmopt_err_t err = td_grow((void **)&d->pend, &d->pendcap, (uint32_t)need, sizeof(*d->pend));
+    llmopt_err_t err = td_grow_pend(d, (uint32_t)need);
     if (err)
         return err;
     uint32_t old_npend = d->npend;

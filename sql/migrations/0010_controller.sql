@@ -68,17 +68,15 @@ CREATE TABLE llmopt.controller_decisions (
     signal_ids   text[]      NOT NULL DEFAULT '{}',
     experiment_id text,
     payload      jsonb       NOT NULL,
-    published    boolean     NOT NULL DEFAULT false,
     PRIMARY KEY (route, version)
 );
 CREATE INDEX controller_decisions_ts ON llmopt.controller_decisions (ts);
 COMMENT ON TABLE llmopt.controller_decisions IS
-  'Decision log of the controller: each version as persisted before publication (never rewritten, except published)';
+  'Decision log of the controller: each version as persisted before publication (never rewritten)';
 COMMENT ON COLUMN llmopt.controller_decisions.epoch IS 'Leader epoch that made it (unit: counter)';
 COMMENT ON COLUMN llmopt.controller_decisions.reason IS 'Why this version was made, human readable (unit: none)';
 COMMENT ON COLUMN llmopt.controller_decisions.signal_ids IS 'Signal ids that caused it (unit: none)';
 COMMENT ON COLUMN llmopt.controller_decisions.payload IS 'The RoutingDecision as JSON (schemas/routing_decision.avsc field names)';
-COMMENT ON COLUMN llmopt.controller_decisions.published IS 'True once the broker acknowledged it on llm.routing (unit: boolean)';
 
 -- Consumed offsets of the controller's input topics, written with the state
 -- they produced (so a restart replays exactly what the state has not seen).

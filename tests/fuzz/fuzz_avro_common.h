@@ -4,7 +4,8 @@
  *
  * Per input: (1) decode it as a framed message (builtin schema ids 1..7),
  * (1b) with its header rewritten to a newer writer schema of FUZZ_AVRO_TYPE
- * (avro-c resolution fallback) and (2) as a bare body of FUZZ_AVRO_TYPE; a decode must fail cleanly or
+ * (field-level resolution path) and (2) as a bare body of FUZZ_AVRO_TYPE; a
+ * decode must fail cleanly or
  * succeed, never read out of bounds (ASan) or leak (LSan). When (2)
  * succeeds, the record must re-encode, decode again, and re-encode to the
  * same bytes: decode and encode agree on every input they accept.
@@ -39,8 +40,8 @@ static void codec_free(void) {
 }
 
 /* ids 1..7: our schemas; 100+t: our schema of type t with one more long
- * field at the end (a newer writer), which goes through the avro-c
- * resolution fallback. */
+ * field at the end (a newer writer), which goes through the
+ * field-level resolution of avro_codec.c. */
 static llmopt_err_t fuzz_lookup(void *ctx, int32_t id, const char **json, char *errstr,
                                 size_t errstr_size) {
     if (id > 100 && id < 100 + LLMOPT_REC_COUNT) {

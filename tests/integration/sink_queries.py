@@ -256,6 +256,29 @@ def main():
             sc.fail("arm_daily %s want %s" % (got, want))
         checked.append("view arm_daily")
 
+        # retention: `llmopt retention --days 8` drops the day partitions that
+        # end at or before midnight UTC 8 days ago: here only the day of the
+        # 10-day-old outcomes, for each of the three tables
+        import datetime
+        import subprocess
+        old_day = datetime.datetime.utcfromtimestamp((now_ms - 10 * DAY) / 1000).strftime("%Y%m%d")
+        r = subprocess.run([llmopt, "retention", "--days", "x", "-X", "pg.dsn=" + db.dsn],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 2:
+            sc.fail("retention --days x: exit %d" % r.returncode)
+        before = conn.execute("SELECT count(*) FROM llmopt.outcomes").fetchone()[0]
+        r = subprocess.run([llmopt, "retention", "--days", "8", "-X", "pg.dsn=" + db.dsn],
+                           capture_output=True, text=True, timeout=60)
+        want = sorted("dropped llmopt.%s_p%s" % (t, old_day)
+                      for t in ("outcomes", "signals", "window_metrics"))
+        if r.returncode != 0 or sorted(r.stdout.split("\n")[:-1]) != want:
+            sc.fail("retention: exit %d, out %r, want %s (%s)" % (r.returncode, r.stdout, want, r.stderr))
+        after = conn.execute("SELECT count(*) FROM llmopt.outcomes").fetchone()[0]
+        if before - after != 20 or conn.execute(
+                "SELECT count(*) FROM llmopt.outcomes WHERE ts < now() - interval '9 days'").fetchone()[0]:
+            sc.fail("retention removed %d outcome rows, want the 20 old ones" % (before - after))
+        checked.append("retention --days 8")
+
         missing = sorted(f[:-4] for f in os.listdir(os.path.join(sc.ROOT, "sql", "queries"))
                          if f.endswith(".sql") and f[:-4] not in checked)
         if missing:

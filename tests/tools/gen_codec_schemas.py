@@ -302,17 +302,18 @@ script, not this file or the .avsc files, then rerun it and the codec tests.
   `{"schemas":[{"id":1,"subject":"llm.requests-value","record":"Request","file":"request.avsc"}, ...]}`.
 - Optional fields are `["null", T]` with default null. Timestamps are event
   times in ms since the Unix epoch (UTC). Money is USD as double.
-- JSON messages use the same field names; an optional field may be omitted.
+- JSON messages use the same field names (see the JSON codec for its rules).
 - Evolution: new fields are appended as optional (default null); enum symbols
   are appended only; nested records (Arm, RateLimits, ...) change only by a
   new top-level optional field. Writers use a registered schema. The C codec
   (common/avro_codec.h) reads a writer schema identical in Parsing Canonical
-  Form to these with its fast decoder; another version of the same record
-  that Avro resolution accepts (extra writer fields, top-level optional
-  fields the writer lacks, promotions) through an avro-c fallback, about 10x
-  slower; anything else fails with `unsupported_writer_schema` (a DLQ
-  reason). Either deployment order works, but finish the rollout: the
-  fallback is for the transition.
+  Form to these with its fast decoder. Another version of the same record
+  is read field by field (by name, top level): unknown writer fields are
+  skipped, optional fields the writer lacks stay null, enums may have
+  appended symbols; nearly as fast. Anything else (a changed field type, a
+  missing required field, a changed nested record) fails with
+  `unsupported_writer_schema`, a DLQ reason. So either deployment order
+  works for the rules above.
 - Each field's doc in the .avsc repeats the unit, range and presence below.
 """
 

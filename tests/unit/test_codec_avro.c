@@ -780,8 +780,13 @@ static void test_writer_schemas(void) {
     reg_add(&r, 103, LLMOPT_REC_FEEDBACK, ns);
     reg_add(&r, 104, LLMOPT_REC_FEEDBACK, "{not json");
     reg_add(&r, 105, LLMOPT_REC_NONE, "\"string\"");
-    /* an older Feedback: int ts_ms, no optional fields (reader defaults) */
+    /* an older Feedback without the optional fields (they stay null) */
     reg_add(&r, 106, LLMOPT_REC_FEEDBACK,
+            "{\"type\":\"record\",\"name\":\"Feedback\",\"namespace\":\"io.llmopt\","
+            "\"fields\":[{\"name\":\"request_id\",\"type\":\"string\"},"
+            "{\"name\":\"ts_ms\",\"type\":\"long\"},{\"name\":\"route\",\"type\":\"string\"}]}");
+    /* same with ts_ms as int: no promotion, unsupported */
+    reg_add(&r, 108, LLMOPT_REC_FEEDBACK,
             "{\"type\":\"record\",\"name\":\"Feedback\",\"namespace\":\"io.llmopt\","
             "\"fields\":[{\"name\":\"request_id\",\"type\":\"string\"},"
             "{\"name\":\"ts_ms\",\"type\":\"int\"},{\"name\":\"route\",\"type\":\"string\"}]}");
@@ -807,10 +812,10 @@ static void test_writer_schemas(void) {
         /* golden bytes under a writer with an extra leading int: misread,
          * caught by the pre-check (the body is too short for the writer) */
         {101, LLMOPT_AVRO_TRUNCATED, LLMOPT_ERR_TRUNCATED},
-        /* thumbs long in the writer, int in ours: avro-c accepts the schema
-         * pair and refuses the union branch when it reads a value */
-        {102, LLMOPT_AVRO_RESOLUTION_FAILED, LLMOPT_ERR_INVALID},
+        /* thumbs long in the writer, int in ours: no promotion */
+        {102, LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, LLMOPT_ERR_VERSION},
         {107, LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, LLMOPT_ERR_VERSION},
+        {108, LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, LLMOPT_ERR_VERSION},
         {103, LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, LLMOPT_ERR_VERSION},
         {104, LLMOPT_AVRO_BAD_WRITER_SCHEMA, LLMOPT_ERR_INVALID},
         {105, LLMOPT_AVRO_UNSUPPORTED_WRITER_SCHEMA, LLMOPT_ERR_VERSION},
@@ -832,7 +837,10 @@ static void test_writer_schemas(void) {
             CU_ASSERT_EQUAL(why, want[i].why);
             CU_ASSERT_EQUAL(e, want[i].err);
         }
-    CU_ASSERT_EQUAL(f.thumbs, -1); /* the last successful decode */
+    llmopt_avro_header_write(g.wire, 100); /* docs-only variant decodes the golden */
+    CU_ASSERT_EQUAL(llmopt_avro_decode(c, g.wire, g.wire_len, LLMOPT_REC_FEEDBACK, &f, NULL, NULL, 0),
+                    LLMOPT_OK);
+    CU_ASSERT_EQUAL(f.thumbs, -1);
 
     /* resolution fallback: writer 101 has an extra leading int field x the
      * reader skips; a message written with it decodes to the golden record */
@@ -869,13 +877,12 @@ static void test_writer_schemas(void) {
     CU_ASSERT_EQUAL(f.ts_ms, 77);
     CU_ASSERT_STRING_EQUAL(f.route.ptr, "rt");
     CU_ASSERT(!f.has_rating && !f.has_thumbs && !f.has_task_completed);
-    /* truncated under resolution: the pre-check names it before avro-c */
+    /* truncated under resolution */
     CU_ASSERT_EQUAL(llmopt_avro_decode(c, old_fb, sizeof(old_fb) - 1, LLMOPT_REC_FEEDBACK, &f,
                                        &w2, e106, sizeof(e106)), LLMOPT_ERR_TRUNCATED);
     CU_ASSERT_EQUAL(w2, LLMOPT_AVRO_TRUNCATED);
-    CU_ASSERT_STRING_EQUAL(e106,
-                           "Feedback: truncated at byte 11 in field 'route' (writer schema id '106')");
-    /* every malformed body is refused before avro-c reads it */
+    CU_ASSERT_STRING_EQUAL(e106, "Feedback: truncated at byte 11 in field 'route'");
+    /* malformed bodies get the same precise reasons as on the fast path */
     const uint8_t neg_fb[] = {0, 0, 0, 0, 106, 0x04, 'r', '9', 0x9a, 0x01, 0x01, 'r', 't'};
     CU_ASSERT_EQUAL(llmopt_avro_decode(c, neg_fb, sizeof(neg_fb), LLMOPT_REC_FEEDBACK, &f, &w2, NULL,
                                        0), LLMOPT_ERR_INVALID);
@@ -899,6 +906,55 @@ static void test_writer_schemas(void) {
     llmopt_wbuf_release(&w);
     llmopt_feedback_release(&f);
     golden_free(&g);
+    llmopt_avro_codec_destroy(c);
+    reg_free(&r);
+}
+
+/* The fallback decodes message after message correctly: maps hold exactly
+ * their own entries (avro-c's generic map reset is not trusted). */
+static void test_fallback_maps(void) {
+    local_reg r;
+    memset(&r, 0, sizeof(r));
+    const char *pcf = llmopt_avro_schema_pcf[LLMOPT_REC_REQUEST];
+    size_t n = strlen(pcf);
+    char *newer = malloc(n + 64);
+    memcpy(newer, pcf, n - 2); /* drop the final "]}" */
+    strcpy(newer + n - 2, ",{\"name\":\"newer\",\"type\":\"long\"}]}");
+    reg_add(&r, 201, LLMOPT_REC_REQUEST, newer);
+    free(newer);
+    llmopt_schema_source src = {&r, reg_lookup, NULL};
+    llmopt_avro_codec *c = llmopt_avro_codec_new(&src, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    golden g[2];
+    CU_ASSERT_EQUAL_FATAL(golden_load("request_full", &g[0]), 0);
+    CU_ASSERT_EQUAL_FATAL(golden_load("request_edge", &g[1]), 0);
+    llmopt_request got;
+    llmopt_request_init(&got);
+    for (int i = 0; i < 50; i++) {
+        golden *x = &g[i % 2];
+        uint8_t *m = malloc(x->wire_len + 1);
+        memcpy(m, x->wire, x->wire_len);
+        llmopt_avro_header_write(m, 201);
+        m[x->wire_len] = 0x54; /* newer = 42 */
+        llmopt_avro_reason why;
+        char err[256] = "";
+        CU_ASSERT_EQUAL(llmopt_avro_decode(c, m, x->wire_len + 1, LLMOPT_REC_REQUEST, &got, &why,
+                                           err, sizeof(err)), LLMOPT_OK);
+        any_rec want;
+        llmopt_record_init(LLMOPT_REC_REQUEST, &want);
+        json_to_fields(x->value, llmopt_record_desc_of(LLMOPT_REC_REQUEST), (char *)&want,
+                       llmopt_record_arena(&want));
+        if (!records_equal(LLMOPT_REC_REQUEST, &want, &got)) {
+            fprintf(stderr, "fallback message %d: field '%s' differs (%s)\n", i, unequal_field,
+                    err);
+            CU_FAIL("fallback decode differs");
+        }
+        llmopt_record_release(LLMOPT_REC_REQUEST, &want);
+        free(m);
+    }
+    llmopt_request_release(&got);
+    golden_free(&g[0]);
+    golden_free(&g[1]);
     llmopt_avro_codec_destroy(c);
     reg_free(&r);
 }
@@ -1052,6 +1108,7 @@ int main(void) {
     CU_add_test(s, "random_roundtrip_avroc", test_random_roundtrip);
     CU_add_test(s, "malformed", test_malformed);
     CU_add_test(s, "writer_schemas", test_writer_schemas);
+    CU_add_test(s, "fallback_maps", test_fallback_maps);
     CU_add_test(s, "encode_errors", test_encode_errors);
     CU_add_test(s, "arena_reuse_and_records", test_arena_reuse_and_records);
     CU_add_test(s, "schema_files_match", test_schema_files_match);

@@ -54,6 +54,48 @@ static void test_key_vectors(void) {
     CU_ASSERT_STRING_NOT_EQUAL(k1, k3);
 }
 
+/* An obviously correct normaliser, to compare the vectorised one with on
+ * random mixes of letters, runs of whitespace and high bytes. */
+static size_t ref_normalize(const char *p, size_t len, char *out) {
+    size_t n = 0;
+    bool space = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == ' ' || (c >= '\t' && c <= '\r')) {
+            space = n > 0;
+            continue;
+        }
+        if (space)
+            out[n++] = ' ';
+        space = false;
+        out[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    return n;
+}
+
+static void test_normalize_random(void) {
+    static const char alphabet[] = "aZq ZZ \t\n\r\v\f  \xc3\xa9~";
+    static char in[5000], want[5000], got[5000];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int iter = 0; iter < 3000; iter++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t len = x % 4000;
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* long single-spaced stretches exercise the 16-byte path */
+            in[i] = (iter & 1) ? alphabet[x % (sizeof(alphabet) - 1)] : ((i % 6 == 5) ? ' ' : (char)('A' + x % 26));
+        }
+        size_t wn = ref_normalize(in, len, want);
+        size_t gn = llmopt_gw_normalize_prompt(in, len, got, sizeof(got));
+        CU_ASSERT_EQUAL(gn, wn);
+        CU_ASSERT_TRUE(memcmp(got, want, wn) == 0);
+        if (gn != wn || memcmp(got, want, wn) != 0) {
+            fprintf(stderr, "  mismatch at iteration %d, len %zu\n", iter, len);
+            break;
+        }
+    }
+}
+
 static void test_lru_eviction_ttl(void) {
     llmopt_gw_lru *c = llmopt_gw_lru_new(3);
     CU_ASSERT_EQUAL(llmopt_gw_lru_put(c, "a", "1", 1, 0, 1000), LLMOPT_OK);
@@ -169,6 +211,7 @@ static void test_route_cache(void) {
 int main(void) {
     static const CU_TestInfo tests[] = {
         {"key_vectors", test_key_vectors},
+        {"normalize_random", test_normalize_random},
         {"lru_eviction_ttl", test_lru_eviction_ttl},
         {"route_cache", test_route_cache},
         CU_TEST_INFO_NULL,

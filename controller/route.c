@@ -1,0 +1,835 @@
+/*
+ * route.c - per-route state and decisions (see route.h).
+ */
+#include "controller/route.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/core/alloc.h"
+#include "controller/core/bandit.h"
+#include "controller/core/egreedy.h"
+#include "controller/core/pareto.h"
+#include "controller/core/rng.h"
+#include "controller/core/thompson.h"
+#include "controller/core/ucb.h"
+
+#define K LLMOPT_BANDIT_MAX_ARMS
+#define SIGNAL_ID_MAX 256
+#define ALERTS_MAX 4
+/* Weight of the newest window in the per-arm figures (EWMA). */
+#define FIGURE_ALPHA 0.3
+
+typedef struct arm_figures {
+    double quality, cost_usd, p95_ms, error_rate; /* NaN until measured */
+} arm_figures;
+
+struct llmopt_route {
+    const llmopt_policy_route *pol;
+    size_t k;
+    llmopt_bandit bandit;
+    llmopt_breaker breaker[K];
+    llmopt_canary canary;
+    int32_t canary_arm;          /* -1: none */
+    llmopt_rng rng;
+    arm_figures fig[K];
+    llmopt_route_window last[K];
+    int64_t last_window_end_ms;  /* discount rounds: one per new window end */
+    /* overrides and overlays (reloaded from Postgres, not checkpointed) */
+    uint8_t disabled[K];
+    int32_t pinned;
+    char experiment_id[128];
+    double exp_alloc[K];
+    bool has_experiment;
+    /* publication */
+    int64_t version;
+    bool has_published;
+    llmopt_route_decision published;
+    int64_t published_ms;
+    /* pending for the next decision */
+    char pending[LLMOPT_ROUTE_REASON_MAX];
+    bool force;
+    char sig_store[LLMOPT_ROUTE_MAX_SIGNALS][SIGNAL_ID_MAX];
+    const char *sig_ptr[LLMOPT_ROUTE_MAX_SIGNALS];
+    size_t n_sig;
+    char alerts[ALERTS_MAX][256];
+    size_t n_alerts;
+    bool dirty;
+    /* record building */
+    llmopt_arm rec_arms[K];
+    llmopt_kv_double rec_params[K][LLMOPT_POLICY_MAX_PARAMS];
+    llmopt_str rec_sigs[LLMOPT_ROUTE_MAX_SIGNALS];
+    char reason_buf[LLMOPT_ROUTE_REASON_MAX];
+};
+
+static void append(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...) {
+    size_t at = strlen(buf);
+    if (at + 1 >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + at, size - at, fmt, ap);
+    va_end(ap);
+}
+
+void llmopt_route_note(llmopt_route *r, const char *what) {
+    append(r->pending, sizeof(r->pending), "%s%s", r->pending[0] ? "; " : "", what);
+    r->force = true;
+    r->dirty = true;
+}
+
+static void raise_alert(llmopt_route *r, const char *what) {
+    if (r->n_alerts < ALERTS_MAX)
+        snprintf(r->alerts[r->n_alerts++], sizeof(r->alerts[0]), "route '%s': %s",
+                 r->pol->route, what);
+}
+
+bool llmopt_route_take_alert(llmopt_route *r, char *buf, size_t size) {
+    if (!r->n_alerts)
+        return false;
+    snprintf(buf, size, "%s", r->alerts[0]);
+    memmove(r->alerts[0], r->alerts[1], sizeof(r->alerts[0]) * (r->n_alerts - 1));
+    r->n_alerts--;
+    return true;
+}
+
+static void bandit_config(const llmopt_policy_route *p, llmopt_bandit_config *bc) {
+    llmopt_bandit_config_default(bc, p->reward, (uint32_t)p->n_arms);
+    bc->gamma = p->discount;
+    bc->floor = p->floor;
+    bc->drift_floor = p->drift_floor;
+    bc->drift_shrink = p->drift_shrink;
+    bc->drift_boost_ms = p->drift_boost_ms;
+}
+
+llmopt_route *llmopt_route_new(const llmopt_policy_route *pol, uint64_t seed, int64_t now_ms,
+                               char *errstr, size_t errstr_size) {
+    llmopt_route *r = calloc(1, sizeof(*r));
+    if (!r) {
+        llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    r->pol = pol;
+    r->k = pol->n_arms;
+    r->pinned = -1;
+    r->canary_arm = -1;
+    llmopt_bandit_config bc;
+    bandit_config(pol, &bc);
+    if (llmopt_bandit_init(&r->bandit, &bc, errstr, errstr_size))
+        goto fail;
+    for (size_t i = 0; i < r->k; i++) {
+        /* per-arm floors of the policy override the route default */
+        llmopt_bandit_prior pr = llmopt_policy_prior(pol, i);
+        if (llmopt_bandit_set_prior(&r->bandit, (uint32_t)i, &pr, errstr, errstr_size))
+            goto fail;
+        if (llmopt_breaker_init(&r->breaker[i], &pol->breaker, now_ms, errstr, errstr_size))
+            goto fail;
+        r->fig[i] = (arm_figures){NAN, NAN, NAN, NAN};
+    }
+    if (llmopt_canary_init(&r->canary, &pol->canary, now_ms, errstr, errstr_size))
+        goto fail;
+    llmopt_rng_seed(&r->rng, seed);
+    r->dirty = true;
+    return r;
+fail:
+    free(r);
+    return NULL;
+}
+
+void llmopt_route_destroy(llmopt_route *r) {
+    free(r);
+}
+
+const char *llmopt_route_name(const llmopt_route *r) {
+    return r->pol->route;
+}
+const llmopt_policy_route *llmopt_route_policy(const llmopt_route *r) {
+    return r->pol;
+}
+
+static int arm_of(const llmopt_route *r, const llmopt_str *s) {
+    if (!s->ptr)
+        return -1;
+    for (size_t i = 0; i < r->k; i++)
+        if (strlen(r->pol->arms[i].id) == s->len && !memcmp(r->pol->arms[i].id, s->ptr, s->len))
+            return (int)i;
+    return -1;
+}
+
+static void add_signal_id(llmopt_route *r, const llmopt_str *id) {
+    for (size_t i = 0; i < r->n_sig; i++)
+        if (!strncmp(r->sig_store[i], id->ptr, SIGNAL_ID_MAX - 1) &&
+            strlen(r->sig_store[i]) == (id->len < SIGNAL_ID_MAX ? id->len : SIGNAL_ID_MAX - 1))
+            return;
+    if (r->n_sig == LLMOPT_ROUTE_MAX_SIGNALS) {
+        /* keep the newest: drop the oldest */
+        memmove(r->sig_store[0], r->sig_store[1], SIGNAL_ID_MAX * (LLMOPT_ROUTE_MAX_SIGNALS - 1));
+        r->n_sig--;
+    }
+    size_t n = id->len < SIGNAL_ID_MAX - 1 ? id->len : SIGNAL_ID_MAX - 1;
+    memcpy(r->sig_store[r->n_sig], id->ptr, n);
+    r->sig_store[r->n_sig][n] = '\0';
+    r->n_sig++;
+}
+
+llmopt_err_t llmopt_route_outcome(llmopt_route *r, const llmopt_outcome *o, char *errstr,
+                                  size_t errstr_size) {
+    int a = arm_of(r, &o->arm);
+    if (a < 0)
+        return llmopt_errf(LLMOPT_ERR_UNKNOWN, errstr, errstr_size,
+                           "outcome for unknown arm '%.*s' of route '%s'", (int)o->arm.len,
+                           o->arm.ptr ? o->arm.ptr : "", r->pol->route);
+    if (llmopt_bandit_observe(&r->bandit, (uint32_t)a, o->reward))
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                           "reward %g out of range for route '%s'", o->reward, r->pol->route);
+    r->dirty = true;
+    return LLMOPT_OK;
+}
+
+static void ewma(double *f, double v) {
+    if (!isfinite(v))
+        return;
+    *f = isnan(*f) ? v : (1 - FIGURE_ALPHA) * *f + FIGURE_ALPHA * v;
+}
+
+static bool finite_opt(bool has, double v) {
+    return !has || isfinite(v);
+}
+
+llmopt_err_t llmopt_route_metrics(llmopt_route *r, const llmopt_window_metrics *m,
+                                  int64_t now_ms, char *errstr, size_t errstr_size) {
+    int a = arm_of(r, &m->arm);
+    if (a < 0)
+        return llmopt_errf(LLMOPT_ERR_UNKNOWN, errstr, errstr_size,
+                           "metrics for unknown arm '%.*s' of route '%s'", (int)m->arm.len,
+                           m->arm.ptr ? m->arm.ptr : "", r->pol->route);
+    int64_t errors = m->error_count + m->timeout_count;
+    if (m->count < 0 || m->error_count < 0 || m->timeout_count < 0 || errors > m->count ||
+        m->reward_count < 0 || m->quality_count < 0 || m->window_end_ms < m->window_start_ms)
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                           "inconsistent counts in window '%.*s'", (int)m->metrics_id.len,
+                           m->metrics_id.ptr ? m->metrics_id.ptr : "");
+    if (!isfinite(m->cost_per_request) || m->cost_per_request < 0 ||
+        !finite_opt(m->has_latency_p95_ms, m->latency_p95_ms) ||
+        !finite_opt(m->has_quality_mean, m->quality_mean) ||
+        !finite_opt(m->has_reward_mean, m->reward_mean) ||
+        !finite_opt(m->has_reward_variance, m->reward_variance) ||
+        !finite_opt(m->has_quality_variance, m->quality_variance) ||
+        (m->has_quality_mean && (m->quality_mean < 0 || m->quality_mean > 1)) ||
+        (m->has_latency_p95_ms && m->latency_p95_ms < 0))
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                           "figure out of range in window '%.*s'", (int)m->metrics_id.len,
+                           m->metrics_id.ptr ? m->metrics_id.ptr : "");
+    arm_figures *f = &r->fig[a];
+    if (m->count > 0) {
+        ewma(&f->error_rate, (double)errors / (double)m->count);
+        ewma(&f->cost_usd, m->cost_per_request);
+    }
+    if (m->has_quality_mean && m->quality_count > 0)
+        ewma(&f->quality, m->quality_mean);
+    if (m->has_latency_p95_ms && m->count > 0)
+        ewma(&f->p95_ms, m->latency_p95_ms);
+    llmopt_route_window *w = &r->last[a];
+    *w = (llmopt_route_window){
+        .window_end_ms = m->window_end_ms,
+        .count = m->count,
+        .errors = errors,
+        .reward_n = m->has_reward_mean ? (double)m->reward_count : 0,
+        .reward_mean = m->has_reward_mean ? m->reward_mean : NAN,
+        .reward_var = m->has_reward_variance ? m->reward_variance : 0,
+        .quality_n = m->has_quality_mean ? (double)m->quality_count : 0,
+        .quality_mean = m->has_quality_mean ? m->quality_mean : NAN,
+        .quality_var = m->has_quality_variance ? m->quality_variance : 0,
+        .cost_per_request = m->cost_per_request,
+        .p95_ms = m->has_latency_p95_ms ? m->latency_p95_ms : NAN};
+    /* one discount round per new window end of the route */
+    if (m->window_end_ms > r->last_window_end_ms) {
+        if (r->last_window_end_ms > 0)
+            llmopt_bandit_decay(&r->bandit);
+        r->last_window_end_ms = m->window_end_ms;
+    }
+    llmopt_breaker_transition tr;
+    if (llmopt_breaker_observe(&r->breaker[a], now_ms, (uint64_t)m->count, (uint64_t)errors,
+                               &tr)) {
+        char what[320];
+        snprintf(what, sizeof(what), "arm '%s' breaker %s -> %s: %s", r->pol->arms[a].id,
+                 llmopt_breaker_state_names[tr.from], llmopt_breaker_state_names[tr.to],
+                 tr.reason);
+        llmopt_route_note(r, what);
+        if (tr.to == LLMOPT_BREAKER_OPEN)
+            raise_alert(r, what);
+    }
+    /* canary gate: the new arm's window against the other arms' latest ones */
+    if (r->canary_arm == a && r->canary.state == LLMOPT_CANARY_RAMPING) {
+        llmopt_canary_obs arm_o = {(uint64_t)m->count, (uint64_t)errors,
+                                   m->has_quality_mean ? m->quality_mean : NAN,
+                                   m->has_latency_p95_ms ? m->latency_p95_ms : NAN,
+                                   m->count > 0 ? m->cost_per_request : NAN};
+        llmopt_canary_obs base = {0, 0, NAN, NAN, NAN};
+        double qs = 0, qn = 0, ps = 0, pn = 0, cs = 0, cn = 0;
+        for (size_t i = 0; i < r->k; i++) {
+            const llmopt_route_window *b = &r->last[i];
+            if ((int)i == a || b->count <= 0)
+                continue;
+            base.n += (uint64_t)b->count;
+            base.errors += (uint64_t)b->errors;
+            if (isfinite(b->quality_mean))
+                qs += b->quality_mean * (double)b->count, qn += (double)b->count;
+            if (isfinite(b->p95_ms))
+                ps += b->p95_ms * (double)b->count, pn += (double)b->count;
+            cs += b->cost_per_request * (double)b->count, cn += (double)b->count;
+        }
+        base.quality = qn > 0 ? qs / qn : NAN;
+        base.p95_ms = pn > 0 ? ps / pn : NAN;
+        base.cost_usd = cn > 0 ? cs / cn : NAN;
+        int changed = 0;
+        llmopt_canary_transition ct;
+        if (llmopt_canary_observe(&r->canary, now_ms, &arm_o, &base, &changed, &ct) == LLMOPT_OK &&
+            changed) {
+            char what[320];
+            snprintf(what, sizeof(what), "canary of arm '%s' %s step %u -> %s step %u: %s",
+                     r->pol->arms[a].id, llmopt_canary_state_names[ct.from], ct.step_from,
+                     llmopt_canary_state_names[ct.to], ct.step_to, ct.reason);
+            llmopt_route_note(r, what);
+            if (ct.to == LLMOPT_CANARY_ROLLED_BACK)
+                raise_alert(r, what);
+        }
+    }
+    r->dirty = true;
+    return LLMOPT_OK;
+}
+
+llmopt_err_t llmopt_route_signal(llmopt_route *r, const llmopt_signal *s, int64_t now_ms,
+                                 char *errstr, size_t errstr_size) {
+    int a = arm_of(r, &s->arm);
+    if (a < 0)
+        return llmopt_errf(LLMOPT_ERR_UNKNOWN, errstr, errstr_size,
+                           "signal for unknown arm '%.*s' of route '%s'", (int)s->arm.len,
+                           s->arm.ptr ? s->arm.ptr : "", r->pol->route);
+    if (!s->signal_id.ptr || !s->signal_id.len || !isfinite(s->magnitude) ||
+        !isfinite(s->before) || !isfinite(s->after) || !isfinite(s->severity) ||
+        s->severity < 0 || s->ts_ms < 0 || !s->metric.ptr ||
+        (s->kind != LLMOPT_SIGNAL_DRIFT && s->kind != LLMOPT_SIGNAL_ANOMALY))
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                           "signal '%.*s' has an out-of-range field", (int)s->signal_id.len,
+                           s->signal_id.ptr ? s->signal_id.ptr : "");
+    const char *arm = r->pol->arms[a].id;
+    char what[384];
+    snprintf(what, sizeof(what), "%s %s on arm '%s' %.*s %s %.4g -> %.4g", 
+             llmopt_signal_kind_name(s->kind), llmopt_detector_name(s->detector), arm,
+             (int)(s->metric.len > 64 ? 64 : s->metric.len), s->metric.ptr,
+             llmopt_direction_name(s->direction), s->before, s->after);
+    /* the signal's own time bounds the boost, but never earlier than now */
+    int64_t ts = s->ts_ms > now_ms ? now_ms : s->ts_ms;
+    if (s->kind == LLMOPT_SIGNAL_DRIFT) {
+        llmopt_bandit_drift(&r->bandit, (uint32_t)a, now_ms);
+        append(what, sizeof(what), ": evidence shrunk x%.2f, floor %.3f for %llds",
+               r->pol->drift_shrink, r->pol->drift_floor,
+               (long long)(r->pol->drift_boost_ms / 1000));
+    } else {
+        llmopt_breaker_transition tr;
+        if (llmopt_breaker_anomaly(&r->breaker[a], now_ms, what, &tr)) {
+            append(what, sizeof(what), ": breaker %s -> %s (cooldown %llds)",
+                   llmopt_breaker_state_names[tr.from], llmopt_breaker_state_names[tr.to],
+                   (long long)(r->breaker[a].cur_cooldown_ms / 1000));
+            if (tr.to == LLMOPT_BREAKER_OPEN)
+                raise_alert(r, what);
+        }
+    }
+    (void)ts;
+    if (r->canary_arm == a) {
+        llmopt_canary_transition ct;
+        if (llmopt_canary_signal(&r->canary, now_ms, what, &ct)) {
+            append(what, sizeof(what), ": canary rolled back");
+            raise_alert(r, what);
+        }
+    }
+    add_signal_id(r, &s->signal_id);
+    llmopt_route_note(r, what);
+    return LLMOPT_OK;
+}
+
+void llmopt_route_tick(llmopt_route *r, int64_t now_ms) {
+    for (size_t i = 0; i < r->k; i++) {
+        llmopt_breaker_transition tr;
+        if (llmopt_breaker_tick(&r->breaker[i], now_ms, &tr)) {
+            char what[256];
+            snprintf(what, sizeof(what), "arm '%s' breaker %s -> %s: %s", r->pol->arms[i].id,
+                     llmopt_breaker_state_names[tr.from], llmopt_breaker_state_names[tr.to],
+                     tr.reason);
+            llmopt_route_note(r, what);
+        }
+    }
+}
+
+void llmopt_route_set_overrides(llmopt_route *r, const uint8_t *disabled, int pinned) {
+    bool changed = pinned != r->pinned;
+    for (size_t i = 0; i < r->k; i++)
+        changed = changed || (disabled[i] != 0) != (r->disabled[i] != 0);
+    if (!changed)
+        return;
+    char what[256] = "operator:";
+    for (size_t i = 0; i < r->k; i++) {
+        r->disabled[i] = disabled[i] != 0;
+        if (r->disabled[i])
+            append(what, sizeof(what), " '%s' disabled", r->pol->arms[i].id);
+    }
+    r->pinned = pinned >= 0 && (size_t)pinned < r->k ? pinned : -1;
+    if (r->pinned >= 0)
+        append(what, sizeof(what), " '%s' pinned", r->pol->arms[r->pinned].id);
+    if (!strcmp(what, "operator:"))
+        append(what, sizeof(what), " overrides cleared");
+    llmopt_route_note(r, what);
+}
+
+void llmopt_route_set_experiment(llmopt_route *r, const char *experiment_id,
+                                 const double *alloc) {
+    if (!experiment_id) {
+        if (r->has_experiment) {
+            char what[200];
+            snprintf(what, sizeof(what), "experiment '%s' ended", r->experiment_id);
+            r->has_experiment = false;
+            r->experiment_id[0] = '\0';
+            llmopt_route_note(r, what);
+        }
+        return;
+    }
+    bool same = r->has_experiment && !strcmp(r->experiment_id, experiment_id);
+    for (size_t i = 0; same && i < r->k; i++)
+        same = r->exp_alloc[i] == alloc[i];
+    if (same)
+        return;
+    r->has_experiment = true;
+    snprintf(r->experiment_id, sizeof(r->experiment_id), "%s", experiment_id);
+    memcpy(r->exp_alloc, alloc, r->k * sizeof(double));
+    char what[200];
+    snprintf(what, sizeof(what), "experiment '%s' running with a fixed split", experiment_id);
+    llmopt_route_note(r, what);
+}
+
+const char *llmopt_route_experiment(const llmopt_route *r) {
+    return r->has_experiment ? r->experiment_id : NULL;
+}
+
+int llmopt_route_canary_start(llmopt_route *r, size_t arm, int64_t now_ms, const char *why) {
+    if (arm >= r->k || r->canary.state == LLMOPT_CANARY_RAMPING)
+        return 0;
+    char e[128];
+    /* a new ramp starts from a fresh state machine (the previous one ended) */
+    if (llmopt_canary_init(&r->canary, &r->pol->canary, now_ms, e, sizeof(e)))
+        return 0;
+    llmopt_canary_transition ct;
+    if (!llmopt_canary_start(&r->canary, now_ms, &ct))
+        return 0;
+    r->canary_arm = (int32_t)arm;
+    char what[320];
+    snprintf(what, sizeof(what), "canary ramp of arm '%s' started at %.0f%%: %s",
+             r->pol->arms[arm].id, 100 * llmopt_canary_share(&r->canary), why ? why : "");
+    llmopt_route_note(r, what);
+    return 1;
+}
+
+llmopt_canary_state llmopt_route_canary_state(const llmopt_route *r, int *arm) {
+    if (arm)
+        *arm = r->canary_arm;
+    return r->canary.state;
+}
+
+static double pick_fig(double measured, double est) {
+    return isfinite(measured) ? measured : est;
+}
+
+int llmopt_route_decide(llmopt_route *r, int64_t now_ms, llmopt_route_decision *d) {
+    const llmopt_policy_route *p = r->pol;
+    size_t k = r->k;
+    memset(d, 0, sizeof(*d));
+    d->k = k;
+    char *reason = d->reason;
+    size_t rs = sizeof(d->reason);
+    if (r->pending[0])
+        append(reason, rs, "%s; ", r->pending);
+
+    /* eligibility */
+    llmopt_pareto_arm pa[K];
+    for (size_t i = 0; i < k; i++) {
+        pa[i].quality = pick_fig(r->fig[i].quality, p->arms[i].est_quality);
+        pa[i].cost_usd = pick_fig(r->fig[i].cost_usd, p->arms[i].est_cost_usd);
+        pa[i].p95_ms = pick_fig(r->fig[i].p95_ms, p->arms[i].est_p95_ms);
+        pa[i].enabled = !r->disabled[i] && r->breaker[i].state != LLMOPT_BREAKER_OPEN;
+    }
+    llmopt_pareto_limits lim = {p->max_cost_usd, p->max_p95_ms, p->min_quality};
+    llmopt_pareto_verdict verdict[K];
+    int32_t dom[K];
+    uint8_t elig[K];
+    char preason[200] = "";
+    llmopt_err_t pe = llmopt_pareto_filter(pa, k, &lim, verdict, dom, elig, preason,
+                                           sizeof(preason));
+    /* preferences over eligible arms whose breaker is closed */
+    double pref[K] = {0};
+    uint8_t pel[K];
+    size_t n_pel = 0;
+    for (size_t i = 0; i < k; i++) {
+        pel[i] = pe == LLMOPT_OK && elig[i] && r->breaker[i].state == LLMOPT_BREAKER_CLOSED;
+        n_pel += pel[i];
+    }
+    char areason[200] = "";
+    if (n_pel > 0) {
+        llmopt_err_t e = LLMOPT_OK;
+        switch (p->algo) {
+        case LLMOPT_ALGO_THOMPSON:
+            e = llmopt_thompson_weights(&r->bandit, pel, p->thompson_draws, &r->rng, pref,
+                                        areason, sizeof(areason));
+            break;
+        case LLMOPT_ALGO_UCB1:
+            e = llmopt_ucb1_weights(&r->bandit, pel, p->ucb_c, pref, areason, sizeof(areason));
+            break;
+        case LLMOPT_ALGO_EGREEDY:
+            e = llmopt_egreedy_weights(&r->bandit, pel, p->egreedy_eps, pref, areason,
+                                       sizeof(areason));
+            break;
+        case LLMOPT_ALGO_STATIC:
+        default:
+            for (size_t i = 0; i < k; i++)
+                pref[i] = pel[i] ? p->arms[i].static_weight : 0;
+            snprintf(areason, sizeof(areason), "static weights");
+            break;
+        }
+        if (e)
+            memset(pref, 0, sizeof(pref));
+    }
+    /* roles */
+    llmopt_alloc_arm al[K];
+    for (size_t i = 0; i < k; i++) {
+        const llmopt_breaker *b = &r->breaker[i];
+        al[i] = (llmopt_alloc_arm){.role = LLMOPT_ALLOC_FLOAT};
+        d->state[i] = LLMOPT_ARM_ACTIVE;
+        if (r->disabled[i]) {
+            al[i].role = LLMOPT_ALLOC_OFF;
+            d->state[i] = LLMOPT_ARM_DISABLED;
+        } else if (b->state == LLMOPT_BREAKER_OPEN) {
+            al[i].role = LLMOPT_ALLOC_OFF;
+            d->state[i] = LLMOPT_ARM_COOLDOWN;
+            d->cooldown_until_ms[i] = b->open_until_ms;
+        } else if (pe == LLMOPT_OK && verdict[i] == LLMOPT_PARETO_VIOLATES) {
+            al[i].role = LLMOPT_ALLOC_OFF;
+            d->state[i] = LLMOPT_ARM_DISABLED;
+        } else if (b->state == LLMOPT_BREAKER_HALF_OPEN) {
+            llmopt_breaker_alloc(b, &al[i]);
+            d->state[i] = LLMOPT_ARM_COOLDOWN;
+        } else {
+            al[i].raw = pel[i] ? pref[i] : 0;
+            double fl = llmopt_bandit_floor(&r->bandit, (uint32_t)i, now_ms);
+            /* a per-arm floor in the policy applies unless drift raised it */
+            al[i].floor = fl > p->floor ? fl : p->arms[i].floor;
+        }
+    }
+    /* overlays */
+    if (r->has_experiment) {
+        double tot = 0;
+        for (size_t i = 0; i < k; i++)
+            if (r->exp_alloc[i] > 0 && al[i].role == LLMOPT_ALLOC_FLOAT)
+                tot += r->exp_alloc[i];
+        for (size_t i = 0; i < k && tot > 0; i++) {
+            if (al[i].role != LLMOPT_ALLOC_FLOAT)
+                continue;
+            if (r->exp_alloc[i] > 0) {
+                al[i].role = LLMOPT_ALLOC_FIXED;
+                al[i].fixed = r->exp_alloc[i] / tot;
+            } else {
+                al[i].raw = 0;
+            }
+        }
+        append(reason, rs, "experiment '%s' split; ", r->experiment_id);
+    }
+    int ca = r->canary_arm;
+    if (ca >= 0 && (r->canary.state == LLMOPT_CANARY_RAMPING ||
+                    r->canary.state == LLMOPT_CANARY_PROMOTED) &&
+        al[ca].role == LLMOPT_ALLOC_FLOAT) {
+        al[ca].role = LLMOPT_ALLOC_FIXED;
+        al[ca].fixed = llmopt_canary_share(&r->canary);
+        if (r->canary.state == LLMOPT_CANARY_RAMPING)
+            d->state[ca] = LLMOPT_ARM_CANARY;
+        append(reason, rs, "canary '%s' %s at %.0f%%; ", p->arms[ca].id,
+               llmopt_canary_state_names[r->canary.state], 100 * al[ca].fixed);
+    }
+    if (r->pinned >= 0 && al[r->pinned].role != LLMOPT_ALLOC_OFF) {
+        for (size_t i = 0; i < k; i++)
+            if (al[i].role == LLMOPT_ALLOC_FIXED && (int)i != r->pinned) {
+                /* the pin wins over experiment and canary shares */
+                al[i].role = LLMOPT_ALLOC_FLOAT;
+                al[i].raw = 0;
+                al[i].floor = p->arms[i].floor;
+            } else if (al[i].role == LLMOPT_ALLOC_FLOAT) {
+                al[i].raw = 0;
+            }
+        al[r->pinned].role = LLMOPT_ALLOC_FIXED;
+        al[r->pinned].fixed = 1.0;
+        append(reason, rs, "pinned to '%s'; ", p->arms[r->pinned].id);
+    }
+    char wreason[160] = "";
+    llmopt_err_t ae = llmopt_alloc_weights(al, k, d->w, wreason, sizeof(wreason));
+    if (ae) {
+        /* nothing can take traffic: the fallback chain */
+        size_t fb = k;
+        for (size_t j = 0; j < p->n_fallback && fb == k; j++)
+            if (!r->disabled[p->fallback[j]])
+                fb = p->fallback[j];
+        if (fb == k)
+            return LLMOPT_ERR_STATE;
+        for (size_t i = 0; i < k; i++)
+            d->w[i] = i == fb ? 1.0 : 0.0;
+        d->state[fb] = LLMOPT_ARM_ACTIVE;
+        d->cooldown_until_ms[fb] = 0;
+        append(reason, rs, "all arms down: fallback chain gives everything to '%s'",
+               p->arms[fb].id);
+    } else {
+        if (pe == LLMOPT_OK && preason[0])
+            append(reason, rs, "pareto: %s; ", preason);
+        if (areason[0])
+            append(reason, rs, "%s; ", areason);
+        append(reason, rs, "alloc: %s", wreason);
+    }
+    /* default arm: the heaviest */
+    size_t best = 0;
+    for (size_t i = 1; i < k; i++)
+        if (d->w[i] > d->w[best])
+            best = i;
+    d->default_arm = best;
+    if (!r->has_published || r->force)
+        return 1;
+    for (size_t i = 0; i < k; i++)
+        if (d->state[i] != r->published.state[i])
+            return 1;
+    return llmopt_alloc_changed(r->published.w, d->w, k, p->epsilon);
+}
+
+void llmopt_route_commit(llmopt_route *r, const llmopt_route_decision *d, int64_t version,
+                         int64_t now_ms) {
+    r->published = *d;
+    r->has_published = true;
+    r->version = version;
+    r->published_ms = now_ms;
+    r->pending[0] = '\0';
+    r->force = false;
+    r->n_sig = 0;
+    r->dirty = true;
+}
+
+int64_t llmopt_route_version(const llmopt_route *r) {
+    return r->version;
+}
+void llmopt_route_set_version(llmopt_route *r, int64_t version) {
+    r->version = version;
+}
+const llmopt_route_decision *llmopt_route_published(const llmopt_route *r) {
+    return r->has_published ? &r->published : NULL;
+}
+int64_t llmopt_route_published_ms(const llmopt_route *r) {
+    return r->published_ms;
+}
+void llmopt_route_set_published_ms(llmopt_route *r, int64_t ts_ms) {
+    r->published_ms = ts_ms;
+}
+
+size_t llmopt_route_signal_ids(const llmopt_route *r, const char *const **ids) {
+    llmopt_route *m = (llmopt_route *)r;
+    for (size_t i = 0; i < r->n_sig; i++)
+        m->sig_ptr[i] = r->sig_store[i];
+    *ids = m->sig_ptr;
+    return r->n_sig;
+}
+
+void llmopt_route_fill(llmopt_route *r, const llmopt_route_decision *d, int64_t version,
+                       int64_t ts_ms, bool heartbeat, llmopt_routing_decision *rec) {
+    const llmopt_policy_route *p = r->pol;
+    memset(rec, 0, sizeof(*rec));
+    rec->route = llmopt_str_of(p->route);
+    rec->version = version;
+    rec->ts_ms = ts_ms;
+    rec->algorithm = llmopt_str_of(llmopt_policy_algo_names[p->algo]);
+    for (size_t i = 0; i < r->k; i++) {
+        const llmopt_policy_arm *pa = &p->arms[i];
+        llmopt_arm *a = &r->rec_arms[i];
+        memset(a, 0, sizeof(*a));
+        a->arm_id = llmopt_str_of(pa->id);
+        a->provider = llmopt_str_of(pa->provider);
+        a->model = llmopt_str_of(pa->model);
+        for (size_t j = 0; j < pa->n_params; j++)
+            r->rec_params[i][j] = (llmopt_kv_double){llmopt_str_of(pa->param_names[j]),
+                                                     pa->param_values[j]};
+        a->params.items = pa->n_params ? r->rec_params[i] : NULL;
+        a->params.count = pa->n_params;
+        a->prompt_template_id = llmopt_str_of(pa->prompt_template_id);
+        a->weight = d->w[i];
+        a->state = d->state[i];
+        a->has_cooldown_until_ms = d->cooldown_until_ms[i] > 0;
+        a->cooldown_until_ms = d->cooldown_until_ms[i];
+    }
+    rec->arms.items = r->rec_arms;
+    rec->arms.count = r->k;
+    rec->default_arm = llmopt_str_of(p->arms[d->default_arm].id);
+    snprintf(r->reason_buf, sizeof(r->reason_buf), "%s", d->reason);
+    rec->reason = llmopt_str_of(r->reason_buf);
+    const char *const *ids;
+    size_t n = heartbeat ? 0 : llmopt_route_signal_ids(r, &ids);
+    for (size_t i = 0; i < n; i++)
+        r->rec_sigs[i] = llmopt_str_of(ids[i]);
+    rec->signal_ids.items = n ? r->rec_sigs : NULL;
+    rec->signal_ids.count = n;
+    rec->experiment_id = llmopt_str_of(r->has_experiment ? r->experiment_id : NULL);
+    rec->heartbeat = heartbeat;
+}
+
+bool llmopt_route_dirty(const llmopt_route *r) {
+    return r->dirty;
+}
+void llmopt_route_clear_dirty(llmopt_route *r) {
+    r->dirty = false;
+}
+
+void llmopt_route_arm_summary(const llmopt_route *r, size_t arm, double *n, double *mean,
+                              uint64_t *pulls, const char **breaker) {
+    *n = r->bandit.arm[arm].n;
+    *mean = llmopt_bandit_mean(&r->bandit, (uint32_t)arm);
+    *pulls = r->bandit.arm[arm].pulls;
+    *breaker = llmopt_breaker_state_names[r->breaker[arm].state];
+}
+
+const llmopt_route_window *llmopt_route_last_window(const llmopt_route *r, size_t arm) {
+    if (arm >= r->k || r->last[arm].window_end_ms == 0)
+        return NULL;
+    return &r->last[arm];
+}
+
+/* ---- checkpoint -------------------------------------------------------- */
+
+void llmopt_route_serialize(const llmopt_route *r, llmopt_wbuf *w) {
+    llmopt_wbuf_header(w, "CRTE", 1);
+    llmopt_wbuf_u32(w, (uint32_t)r->k);
+    for (size_t i = 0; i < r->k; i++) {
+        size_t n = strlen(r->pol->arms[i].id);
+        llmopt_wbuf_u32(w, (uint32_t)n);
+        llmopt_wbuf_bytes(w, r->pol->arms[i].id, n);
+    }
+    llmopt_bandit_serialize(&r->bandit, w);
+    for (size_t i = 0; i < r->k; i++)
+        llmopt_breaker_serialize(&r->breaker[i], w);
+    llmopt_canary_serialize(&r->canary, w);
+    llmopt_wbuf_i64(w, r->canary_arm);
+    llmopt_rng_serialize(&r->rng, w);
+    llmopt_wbuf_i64(w, r->last_window_end_ms);
+    for (size_t i = 0; i < r->k; i++) {
+        const arm_figures *f = &r->fig[i];
+        llmopt_wbuf_f64(w, f->quality);
+        llmopt_wbuf_f64(w, f->cost_usd);
+        llmopt_wbuf_f64(w, f->p95_ms);
+        llmopt_wbuf_f64(w, f->error_rate);
+    }
+    llmopt_wbuf_u8(w, r->has_published);
+    llmopt_wbuf_i64(w, r->published_ms);
+    llmopt_wbuf_u32(w, (uint32_t)r->published.default_arm);
+    for (size_t i = 0; i < r->k; i++) {
+        llmopt_wbuf_f64(w, r->published.w[i]);
+        llmopt_wbuf_u8(w, (uint8_t)r->published.state[i]);
+        llmopt_wbuf_i64(w, r->published.cooldown_until_ms[i]);
+    }
+    size_t rl = strlen(r->published.reason);
+    llmopt_wbuf_u32(w, (uint32_t)rl);
+    llmopt_wbuf_bytes(w, r->published.reason, rl);
+}
+
+llmopt_err_t llmopt_route_deserialize(llmopt_route *r, const void *data, size_t len,
+                                      char *errstr, size_t errstr_size) {
+    llmopt_rbuf rb;
+    llmopt_rbuf_init(&rb, data, len);
+    if (llmopt_rbuf_header(&rb, "CRTE", 1) != 1)
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "not a route state blob");
+    uint32_t k = llmopt_rbuf_u32(&rb);
+    if (rb.err || k != r->k)
+        return llmopt_errf(rb.err ? LLMOPT_ERR_TRUNCATED : LLMOPT_ERR_VERSION, errstr,
+                           errstr_size, "route '%s': state has %u arms, policy %zu",
+                           r->pol->route, k, r->k);
+    for (size_t i = 0; i < k; i++) {
+        uint32_t n = llmopt_rbuf_u32(&rb);
+        char id[256];
+        if (rb.err || n >= sizeof(id) || !llmopt_rbuf_bytes(&rb, id, n))
+            return llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size,
+                               "route '%s': truncated arm list", r->pol->route);
+        id[n] = '\0';
+        if (strcmp(id, r->pol->arms[i].id))
+            return llmopt_errf(LLMOPT_ERR_VERSION, errstr, errstr_size,
+                               "route '%s': state arm %zu is '%s', policy '%s'", r->pol->route,
+                               i, id, r->pol->arms[i].id);
+    }
+    /* restore into a scratch copy so a bad blob leaves r untouched */
+    llmopt_route *t = malloc(sizeof(*t));
+    if (!t)
+        return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    *t = *r;
+    llmopt_err_t e = llmopt_bandit_deserialize(&t->bandit, &rb, errstr, errstr_size);
+    for (size_t i = 0; !e && i < k; i++)
+        e = llmopt_breaker_deserialize(&t->breaker[i], &rb, errstr, errstr_size);
+    if (!e)
+        e = llmopt_canary_deserialize(&t->canary, &rb, errstr, errstr_size);
+    if (!e) {
+        int64_t ca = llmopt_rbuf_i64(&rb);
+        if (ca < -1 || ca >= (int64_t)k)
+            e = llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size, "canary arm %lld",
+                            (long long)ca);
+        t->canary_arm = (int32_t)ca;
+    }
+    if (!e)
+        e = llmopt_rng_deserialize(&t->rng, &rb);
+    if (!e) {
+        t->last_window_end_ms = llmopt_rbuf_i64(&rb);
+        for (size_t i = 0; i < k; i++) {
+            t->fig[i].quality = llmopt_rbuf_f64(&rb);
+            t->fig[i].cost_usd = llmopt_rbuf_f64(&rb);
+            t->fig[i].p95_ms = llmopt_rbuf_f64(&rb);
+            t->fig[i].error_rate = llmopt_rbuf_f64(&rb);
+        }
+        t->has_published = llmopt_rbuf_u8(&rb) != 0;
+        t->published_ms = llmopt_rbuf_i64(&rb);
+        memset(&t->published, 0, sizeof(t->published));
+        t->published.k = k;
+        t->published.default_arm = llmopt_rbuf_u32(&rb);
+        if (t->published.default_arm >= k)
+            e = llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size, "default arm out of range");
+        double sum = 0;
+        for (size_t i = 0; !e && i < k; i++) {
+            t->published.w[i] = llmopt_rbuf_f64(&rb);
+            uint8_t st = llmopt_rbuf_u8(&rb);
+            t->published.cooldown_until_ms[i] = llmopt_rbuf_i64(&rb);
+            if (st > LLMOPT_ARM_CANARY || !(t->published.w[i] >= 0 && t->published.w[i] <= 1))
+                e = llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                                "published arm %zu out of range", i);
+            t->published.state[i] = (llmopt_arm_state)st;
+            sum += t->published.w[i];
+        }
+        if (!e && t->has_published && fabs(sum - 1) > 1e-6)
+            e = llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                            "published weights sum to %g", sum);
+        uint32_t rl = llmopt_rbuf_u32(&rb);
+        if (!e && (rl >= sizeof(t->published.reason) ||
+                   !llmopt_rbuf_bytes(&rb, t->published.reason, rl)))
+            e = llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size, "truncated reason");
+        else if (!e)
+            t->published.reason[rl] = '\0';
+        if (!e && rb.err)
+            e = llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size, "truncated route state");
+        if (!e && rb.left)
+            e = llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                            "%zu trailing bytes in route state", rb.left);
+    }
+    if (!e) {
+        *r = *t;
+        r->dirty = false;
+    }
+    free(t);
+    return e;
+}

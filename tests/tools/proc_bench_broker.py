@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Benchmark (b): llmopt-processor throughput through the local broker divided
+by a bare librdkafka consume + Avro decode of the same input in the same run.
+
+  proc_bench_broker.py --proc PATH --bench PATH [--requests N]
+
+Produces N requests and their responses (Avro) to fresh topics, then
+  bare:      bench_processor consume (one consumer, assign, decode) over the
+             requests topic and over the responses topic, messages/s summed
+             as total messages / total time;
+  processor: llmopt-processor (commit.interval 1 s, event-time only); its rate
+             is messages committed between its first and last commit / that
+             time (start-up, group join and restore excluded).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import processor_test as pt  # noqa: E402
+import proc_workload as wl  # noqa: E402
+from confluent_kafka.admin import AdminClient  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--proc", required=True)
+    ap.add_argument("--bench", required=True)
+    ap.add_argument("--requests", type=int, default=150000)
+    ap.add_argument("--extra", action="append", default=[])
+    a = ap.parse_args()
+    admin = AdminClient({"bootstrap.servers": pt.BOOT})
+    events, _, _ = wl.gen(a.requests, 5, shift=False)
+    events = [e for e in events if e["topic"] != "feedback"]
+    tp = pt.Topics(admin, "pbench.%d" % os.getpid())
+    try:
+        pt.produce_inputs(tp, events, [], fb_json=False)
+        ends = pt.end_offsets(tp)
+        n = {t: sum(v for (tn, _), v in ends.items() if tn == tp.inputs[t]) for t in pt.INPUTS}
+        total_t = 0.0
+        for t in ("requests", "responses"):
+            t0 = time.time()
+            rec = "Request" if t == "requests" else "Response"
+            out = subprocess.run([a.bench, "consume", pt.BOOT, tp.inputs[t], str(n[t]), rec],
+                                 capture_output=True, text=True, check=True).stdout
+            print(t, out.strip())
+            rate = float(out.split("=")[1].split()[0])
+            total_t += n[t] / rate
+        bare = (n["requests"] + n["responses"]) / total_t
+        g = "pbench-%d" % os.getpid()
+        pr = pt.Proc(a.proc, tp, g, "b1", False, "/tmp", extra=["-X", "processor.commit.interval=1s",
+                                                                  "-X", "log.level=warn"] + a.extra)
+        pr.start()
+        samples = []
+        t0 = time.time()
+        while time.time() - t0 < 300:
+            c = pt.committed(g, tp)
+            done = sum(max(0, v) for v in c.values())
+            samples.append((time.time(), done))
+            if all(c.get(k, -1) == v for k, v in ends.items()):
+                break
+            time.sleep(0.2)
+        pr.term()
+        moving = [s for s in samples if s[1] > 0]
+        first, last = moving[0], moving[-1]
+        proc = (last[1] - first[1]) / (last[0] - first[0])
+        print("bare consume+decode: %.0f msg/s; processor: %.0f msg/s (%d msgs between first and last "
+              "commit in %.2f s); ratio %.2f" % (bare, proc, last[1] - first[1], last[0] - first[0],
+                                                 proc / bare))
+    finally:
+        tp.delete()
+
+
+if __name__ == "__main__":
+    main()
