@@ -29,7 +29,9 @@
 static const char *const ARMS[3] = {"fast", "balanced", "strong"};
 static const char *const ROUTES[3] = {"route-0", "route-1", "route-2"};
 static const double MU[3] = {0.5, 0.3, 0.2}, MEAN[3] = {0.3, 0.5, 0.8};
-#define T0 1764000000000LL
+/* event times: the day before now (a fixed date in the past would be
+ * removed by the broker's retention before it is read) */
+static int64_t t0_ms;
 
 static double wall_s(void) {
     struct timespec t;
@@ -48,7 +50,7 @@ static void synth(llmopt_rng *g, long i, long n, int *route, int *arm, double *r
     *arm = u < 0.5 ? 0 : u < 0.8 ? 1 : 2;
     *route = (int)(i % 3);
     *reward = llmopt_rng_uniform(g) < MEAN[*arm] ? 1.0 : 0.0;
-    *ts = T0 + (int64_t)((double)i / (double)n * 86400000.0);
+    *ts = t0_ms + (int64_t)((double)i / (double)n * 86400000.0);
 }
 
 static const char *POLICY =
@@ -201,6 +203,9 @@ static int bench_produce(const char *topic, long n, const char *bootstrap) {
 }
 
 int main(int argc, char **argv) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    t0_ms = (int64_t)now.tv_sec * 1000 - 86400000;
     if (argc >= 2 && !strcmp(argv[1], "eval"))
         return bench_eval(argc > 2 ? atol(argv[2]) : 10000000L,
                           argc > 3 ? (uint32_t)atol(argv[3]) : 200);

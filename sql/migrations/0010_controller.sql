@@ -122,3 +122,30 @@ COMMENT ON COLUMN llmopt.controller_experiments.tau2 IS 'mSPRT mixing variance (
 COMMENT ON COLUMN llmopt.controller_experiments.min_samples IS 'Observations per variant before the first counted look (unit: observations)';
 COMMENT ON COLUMN llmopt.controller_experiments.state IS 'Serialized per-variant moments and mSPRT state, tag "CEXP" (unit: bytes)';
 COMMENT ON COLUMN llmopt.controller_experiments.evaluation IS 'Last evaluation: p-values, Holm-adjusted, SRM, verdict (JSON)';
+
+-- Column comments for the keys and bookkeeping columns above (every column
+-- states its unit; tests/integration/test_migrate.c checks it).
+COMMENT ON COLUMN llmopt.controller_leader.id IS 'Always 1: the table holds one row (unit: none)';
+COMMENT ON COLUMN llmopt.controller_routes.route IS 'Route name (unit: none)';
+COMMENT ON COLUMN llmopt.controller_routes.updated_at IS 'Last change of this row (unit: timestamp)';
+COMMENT ON COLUMN llmopt.controller_arm_state.route IS 'Route name (unit: none)';
+COMMENT ON COLUMN llmopt.controller_arm_state.arm IS 'Arm id within the route (unit: none)';
+COMMENT ON COLUMN llmopt.controller_arm_state.updated_at IS 'Last change of this row (unit: timestamp)';
+COMMENT ON COLUMN llmopt.controller_decisions.route IS 'Route name (unit: none)';
+COMMENT ON COLUMN llmopt.controller_decisions.version IS 'Decision version, strictly increasing per route (unit: counter)';
+COMMENT ON COLUMN llmopt.controller_decisions.ts IS 'When the decision was made (unit: timestamp)';
+COMMENT ON COLUMN llmopt.controller_decisions.experiment_id IS 'Experiment that shaped the split, if any (unit: none)';
+COMMENT ON COLUMN llmopt.controller_decisions.payload IS 'The RoutingDecision as published, in JSON (unit: none)';
+COMMENT ON COLUMN llmopt.controller_offsets.topic IS 'Input topic name (unit: none)';
+COMMENT ON COLUMN llmopt.controller_offsets.partition IS 'Input partition number (unit: none)';
+COMMENT ON COLUMN llmopt.controller_offsets.next_offset IS 'Next offset to consume (unit: Kafka offset)';
+COMMENT ON COLUMN llmopt.controller_offsets.updated_at IS 'Last change of this row (unit: timestamp)';
+COMMENT ON COLUMN llmopt.controller_arm_overrides.route IS 'Route name (unit: none)';
+COMMENT ON COLUMN llmopt.controller_arm_overrides.arm IS 'Arm id within the route (unit: none)';
+COMMENT ON COLUMN llmopt.controller_arm_overrides.pinned IS 'Operator pinned all traffic but the floors to this arm (unit: boolean)';
+COMMENT ON COLUMN llmopt.controller_arm_overrides.disabled IS 'Operator disabled this arm: weight 0 (unit: boolean)';
+COMMENT ON COLUMN llmopt.controller_arm_overrides.note IS 'Free text from the operator (unit: none)';
+COMMENT ON COLUMN llmopt.controller_arm_overrides.updated_at IS 'Last change of this row (unit: timestamp)';
+COMMENT ON COLUMN llmopt.controller_experiments.experiment_id IS 'Experiment id (unit: none)';
+COMMENT ON COLUMN llmopt.controller_experiments.evaluation IS 'Latest statistical evaluation, JSON (unit: none)';
+COMMENT ON COLUMN llmopt.controller_experiments.updated_at IS 'Last change of this row (unit: timestamp)';

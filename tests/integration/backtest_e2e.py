@@ -43,8 +43,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ARMS = ["fast", "balanced", "strong"]
 MU = [0.5, 0.3, 0.2]
 MEAN = [0.3, 0.5, 0.8]
-T0 = 1_764_000_000_000  # event time of the first outcome (ms)
 HOUR = 3_600_000
+# event time of the first outcome: a whole hour 3 h ago (a date far in the past
+# would fall to the broker's time-based retention while the test runs)
+T0 = (int(time.time() * 1000) // HOUR - 3) * HOUR
 
 
 def fail(msg):
@@ -154,7 +156,8 @@ def main():
     topic = "test.backtest.%s.llm.outcomes" % uuid.uuid4().hex[:10]
     admin = AdminClient({"bootstrap.servers": bootstrap})
     try:
-        admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(30)
+        admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1,
+                                      config={"retention.ms": "-1"})])[topic].result(30)
     except Exception as e:
         fail("broker %s: cannot create topic (%s); start it with deploy/local/kafka.sh" % (bootstrap, e))
     try:
@@ -238,7 +241,7 @@ def main():
             fail("two runs with the same seed differ")
         # HTML
         out_html = os.path.join(tmp, "report.html")
-        run(a.llmopt, topic, bootstrap, ["--policy", pol, "--from", "2025-11-24T16:00:00Z",
+        run(a.llmopt, topic, bootstrap, ["--policy", pol, "--from", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(T0 / 1000)),
                                          "--to", str(to), "--format", "html", "--out", out_html])
         text = open(out_html, encoding="utf-8").read()
         ck = Checker()
