@@ -1008,6 +1008,17 @@ llmopt_err_t llmopt_engine_on_request(llmopt_engine *e, const llmopt_request *r,
     return finish(e);
 }
 
+/* A response rejected after its request was taken: the request waits on,
+ * as if the response had never come. */
+static llmopt_err_t unwind_response(llmopt_engine *e, const char *id, size_t idlen, int64_t rts,
+                                    jpay *req) {
+    if (req && llmopt_join_put(e->pending, id, idlen, rts, req, req->len + sizeof(*req))) {
+        free(req);
+        nomem(e);
+    }
+    return finish(e);
+}
+
 llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *r,
                                        const llmopt_engine_src *src) {
     char detail[256];
@@ -1041,7 +1052,12 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
         return finish(e);
     const char *id = r->request_id.ptr;
     size_t idlen = r->request_id.len;
-    if (llmopt_join_peek(e->orphans, id, idlen, NULL) || llmopt_join_peek(e->awaiting, id, idlen, NULL)) {
+    /* the common case, a request waiting for this response, needs no
+     * duplicate check: a second response would find it gone */
+    int64_t rts = 0;
+    jpay *req = llmopt_join_take(e->pending, id, idlen, &rts);
+    if (!req && (llmopt_join_peek(e->orphans, id, idlen, NULL) ||
+                 llmopt_join_peek(e->awaiting, id, idlen, NULL))) {
         snprintf(detail, sizeof(detail), "response for request_id '%.128s' already seen", id);
         dlq(e, src, LLMOPT_DLQ_DUPLICATE, detail);
         return finish(e);
@@ -1050,12 +1066,12 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
     size_t keylen = make_key(keybuf, sizeof(keybuf), r->route, r->arm);
     if (!keylen) {
         dlq(e, src, LLMOPT_DLQ_BAD_VALUE, "route and arm together exceed 1022 bytes");
-        return finish(e);
+        return unwind_response(e, id, idlen, rts, req);
     }
     arm *a = arm_get(e, keybuf, keylen, r->route.len);
     if (!a) {
         nomem(e);
-        return finish(e);
+        return unwind_response(e, id, idlen, rts, req);
     }
     /* windows first: an event none of whose windows is open is late */
     llmopt_reward_input rin = {.success = r->status == LLMOPT_STATUS_OK, .has_quality = r->has_quality,
@@ -1073,7 +1089,7 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
     llmopt_err_t werr = llmopt_window_add(e->panes, 0, r->ts_ms, keybuf, keylen, &ev, &late_all);
     if (werr == LLMOPT_ERR_NOMEM) {
         nomem(e);
-        return finish(e);
+        return unwind_response(e, id, idlen, rts, req);
     }
     if (late_all)
         for (int i = 0; i < e->cfg.nwindows; i++)
@@ -1082,7 +1098,7 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
         snprintf(detail, sizeof(detail), "response at %lld is behind the watermark %lld",
                  (long long)r->ts_ms, (long long)e->watermark_ms);
         dlq(e, src, LLMOPT_DLQ_LATE, detail);
-        return finish(e);
+        return unwind_response(e, id, idlen, rts, req);
     }
     e->st.responses++;
     /* drift detectors on per-event values */
@@ -1099,8 +1115,6 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
     llmopt_detect_drift(a->det, LLMOPT_DM_REWARD, rw.reward, on_detection, &dc);
 
     /* join */
-    int64_t rts = 0;
-    jpay *req = llmopt_join_take(e->pending, id, idlen, &rts);
     llmopt_outcome *o = &e->out;
     if (req) {
         if (unpack_outcome(e, req, o)) {
@@ -1307,6 +1321,10 @@ void llmopt_engine_destroy(llmopt_engine *e) {
     llmopt_signal_release(&e->sig);
     llmopt_wbuf_release(&e->scratch);
     free(e);
+}
+
+int64_t llmopt_engine_max_event_ms(const llmopt_engine *e) {
+    return e->max_event_ms;
 }
 
 void llmopt_engine_get_stats(const llmopt_engine *e, llmopt_engine_stats *st) {

@@ -133,7 +133,10 @@ llmopt_err_t llmopt_engine_advance(llmopt_engine *e, int64_t watermark_ms);
  * every waiting request becomes missing. */
 llmopt_err_t llmopt_engine_flush(llmopt_engine *e);
 
+/* Walks every (route, arm): call it for /metrics, not per event. */
 void llmopt_engine_get_stats(const llmopt_engine *e, llmopt_engine_stats *st);
+/* The largest event time seen (INT64_MIN before any), in O(1). */
+int64_t llmopt_engine_max_event_ms(const llmopt_engine *e);
 
 /* Checkpoint: the complete state, canonical (saving twice gives the same
  * bytes). Errors in w->err. */

@@ -46,39 +46,11 @@ static int wbuf_reserve(llmopt_wbuf *w, size_t n) {
     return 1;
 }
 
-void llmopt_wbuf_bytes(llmopt_wbuf *w, const void *p, size_t n) {
+void llmopt_wbuf_bytes_slow(llmopt_wbuf *w, const void *p, size_t n) {
     if (n == 0 || !wbuf_reserve(w, n))
         return;
     memcpy(w->data + w->len, p, n);
     w->len += n;
-}
-
-void llmopt_wbuf_u8(llmopt_wbuf *w, uint8_t v) {
-    llmopt_wbuf_bytes(w, &v, 1);
-}
-
-void llmopt_wbuf_u32(llmopt_wbuf *w, uint32_t v) {
-    uint8_t b[4];
-    for (int i = 0; i < 4; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    llmopt_wbuf_bytes(w, b, 4);
-}
-
-void llmopt_wbuf_u64(llmopt_wbuf *w, uint64_t v) {
-    uint8_t b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    llmopt_wbuf_bytes(w, b, 8);
-}
-
-void llmopt_wbuf_i64(llmopt_wbuf *w, int64_t v) {
-    llmopt_wbuf_u64(w, (uint64_t)v);
-}
-
-void llmopt_wbuf_f64(llmopt_wbuf *w, double v) {
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof(bits));
-    llmopt_wbuf_u64(w, bits);
 }
 
 void llmopt_wbuf_header(llmopt_wbuf *w, const char tag[4], uint8_t version) {
@@ -92,55 +64,11 @@ void llmopt_rbuf_init(llmopt_rbuf *r, const void *data, size_t len) {
     r->err = 0;
 }
 
-int llmopt_rbuf_bytes(llmopt_rbuf *r, void *out, size_t n) {
-    if (r->err)
-        return 0;
-    if (r->left < n) {
+int llmopt_rbuf_fail(llmopt_rbuf *r) {
+    if (!r->err)
         r->err = LLMOPT_ERR_TRUNCATED;
-        r->left = 0;
-        return 0;
-    }
-    if (n)
-        memcpy(out, r->p, n);
-    r->p += n;
-    r->left -= n;
-    return 1;
-}
-
-uint8_t llmopt_rbuf_u8(llmopt_rbuf *r) {
-    uint8_t v = 0;
-    return llmopt_rbuf_bytes(r, &v, 1) ? v : 0;
-}
-
-uint32_t llmopt_rbuf_u32(llmopt_rbuf *r) {
-    uint8_t b[4];
-    if (!llmopt_rbuf_bytes(r, b, 4))
-        return 0;
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | b[i];
-    return v;
-}
-
-uint64_t llmopt_rbuf_u64(llmopt_rbuf *r) {
-    uint8_t b[8];
-    if (!llmopt_rbuf_bytes(r, b, 8))
-        return 0;
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | b[i];
-    return v;
-}
-
-int64_t llmopt_rbuf_i64(llmopt_rbuf *r) {
-    return (int64_t)llmopt_rbuf_u64(r);
-}
-
-double llmopt_rbuf_f64(llmopt_rbuf *r) {
-    uint64_t bits = llmopt_rbuf_u64(r);
-    double v;
-    memcpy(&v, &bits, sizeof(v));
-    return v;
+    r->left = 0;
+    return 0;
 }
 
 uint8_t llmopt_rbuf_header(llmopt_rbuf *r, const char tag[4], uint8_t max_version) {
