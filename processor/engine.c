@@ -37,10 +37,22 @@ const char *llmopt_dlq_reason_name(llmopt_dlq_reason r) {
 }
 
 /* ---- join payload: a packed outcome plus its update counter ---- */
+/* The response fields of an outcome awaiting feedback, kept next to the
+ * request's packed blob so a matched pair is never packed twice. */
+typedef struct jresp {
+    int64_t ts_ms;
+    int64_t input_tokens, output_tokens;
+    double latency_ms, ttft_ms, cost_usd, quality;
+    int32_t status;
+    uint8_t has_ttft, has_quality, cache_hit;
+} jresp;
+
 typedef struct jpay {
     uint32_t updates; /* reward updates emitted so far */
     uint32_t len;
-    uint8_t data[];
+    uint8_t has_resp; /* resp applies on top of the blob */
+    jresp resp;
+    uint8_t data[];   /* outcome_pack bytes */
 } jpay;
 
 /* ---- (route, arm) state ---- */
@@ -719,17 +731,39 @@ static jpay *pack_outcome(llmopt_engine *e, const llmopt_outcome *o, uint32_t up
     jpay *p = malloc(sizeof(*p) + w->len);
     if (!p)
         return NULL;
+    p->has_resp = 0;
+    memset(&p->resp, 0, sizeof(p->resp));
     p->updates = updates;
     p->len = (uint32_t)w->len;
     memcpy(p->data, w->data, w->len);
     return p;
 }
 
+static void resp_apply(const jresp *q, llmopt_outcome *o) {
+    o->has_response_ts_ms = true;
+    o->response_ts_ms = q->ts_ms;
+    o->status = (llmopt_status)q->status;
+    o->has_latency_ms = true;
+    o->latency_ms = q->latency_ms;
+    o->has_ttft_ms = q->has_ttft;
+    o->ttft_ms = q->ttft_ms;
+    o->input_tokens = q->input_tokens;
+    o->output_tokens = q->output_tokens;
+    o->cost_usd = q->cost_usd;
+    o->has_quality = q->has_quality;
+    o->quality = q->quality;
+    o->cache_hit = q->cache_hit;
+}
+
 static int unpack_outcome(llmopt_engine *e, const jpay *p, llmopt_outcome *o) {
     llmopt_rbuf r;
     llmopt_rbuf_init(&r, p->data, p->len);
     llmopt_outcome_unpack(&r, o);
-    return r.err == 0;
+    if (r.err)
+        return 0;
+    if (p->has_resp)
+        resp_apply(&p->resp, o);
+    return 1;
 }
 
 static void on_pending_expire(void *opaque, const void *key, size_t keylen, int64_t ts,
@@ -1119,11 +1153,28 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
     if (req) {
         if (unpack_outcome(e, req, o)) {
             fill_response(o, r);
-            complete_outcome(e, o);
+            set_reward(e, o);
+            o->is_update = false;
+            emit_outcome(e, o);
+            /* the request's blob plus the response fields await feedback */
+            req->has_resp = 1;
+            req->resp = (jresp){.ts_ms = r->ts_ms, .input_tokens = r->input_tokens,
+                                .output_tokens = r->output_tokens, .latency_ms = r->latency_ms,
+                                .ttft_ms = r->ttft_ms, .cost_usd = r->cost_usd,
+                                .quality = r->quality, .status = (int32_t)r->status,
+                                .has_ttft = r->has_ttft_ms, .has_quality = r->has_quality,
+                                .cache_hit = r->cache_hit};
+            llmopt_err_t perr = llmopt_join_put(e->awaiting, id, idlen, rts, req,
+                                                req->len + sizeof(*req));
+            if (perr) {
+                free(req);
+                if (perr == LLMOPT_ERR_NOMEM)
+                    nomem(e);
+            }
         } else {
+            free(req);
             nomem(e);
         }
-        free(req);
     } else {
         /* keep it until its request shows up or the join window passes */
         llmopt_record_clear(LLMOPT_REC_OUTCOME, o);
@@ -1360,12 +1411,46 @@ void llmopt_engine_get_stats(const llmopt_engine *e, llmopt_engine_stats *st) {
 
 static void write_jpay(void *opaque, llmopt_wbuf *w, const void *payload) {
     const jpay *p = payload;
+    llmopt_wbuf_u8(w, p->has_resp);
+    if (p->has_resp) {
+        const jresp *q = &p->resp;
+        llmopt_wbuf_i64(w, q->ts_ms);
+        llmopt_wbuf_i64(w, q->input_tokens);
+        llmopt_wbuf_i64(w, q->output_tokens);
+        llmopt_wbuf_f64(w, q->latency_ms);
+        llmopt_wbuf_f64(w, q->ttft_ms);
+        llmopt_wbuf_f64(w, q->cost_usd);
+        llmopt_wbuf_f64(w, q->quality);
+        llmopt_wbuf_u32(w, (uint32_t)q->status);
+        llmopt_wbuf_u8(w, q->has_ttft);
+        llmopt_wbuf_u8(w, q->has_quality);
+        llmopt_wbuf_u8(w, q->cache_hit);
+    }
     llmopt_wbuf_u32(w, p->updates);
     llmopt_wbuf_u32(w, p->len);
     llmopt_wbuf_bytes(w, p->data, p->len);
 }
 
 static void *read_jpay(void *opaque, llmopt_rbuf *r, size_t *bytes) {
+    jresp q;
+    memset(&q, 0, sizeof(q));
+    uint8_t has_resp = llmopt_rbuf_u8(r);
+    if (has_resp) {
+        q.ts_ms = llmopt_rbuf_i64(r);
+        q.input_tokens = llmopt_rbuf_i64(r);
+        q.output_tokens = llmopt_rbuf_i64(r);
+        q.latency_ms = llmopt_rbuf_f64(r);
+        q.ttft_ms = llmopt_rbuf_f64(r);
+        q.cost_usd = llmopt_rbuf_f64(r);
+        q.quality = llmopt_rbuf_f64(r);
+        q.status = (int32_t)llmopt_rbuf_u32(r);
+        q.has_ttft = llmopt_rbuf_u8(r);
+        q.has_quality = llmopt_rbuf_u8(r);
+        q.cache_hit = llmopt_rbuf_u8(r);
+    }
+    if (!r->err && (has_resp > 1 || q.status < 0 || q.status > LLMOPT_STATUS_FILTERED ||
+                    q.has_ttft > 1 || q.has_quality > 1 || q.cache_hit > 1))
+        r->err = LLMOPT_ERR_INVALID;
     uint32_t updates = llmopt_rbuf_u32(r);
     uint32_t len = llmopt_rbuf_u32(r);
     if (r->err)
@@ -1381,6 +1466,8 @@ static void *read_jpay(void *opaque, llmopt_rbuf *r, size_t *bytes) {
     }
     p->updates = updates;
     p->len = len;
+    p->has_resp = has_resp;
+    p->resp = q;
     llmopt_rbuf_bytes(r, p->data, len);
     /* the payload must be a valid packed outcome */
     llmopt_outcome tmp;

@@ -171,6 +171,16 @@ static int table_grow(llmopt_join *j) {
     return 1;
 }
 
+/* Unlinks e, found at hash slot i, from both structures; the caller owns
+ * e afterwards. */
+static void entry_unlink_at(llmopt_join *j, jentry *e, size_t i) {
+    assert(j->slots[i] == e);
+    slot_delete(j, i);
+    heap_remove(j, e->heap_idx);
+    j->st.entries--;
+    j->st.bytes -= entry_bytes(e);
+}
+
 /* Unlinks e from both structures; the caller owns e afterwards. */
 static void entry_unlink(llmopt_join *j, jentry *e) {
     size_t i = probe_find(j, e->key, e->keylen, e->hash);
@@ -272,13 +282,16 @@ static jentry *lookup(const llmopt_join *j, const void *key, size_t keylen) {
 }
 
 void *llmopt_join_take(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms) {
-    jentry *e = lookup(j, key, keylen);
+    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
+        return NULL;
+    size_t i = probe_find(j, key, keylen, key_hash(key, keylen));
+    jentry *e = j->slots[i];
     if (!e)
         return NULL;
     void *p = e->payload;
     if (ts_ms)
         *ts_ms = e->ts_ms;
-    entry_unlink(j, e);
+    entry_unlink_at(j, e, i);
     free(e);
     j->st.matched++;
     return p;
