@@ -5,7 +5,8 @@
 #   3. start (or reuse) the local Kafka broker and Postgres, run the integration tests
 #   4. ASan+UBSan build: unit suites and corpus replays again
 #   5. valgrind memcheck over the unit suites
-#   6. libFuzzer: every decoder harness for LLMOPT_FUZZ_SECONDS (default 20) each
+#   6. libFuzzer: every decoder harness for LLMOPT_FUZZ_SECONDS (default 10) each,
+#      one per core at a time (longer runs are recorded in the benchmark/issue notes)
 # Exits non-zero on the first failing stage; prints one line per stage and a
 # closing "N passed, N failed" summary of the stages.
 #
@@ -16,7 +17,7 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 jobs="${LLMOPT_JOBS:-$(nproc)}"
-fuzz_s="${LLMOPT_FUZZ_SECONDS:-20}"
+fuzz_s="${LLMOPT_FUZZ_SECONDS:-10}"
 skip=" ${LLMOPT_SKIP_STAGES:-} "
 logdir="$root/var/test-logs"
 mkdir -p "$logdir"
@@ -67,23 +68,22 @@ memcheck() {
     configure_build build-valgrind -DLLMOPT_VALGRIND=ON -DLLMOPT_BENCH=OFF && ninja -C build-valgrind -j "$jobs" \
         && ctest --test-dir build-valgrind -L unit --output-on-failure -j "$jobs"
 }
+fuzz_one() { # fuzz_one TARGET:CORPUS -> runs one harness for $fuzz_s seconds on a copy of its corpus
+    local t="${1%%:*}" corpus="$root/${1#*:}" work
+    work="$(mktemp -d)"; cp -r "$corpus"/. "$work"/ 2>/dev/null || true
+    if build-fuzz/tests/"$t" -max_total_time="$fuzz_s" -rss_limit_mb=2048 -print_final_stats=1 \
+           -artifact_prefix="$logdir/$t-" "$work" >"$logdir/$t.log" 2>&1; then
+        echo "   $t: $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$logdir/$t.log" | grep -Eo '[0-9]+$') execs in ${fuzz_s}s, no crash"
+        rm -rf "$work"; return 0
+    fi
+    echo "   $t: CRASH, see $logdir/$t.log"; tail -30 "$logdir/$t.log"; rm -rf "$work"; return 1
+}
 fuzz() {
     CC=clang configure_build build-fuzz -DLLMOPT_FUZZ=ON -DLLMOPT_BENCH=OFF -DCMAKE_C_COMPILER=clang \
         && ninja -C build-fuzz -j "$jobs" fuzzers || return 1
-    local rc=0 line t corpus work
-    while IFS= read -r line; do
-        [ -n "$line" ] || continue
-        t="${line%%:*}"; corpus="$root/${line#*:}"
-        work="$(mktemp -d)"; cp -r "$corpus"/. "$work"/ 2>/dev/null || true
-        if build-fuzz/tests/"$t" -max_total_time="$fuzz_s" -rss_limit_mb=2048 -print_final_stats=1 \
-               -artifact_prefix="$logdir/$t-" "$work" >"$logdir/$t.log" 2>&1; then
-            echo "   $t: $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$logdir/$t.log" | grep -Eo '[0-9]+$') execs in ${fuzz_s}s, no crash"
-        else
-            echo "   $t: CRASH, see $logdir/$t.log"; tail -30 "$logdir/$t.log"; rc=1
-        fi
-        rm -rf "$work"
-    done < build-fuzz/fuzzers.txt
-    return $rc
+    export -f fuzz_one; export root logdir fuzz_s
+    # one harness per core at a time
+    grep -v '^$' build-fuzz/fuzzers.txt | xargs -P "$jobs" -I{} bash -c 'fuzz_one "$@"' _ {}
 }
 
 stage deps deploy/local/deps.sh
