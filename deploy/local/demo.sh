@@ -78,7 +78,7 @@ Explore the results in Postgres:
   deploy/local/postgres.sh psql
   -- p95 latency per arm over the run, merged from the window digests
   SELECT route, arm, tdigest_percentile(latency_digest, 0.95) AS p95_ms
-    FROM llmopt.window_metrics WHERE kind = 'tumbling' GROUP BY route, arm ORDER BY route, arm;
+    FROM llmopt.window_metrics WHERE window_kind = 'tumbling' GROUP BY route, arm ORDER BY route, arm;
   -- the drift and anomaly signals
   SELECT ts, route, arm, kind, detector, metric, direction FROM llmopt.signals ORDER BY ts;
 More queries: sql/queries/README.md. Logs: $logs
