@@ -18,8 +18,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 local_dir="$root/deploy/local"
-pg_port="${LLMOPT_PG_PORT:-55432}"
-k_port="${LLMOPT_KAFKA_PORT:-19092}"
+pg_port="${LLMOPT_LOCAL_PG_PORT:-55432}"
+k_port="${LLMOPT_LOCAL_KAFKA_PORT:-19092}"
 
 up() {
     if [ -z "${LLMOPT_PG_DSN:-}" ]; then

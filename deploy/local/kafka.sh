@@ -8,7 +8,7 @@
 #         marker makes the fetch idempotent and survives interrupted downloads.
 # State:  ${LLMOPT_VAR:-$root/var}/kafka (server.properties, cluster.id, data/,
 #         kafka.pid); log in $var/logs/kafka.log.
-# Ports:  PLAINTEXT 127.0.0.1:${LLMOPT_KAFKA_PORT:-19092},
+# Ports:  PLAINTEXT 127.0.0.1:${LLMOPT_LOCAL_KAFKA_PORT:-19092},
 #         CONTROLLER 127.0.0.1:${LLMOPT_KAFKA_CONTROLLER_PORT:-port+1}.
 # Other:  LLMOPT_KAFKA_VERSION overrides the pinned version (jars land in their
 #         own cache folder); LLMOPT_KAFKA_HEAP (default 1G);
@@ -23,7 +23,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 var="${LLMOPT_VAR:-$root/var}"
 cache="${LLMOPT_CACHE:-$root/.cache}"
-port="${LLMOPT_KAFKA_PORT:-19092}"
+port="${LLMOPT_LOCAL_KAFKA_PORT:-19092}"
 cport="${LLMOPT_KAFKA_CONTROLLER_PORT:-$((port + 1))}"
 heap="${LLMOPT_KAFKA_HEAP:-1G}"
 ready_s="${LLMOPT_KAFKA_READY_S:-60}"

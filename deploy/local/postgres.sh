@@ -2,7 +2,7 @@
 # Throwaway Postgres 15 cluster for local runs and tests.
 #   deploy/local/postgres.sh start|stop|status|env|psql [args]
 # Runs as the postgres user (Postgres refuses root), data in $LLMOPT_VAR/pg,
-# log in $LLMOPT_VAR/logs/postgres.log, listening on 127.0.0.1:$LLMOPT_PG_PORT
+# log in $LLMOPT_VAR/logs/postgres.log, listening on 127.0.0.1:$LLMOPT_LOCAL_PG_PORT
 # (default 55432). Creates role and database 'llmopt' (superuser, trust auth on
 # loopback: this cluster is for local use only) with the tdigest extension
 # available. Idempotent: start on a running cluster only checks it.
@@ -10,7 +10,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 var="${LLMOPT_VAR:-$root/var}"
-port="${LLMOPT_PG_PORT:-55432}"
+port="${LLMOPT_LOCAL_PG_PORT:-55432}"
 pgbin="$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || true)"
 data="$var/pg/data"
 logdir="$var/logs"

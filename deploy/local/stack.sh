@@ -4,7 +4,7 @@
 # start is idempotent (running services are only checked, topics are created
 # if missing); stop stops Kafka first, then Postgres; status exits non-zero
 # when any service is down. Settings are those of postgres.sh, kafka.sh and
-# topics.sh (LLMOPT_VAR, LLMOPT_CACHE, LLMOPT_PG_PORT, LLMOPT_KAFKA_PORT,
+# topics.sh (LLMOPT_VAR, LLMOPT_CACHE, LLMOPT_LOCAL_PG_PORT, LLMOPT_LOCAL_KAFKA_PORT,
 # LLMOPT_PARTITIONS).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -2,7 +2,7 @@
 # Creates the llmopt topics on the local broker, idempotently.
 #   deploy/local/topics.sh [create|list]
 # Partitions from LLMOPT_PARTITIONS (default 3), replication 1 (single node),
-# broker from LLMOPT_BOOTSTRAP (default 127.0.0.1:${LLMOPT_KAFKA_PORT:-19092}).
+# broker from LLMOPT_BOOTSTRAP (default 127.0.0.1:${LLMOPT_LOCAL_KAFKA_PORT:-19092}).
 # All topics go through one JVM (deploy/local/kafka/CreateTopics.java, the Kafka
 # Admin API): an existing topic is kept; a differing partition count or
 # cleanup.policy is reported and makes the script fail (exit 3) rather than
@@ -11,7 +11,7 @@
 #   llm.processor.state  compacted: the processor's state changelog
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-bootstrap="${LLMOPT_BOOTSTRAP:-127.0.0.1:${LLMOPT_KAFKA_PORT:-19092}}"
+bootstrap="${LLMOPT_BOOTSTRAP:-127.0.0.1:${LLMOPT_LOCAL_KAFKA_PORT:-19092}}"
 partitions="${LLMOPT_PARTITIONS:-3}"
 
 topics=(

@@ -148,7 +148,7 @@ def main():
 
     var = tempfile.mkdtemp(prefix="llmopt-sink-pg-")
     port = sc.free_port()
-    env = dict(os.environ, LLMOPT_VAR=var, LLMOPT_PG_PORT=str(port))
+    env = dict(os.environ, LLMOPT_VAR=var, LLMOPT_LOCAL_PG_PORT=str(port))
     pgsh = os.path.join(sc.ROOT, "deploy", "local", "postgres.sh")
     topics = None
     sink = None
