@@ -304,6 +304,28 @@ llmopt_err_t llmopt_route_metrics(llmopt_route *r, const llmopt_window_metrics *
     return LLMOPT_OK;
 }
 
+/* Whether an anomaly is a reason to stop serving an arm: only a harmful
+ * direction (errors or latency up, quality down) and only a material change
+ * (errors: +5 points and x1.5; latency: x1.5; quality: -0.1). A cheaper or
+ * faster window is not a failure, and a 5 % cost wobble that a z-score on a
+ * quiet baseline calls 4 sigma is not an outage. Other anomalies are logged
+ * in the decision's reason and left to the bandit. */
+static bool anomaly_is_harmful(const llmopt_signal *s) {
+    const char *m = s->metric.ptr;
+    size_t n = s->metric.len;
+    double before = s->before, after = s->after;
+    int up = s->direction == LLMOPT_DIRECTION_UP;
+#define METRIC_IS(name) (n == strlen(name) && memcmp(m, name, n) == 0)
+    if (METRIC_IS("error_rate"))
+        return up && after - before >= 0.05 && after >= 1.5 * before;
+    if (METRIC_IS("p95_latency_ms"))
+        return up && after >= 1.5 * before;
+    if (METRIC_IS("quality_mean"))
+        return !up && before - after >= 0.1;
+#undef METRIC_IS
+    return false;
+}
+
 llmopt_err_t llmopt_route_signal(llmopt_route *r, const llmopt_signal *s, int64_t now_ms,
                                  char *errstr, size_t errstr_size) {
     int a = arm_of(r, &s->arm);
@@ -331,6 +353,8 @@ llmopt_err_t llmopt_route_signal(llmopt_route *r, const llmopt_signal *s, int64_
         append(what, sizeof(what), ": evidence shrunk x%.2f, floor %.3f for %llds",
                r->pol->drift_shrink, r->pol->drift_floor,
                (long long)(r->pol->drift_boost_ms / 1000));
+    } else if (!anomaly_is_harmful(s)) {
+        append(what, sizeof(what), ": not harmful enough to break the circuit");
     } else {
         llmopt_breaker_transition tr;
         if (llmopt_breaker_anomaly(&r->breaker[a], now_ms, what, &tr)) {

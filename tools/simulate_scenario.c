@@ -124,7 +124,8 @@ static llmopt_err_t boolean(pctx *c, json_t *obj, const char *k, bool *out) {
 }
 
 /* A non-empty string member without control characters; copied to *out. */
-static llmopt_err_t str(pctx *c, json_t *obj, const char *k, char **out, bool required) {
+static llmopt_err_t str_max(pctx *c, json_t *obj, const char *k, char **out, bool required,
+                           size_t max) {
     json_t *v = json_object_get(obj, k);
     if (!v) {
         if (required)
@@ -135,8 +136,8 @@ static llmopt_err_t str(pctx *c, json_t *obj, const char *k, char **out, bool re
         return fail(c, k, "expected a string");
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
-    if (n == 0 || n > 120)
-        return fail(c, k, "expected 1..120 characters");
+    if (n == 0 || n > max)
+        return fail(c, k, "expected 1..%zu characters", max);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '"' || s[i] == '\\')
             return fail(c, k, "control character, quote or backslash in string");
@@ -146,6 +147,11 @@ static llmopt_err_t str(pctx *c, json_t *obj, const char *k, char **out, bool re
     free(*out);
     *out = dup;
     return LLMOPT_OK;
+}
+
+/* Names (ids, routes, providers, models) travel in records: 1..120 bytes. */
+static llmopt_err_t str(pctx *c, json_t *obj, const char *k, char **out, bool required) {
+    return str_max(c, obj, k, out, required, 120);
 }
 
 /* "250ms", "30s", "5m", "2h" or a number of seconds. */
@@ -425,7 +431,7 @@ static llmopt_err_t parse_route_members(pctx *c, json_t *v, llmopt_sim_route *r,
     if ((m = json_object_get(v, "controller"))) {
         if (!json_is_object(m))
             return fail(c, "controller", "expected an object (a policy route's members)");
-        char *txt = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+        char *txt = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
         if (!txt)
             return fail(c, "controller", "out of memory");
         free(r->controller_json);
@@ -487,7 +493,7 @@ static llmopt_err_t parse_change(pctx *c, json_t *v, llmopt_sim_scenario *s,
     llmopt_err_t e;
     if ((e = only(c, v, allowed)) || (e = duration(c, v, "at", &ch->at_ms, true)) ||
         (e = str(c, v, "route", &ch->route, false)) || (e = str(c, v, "arm", &ch->arm, true)) ||
-        (e = str(c, v, "label", &ch->label, false)))
+        (e = str_max(c, v, "label", &ch->label, false, 200)))
         return e;
     if (ch->at_ms >= s->duration_ms)
         return fail(c, "at", "the change is at or after the end of the scenario (%lld s)",
@@ -603,7 +609,7 @@ llmopt_sim_scenario *llmopt_sim_scenario_parse(const char *buf, size_t len, cons
     double speed = 1, gws = 1;
     int64_t seed = 1;
     if (str(&c, root, "name", &s->name, false) ||
-        str(&c, root, "description", &s->description, false) ||
+        str_max(&c, root, "description", &s->description, false, 2000) ||
         duration(&c, root, "duration", &s->duration_ms, true) ||
         num(&c, root, "speed", &speed, 0, 1e6, false, false) ||
         integer(&c, root, "seed", &seed, 0, INT64_MAX) ||
@@ -922,7 +928,7 @@ llmopt_err_t llmopt_sim_write_policy(const llmopt_sim_scenario *s, const char *r
         json_object_set_new(route, "arms", arms);
         json_array_append_new(routes, route);
     }
-    if (json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) {
+    if (json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12))) {
         rc = llmopt_errf(LLMOPT_ERR_IO, errstr, errstr_size, "cannot write policy '%s'", path);
         goto out;
     }

@@ -160,7 +160,9 @@ def main():
         def signal_rec(kind, arm, sid):
             return {"signal_id": sid, "ts_ms": int(time.time() * 1000), "route": route, "arm": arm,
                     "kind": kind, "detector": "adwin" if kind == "drift" else "zscore",
-                    "metric": "latency_ms", "direction": "up", "magnitude": 150.0,
+                    # anomalies are judged on window aggregates (p95), drifts on events
+                    "metric": "latency_ms" if kind == "drift" else "p95_latency_ms",
+                    "direction": "up", "magnitude": 150.0,
                     "before": 100.0, "after": 250.0, "sample_index": 42, "severity": 1.5,
                     "window_end_ms": None}
 

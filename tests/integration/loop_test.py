@@ -1,0 +1,306 @@
+"""Closed-loop scenario tests: llmopt simulate -> llmopt-processor -> llmopt-controller -> back.
+
+  loop_test.py --llmopt BIN --processor BIN --controller BIN CASE [--keep]
+
+Each run owns everything it touches: topics named loop.<pid>.<case>.llm.* (created here,
+deleted after), a scratch Postgres database llmopt_loop_<pid> (created, migrated with
+`llmopt migrate`, dropped after), its own consumer group, lock name and routes. The
+processor and controller settings come from the scenario's "stack" member (`llmopt
+simulate stack`), the controller policy from `llmopt simulate policy`.
+
+CASE (scenario file in examples/scenarios/, criterion):
+  error       loop-error.json: the best arm's error rate jumps to 40 % at 200 req/s;
+              its share (trailing 2 s) falls below 5 % within 10 s of the change
+  latency     loop-latency.json (x4): the best arm's latency triples; within 60 s of
+              event time its share (trailing 10 s) falls below half its pre-change share
+  default     default-30m.json (x20): realised reward >= 95 % of the oracle's and above
+              the uniform split's expected reward
+  stationary  stationary-30m.json (x20): no published decision ever puts an arm in
+              cooldown (the circuit breaker never opens)
+  demo        demo.json (x10, not a ctest): every injected change re-routed traffic
+  sampler     demo.json open loop (no processor, no controller, unpaced, 300 s): every
+              request falls back to the first arm; its realised mean reward must equal the
+              oracle's expected reward of that arm within 4 standard errors (the sampler
+              and the closed-form oracle agree)
+
+Prints the simulator's summary and the figure checked; exit 0 pass, 1 fail.
+"""
+import argparse
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import fastavro
+import psycopg
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BOOT = os.environ.get("LLMOPT_BOOTSTRAP", "127.0.0.1:19092")
+ADMIN_DSN = os.environ.get("LLMOPT_PG_DSN", "host=127.0.0.1 port=55432 user=llmopt dbname=llmopt")
+ROUTING = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", "routing_decision.avsc"))))
+CASES = {"error": "loop-error.json", "latency": "loop-latency.json",
+         "default": "default-30m.json", "stationary": "stationary-30m.json",
+         "demo": "demo.json", "sampler": "demo.json"}
+TOPICS = ["llm.requests", "llm.responses", "llm.feedback", "llm.outcomes", "llm.metrics",
+          "llm.signals", "llm.dlq", "llm.processor.state", "llm.routing"]
+
+
+def log(*a):
+    print("[%s]" % time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def dsn_for(db):
+    return " ".join([p for p in ADMIN_DSN.split() if not p.startswith("dbname=")] + ["dbname=" + db])
+
+
+def shares(path):
+    """{t_s: (n, {arm: count})} for the route (one route per scenario here)."""
+    out = {}
+    for line in open(path):
+        r = json.loads(line)
+        out[int(round(r["t_s"]))] = (r["n"], r["arms"])
+    return out
+
+
+def window_share(sh, arm, t0, t1):
+    n = a = 0
+    for t in range(int(t0), int(t1)):
+        if t in sh:
+            n += sh[t][0]
+            a += sh[t][1].get(arm, 0)
+    return (a / n if n else float("nan")), n
+
+
+def routing_records(topic):
+    c = Consumer({"bootstrap.servers": BOOT, "group.id": "looptest-read-%d" % os.getpid(),
+                  "enable.auto.commit": False})
+    md = c.list_topics(topic, timeout=10)
+    parts = []
+    for p in md.topics[topic].partitions:
+        lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        if hi > lo:
+            parts.append((p, lo, hi))
+    c.assign([TopicPartition(topic, p, lo) for p, lo, hi in parts])
+    left = {p: hi for p, lo, hi in parts}
+    recs = []
+    end = time.time() + 30
+    while left and time.time() < end:
+        m = c.poll(0.2)
+        if m is None or m.error():
+            continue
+        v = m.value()
+        if v:
+            recs.append(fastavro.schemaless_reader(io.BytesIO(v[5:]), ROUTING) if v[:1] == b"\x00"
+                        else json.loads(v))
+        if m.offset() + 1 >= left.get(m.partition(), 0):
+            left.pop(m.partition(), None)
+    c.close()
+    return recs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--llmopt", required=True)
+    ap.add_argument("--processor", required=True)
+    ap.add_argument("--controller", required=True)
+    ap.add_argument("--keep", action="store_true", help="keep topics, database and files")
+    ap.add_argument("case", choices=sorted(CASES))
+    a = ap.parse_args()
+    pid = os.getpid()
+    scenario = os.path.join(ROOT, "examples", "scenarios", CASES[a.case])
+    prefix = "loop.%d.%s." % (pid, a.case)
+    db = "llmopt_loop_%d" % pid
+    tmp = tempfile.mkdtemp(prefix="loop-%s-" % a.case)
+    admin = AdminClient({"bootstrap.servers": BOOT})
+    procs = []
+    ok = False
+    created = []
+    try:
+        new = []
+        for t in TOPICS:
+            cfg = {"cleanup.policy": "compact"} if t in ("llm.processor.state", "llm.routing") else {}
+            new.append(NewTopic(prefix + t, num_partitions=1 if t == "llm.routing" else 3,
+                                replication_factor=1, config=cfg))
+        for n, f in admin.create_topics(new).items():
+            f.result(30)
+            created.append(n)
+        if a.case == "sampler":
+            sampler(a, scenario, prefix, tmp)  # raises Done
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+            c.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
+            c.execute("CREATE DATABASE %s" % db)
+        dsn = dsn_for(db)
+        r = subprocess.run([a.llmopt, "migrate", "-X", "pg.dsn=" + dsn, "-X",
+                            "migrate.dir=" + os.path.join(ROOT, "sql", "migrations")],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode:
+            raise RuntimeError("migrate failed: " + r.stderr)
+        policy = os.path.join(tmp, "policy.json")
+        sim_common = ["--scenario", scenario, "-X", "simulate.topic.prefix=" + prefix]
+        subprocess.run([a.llmopt, "simulate", "policy"] + sim_common +
+                       ["-X", "simulate.policy.out=" + policy], check=True, timeout=30)
+        stack = subprocess.run([a.llmopt, "simulate", "stack"] + sim_common, check=True,
+                               capture_output=True, text=True, timeout=30).stdout.split("\n")
+        px = [x.split(" ", 1)[1] for x in stack if x.startswith("processor ")]
+        cx = [x.split(" ", 1)[1] for x in stack if x.startswith("controller ")]
+        pargs = [a.processor, "-X", "kafka.bootstrap.servers=" + BOOT, "-X", "http.port=0",
+                 "-X", "processor.group.id=loop-%d-%s" % (pid, a.case),
+                 "-X", "processor.instance.id=p0"]
+        for t in ("requests", "responses", "feedback", "outcomes", "metrics", "signals", "dlq"):
+            pargs += ["-X", "processor.topic.%s=%sllm.%s" % (t, prefix, t)]
+        pargs += ["-X", "processor.topic.state=%sllm.processor.state" % prefix]
+        for kv in px:
+            pargs += ["-X", kv]
+        cargs = [a.controller, "-X", "pg.dsn=" + dsn, "-X", "kafka.bootstrap.servers=" + BOOT,
+                 "-X", "http.port=0", "-X", "controller.policy.file=" + policy,
+                 "-X", "controller.models.file=", "-X", "controller.instance.id=c0",
+                 "-X", "controller.lock.name=loop.%d" % pid,
+                 "-X", "controller.notify.channel=loop_%d" % pid,
+                 "-X", "controller.start.from=earliest"]
+        for t in ("outcomes", "metrics", "signals"):
+            cargs += ["-X", "controller.topic.%s=%sllm.%s" % (t, prefix, t)]
+        cargs += ["-X", "controller.topic.routing=%sllm.routing" % prefix]
+        for kv in cx:
+            cargs += ["-X", kv]
+        for name, args in (("processor", pargs), ("controller", cargs)):
+            procs.append((name, subprocess.Popen(args, stdout=open(os.path.join(tmp, name + ".log"), "w"),
+                                                 stderr=subprocess.STDOUT, cwd=ROOT)))
+        files = {k: os.path.join(tmp, k) for k in ("oracle.jsonl", "shares.jsonl", "summary.json")}
+        sim = [a.llmopt, "simulate"] + sim_common + [
+            "-X", "simulate.oracle.file=" + files["oracle.jsonl"],
+            "-X", "simulate.shares.file=" + files["shares.jsonl"],
+            "-X", "simulate.summary.file=" + files["summary.json"],
+            "-X", "simulate.ready.timeout=60s", "-X", "simulate.progress=10s"]
+        log("simulate:", " ".join(sim[2:]))
+        r = subprocess.run(sim, timeout=900)
+        if r.returncode:
+            raise RuntimeError("llmopt simulate exited %d" % r.returncode)
+        for name, p in procs:
+            if p.poll() is not None:
+                raise RuntimeError("%s died (exit %d), log in %s" % (name, p.returncode, tmp))
+        summ = json.load(open(files["summary.json"]))
+        sh = shares(files["shares.jsonl"])
+        ok = check(a.case, summ, sh, prefix)
+    except Done as d:
+        ok = d.ok
+    except Exception as e:  # noqa: BLE001 - report any setup failure as a test failure
+        log("FAILED:", e)
+        ok = False
+    finally:
+        for name, p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        if not ok:
+            for name, _ in procs:
+                path = os.path.join(tmp, name + ".log")
+                if os.path.exists(path):
+                    log("--- last lines of %s ---" % name)
+                    print("".join(open(path).readlines()[-25:]), flush=True)
+        if not a.keep:
+            if created:
+                for f in admin.delete_topics(created).values():
+                    try:
+                        f.result(30)
+                    except Exception:  # noqa: BLE001
+                        pass
+            try:
+                with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+                    c.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
+            except Exception:  # noqa: BLE001
+                pass
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            log("kept: topics %s*, database %s, files %s" % (prefix, db, tmp))
+    log("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def sampler(a, scenario, prefix, tmp):
+    """Open loop: the realised reward of the fallback arm against its expected reward."""
+    summ_f, orc_f = os.path.join(tmp, "summary.json"), os.path.join(tmp, "oracle.jsonl")
+    r = subprocess.run([a.llmopt, "simulate", "--scenario", scenario, "-X", "simulate.topic.prefix=" + prefix,
+                        "-X", "simulate.speed=0", "-X", "simulate.duration=300s",
+                        "-X", "simulate.ready.timeout=1s", "-X", "simulate.progress=0",
+                        "-X", "simulate.summary.file=" + summ_f, "-X", "simulate.oracle.file=" + orc_f],
+                       timeout=300)
+    if r.returncode:
+        raise RuntimeError("llmopt simulate exited %d" % r.returncode)
+    tot = json.load(open(summ_f))["total"]
+    first = json.loads(open(orc_f).readline())
+    arm0 = next(iter(first["arms"]))
+    want = first["arms"][arm0]["reward"]
+    n = tot["requests"]
+    se = 0.5 / n ** 0.5  # rewards lie in [0, 1]: sd <= 0.5
+    log("sampler: %d requests to '%s', realised %.5f, expected %.5f (4 SE = %.5f)" %
+        (n, arm0, tot["reward"], want, 4 * se))
+    ok = n > 10000 and abs(tot["reward"] - want) <= 4 * se and abs(tot["expected"] - want) < 1e-9
+    raise Done(ok)
+
+
+class Done(Exception):
+    def __init__(self, ok):
+        self.ok = ok
+
+
+def check(case, summ, sh, prefix):
+    ch = summ["changes"]
+    tot = summ["total"]
+    if case == "error":
+        c = ch[0]
+        T = int(c["at_s"])
+        pre, _ = window_share(sh, c["arm"], T - 10, T)
+        ok_t = None
+        for t in range(T + 1, T + 11):
+            s, n = window_share(sh, c["arm"], t - 2, t)
+            if n >= 50 and s < 0.05:
+                ok_t = t - T
+                break
+        log("error: arm '%s' share %.1f %% before; below 5 %% (trailing 2 s) after %s s" %
+            (c["arm"], 100 * pre, ok_t))
+        return pre >= 0.2 and ok_t is not None
+    if case == "latency":
+        c = ch[0]
+        T = int(c["at_s"])
+        pre, _ = window_share(sh, c["arm"], T - 30, T)
+        ok_t = None
+        for t in range(T + 1, T + 61):
+            s, n = window_share(sh, c["arm"], t - 10, t)
+            if n >= 50 and s < pre / 2:
+                ok_t = t - T
+                break
+        log("latency: arm '%s' share %.1f %% before; below half (trailing 10 s) after %s s" %
+            (c["arm"], 100 * pre, ok_t))
+        return pre >= 0.2 and ok_t is not None
+    if case == "default":
+        cap = tot["capture"]
+        log("default: reward %.4f oracle %.4f capture %.2f %% uniform %.4f" %
+            (tot["reward"], tot["oracle"], 100 * cap, tot["uniform"]))
+        return cap >= 0.95 and tot["reward"] > tot["uniform"]
+    if case == "stationary":
+        recs = routing_records(prefix + "llm.routing")
+        broken = [(r["version"], arm["arm_id"]) for r in recs for arm in r["arms"]
+                  if arm.get("state") == "cooldown"]
+        log("stationary: %d decisions read, %d arm-states in cooldown %s" %
+            (len(recs), len(broken), broken[:5]))
+        return len(recs) > 0 and not broken
+    if case == "demo":
+        moved = [c["reroute_s"] for c in ch]
+        log("demo: capture %.2f %%, re-routing times %s s" % (100 * tot["capture"], moved))
+        return all(m is not None for m in moved)
+    return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
