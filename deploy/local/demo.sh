@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# The main job on the local stack: install what is missing, build, start Kafka
-# and Postgres, apply the migrations, start the processor and the sink, then
-# drive synthetic gateway telemetry through them with a scheduled fault (the
-# second arm's latency triples, the third arm's error rate jumps to 40 %),
-# showing signals as they fire and the window metrics as they close. It ends
-# with a summary and leaves everything in Postgres.
+# The main job: the closed loop on the local stack.
 #
-# Environment: LLMOPT_DEMO_MINUTES (event-time minutes, default 8),
-# LLMOPT_DEMO_SPEED (event time per wall time, default 8), LLMOPT_JOBS,
-# LLMOPT_KEEP_STACK=1 (leave Kafka and Postgres running; default: running).
+# Installs what is missing, builds, starts Kafka (KRaft) and Postgres, applies
+# the migrations, then starts the processor, the controller and the sink and
+# drives them with `llmopt simulate` (examples/scenarios/demo.json): simulated
+# gateways choose every arm through libllmopt-gateway, which follows the
+# controller's decisions on llm.routing. At +2 min of event time the best
+# arm's latency triples; at +5 min the cheap arm's error rate jumps to 40 %.
+# While it runs the terminal shows the traffic split, closed windows (p95,
+# error rate), signals as they fire and decisions with their reasons. It ends
+# with the summary (reward against the oracle and a uniform split, time to
+# re-route after each change) and leaves everything in Postgres.
+#
+# Environment: LLMOPT_DEMO_SCENARIO (default examples/scenarios/demo.json),
+# LLMOPT_JOBS. Kafka and Postgres stay running (deploy/local/stack.sh stop).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-minutes="${LLMOPT_DEMO_MINUTES:-8}"
-speed="${LLMOPT_DEMO_SPEED:-8}"
+scenario="${LLMOPT_DEMO_SCENARIO:-examples/scenarios/demo.json}"
 jobs="${LLMOPT_JOBS:-$(nproc)}"
-logs="$root/var/demo"
+run="demo-$(date +%s)"
+logs="$root/var/demo/$run"
 mkdir -p "$logs"
 pids=()
 cleanup() {
@@ -23,7 +28,6 @@ cleanup() {
     wait 2>/dev/null || true
 }
 trap cleanup EXIT
-
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "installing what is missing"
@@ -31,55 +35,84 @@ deploy/local/deps.sh
 say "building"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$logs/configure.log" 2>&1 || { cat "$logs/configure.log"; exit 1; }
 ninja -C build -j "$jobs" >"$logs/build.log" 2>&1 || { tail -40 "$logs/build.log"; exit 1; }
+llmopt=build/tools/llmopt
 
 say "starting Kafka (KRaft) and Postgres"
 deploy/local/stack.sh start
 eval "$(tests/stack.sh env)"
 export LLMOPT_KAFKA_BOOTSTRAP_SERVERS="$LLMOPT_BOOTSTRAP"
 export LLMOPT_PG_DSN
-build/tools/llmopt migrate
+$llmopt migrate
 
-run_id="demo-$(date +%s)"
-if [ -x build/processor/llmopt-processor ]; then
-    say "starting the processor"
-    build/processor/llmopt-processor -X http.port=9464 >"$logs/processor.log" 2>&1 &
-    pids+=($!)
-fi
-if build/tools/llmopt sink --help >/dev/null 2>&1; then
-    say "starting the sink"
-    build/tools/llmopt sink >"$logs/sink.log" 2>&1 &
-    pids+=($!)
-fi
+# This run gets its own topics (run.llm.requests, ...), consumer groups and
+# route names, so earlier runs and tests on the same stack never mix in.
+t="$run."
+LLMOPT_TOPIC_PREFIX="$t" deploy/local/topics.sh create >"$logs/topics.log" 2>&1 || { cat "$logs/topics.log"; exit 1; }
+sim=(--scenario "$scenario" -X simulate.route.prefix="$run-" -X simulate.topic.prefix="$t" -X log.level=warn)
+$llmopt simulate policy "${sim[@]}" -X simulate.policy.out="$logs/policy.json"
+proc_x=(); ctl_x=()
+while read -r who kv; do
+    case "$who" in
+        processor) proc_x+=(-X "$kv") ;;
+        controller) ctl_x+=(-X "$kv") ;;
+    esac
+done < <($llmopt simulate stack "${sim[@]}")
+
+say "starting the processor, the controller and the sink (logs in $logs)"
+build/processor/llmopt-processor -X http.port=9464 -X processor.group.id="$run" \
+    -X processor.topic.requests="${t}llm.requests" -X processor.topic.responses="${t}llm.responses" \
+    -X processor.topic.feedback="${t}llm.feedback" -X processor.topic.outcomes="${t}llm.outcomes" \
+    -X processor.topic.metrics="${t}llm.metrics" -X processor.topic.signals="${t}llm.signals" \
+    -X processor.topic.dlq="${t}llm.dlq" -X processor.topic.state="${t}llm.processor.state" \
+    "${proc_x[@]}" >"$logs/processor.log" 2>&1 &
+pids+=($!)
+build/controller/llmopt-controller -X http.port=9465 -X controller.policy.file="$logs/policy.json" \
+    -X controller.models.file= -X controller.instance.id="$run" -X controller.lock.name="$run" \
+    -X controller.topic.outcomes="${t}llm.outcomes" -X controller.topic.metrics="${t}llm.metrics" \
+    -X controller.topic.signals="${t}llm.signals" -X controller.topic.routing="${t}llm.routing" \
+    "${ctl_x[@]}" >"$logs/controller.log" 2>&1 &
+pids+=($!)
+$llmopt sink -X sink.name="$run" -X sink.topic.metrics="${t}llm.metrics" -X sink.topic.signals="${t}llm.signals" \
+    -X sink.topic.routing="${t}llm.routing" -X sink.topic.outcomes="${t}llm.outcomes" \
+    -X sink.topic.dlq="${t}llm.dlq" >"$logs/sink.log" 2>&1 &
+pids+=($!)
+sleep 4
+
+say "live: traffic split, windows, signals, decisions (event time runs faster than the clock)"
+# decisions that move the split, with their reasons (heartbeats and repeats skipped)
+$llmopt tail "${t}llm.routing" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
+    'select(.value.route | startswith($run)) | .value | select(.heartbeat | not) |
+     ([.arms[] | "\(.arm_id)=\(.weight*100|floor)%"] | join(" ")) + "\t" + "v\(.version) " + (.reason[0:120])' |
+    awk -F'\t' '$1 != last { printf "  DECISION  %s  | %s\n", $1, $2; fflush(); last = $1 }' &
+pids+=($!)
+# signals as they fire: anomalies, and drifts that move the level by 10 % or more
+$llmopt tail "${t}llm.signals" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
+    'select(.value.route | startswith($run)) | .value |
+     select(.kind == "anomaly" or ((.after - .before) | fabs) >= 0.1 * (.before | fabs)) |
+     "  SIGNAL    \(.arm): \(.kind) \(.detector) on \(.metric) \(.direction) \(.before|tostring|.[0:7]) -> \(.after|tostring|.[0:7])"' &
+pids+=($!)
+# one closed window per arm and event-time minute
+$llmopt tail "${t}llm.metrics" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
+    'select(.value.route | startswith($run)) | .value | select(.window_kind == "tumbling" and .window_end_ms % 60000 == 0) |
+     "  WINDOW    \(.arm): n=\(.count) p95=\(.latency_p95_ms // 0 | floor) ms errors=\(.error_rate*1000|floor/10) %"' &
+pids+=($!)
+
+# the simulator: progress lines (traffic split) on stderr, the summary on stdout
+$llmopt simulate "${sim[@]}" -X simulate.progress=5s -X simulate.summary.file="$logs/summary.json" \
+    -X simulate.oracle.file="$logs/oracle.jsonl" >"$logs/summary.txt" 2> >(sed -u 's/^/  /' >&2)
 sleep 3
 
-say "live: signals and closed windows (route-0); traffic for ${minutes} min of event time at ${speed}x"
-# signals as they fire
-build/tools/llmopt tail llm.signals 2>/dev/null | jq -r --unbuffered \
-    '.value | "  SIGNAL  \(.route)/\(.arm)  \(.kind) \(.detector) on \(.metric) \(.direction): \(.before|tostring|.[0:8]) -> \(.after|tostring|.[0:8])"' &
-pids+=($!)
-# one line per closed 1-minute window of route-0
-build/tools/llmopt tail llm.metrics 2>/dev/null | jq -r --unbuffered \
-    'select(.value.route=="route-0" and .value.window_kind=="tumbling") | .value |
-     "  WINDOW  \(.route)/\(.arm)  n=\(.count)  p95=\(.latency_p95_ms|floor) ms  errors=\(.error_rate*1000|floor/10) %  cost/req=$\(.cost_per_request*100000|floor/100000)"' &
-pids+=($!)
-
-build/tools/llmopt traffic -X traffic.duration="${minutes}m" -X traffic.speed="$speed" \
-    -X traffic.fault.at="$((minutes / 2))m" -X traffic.seed=7 2>"$logs/traffic.log"
-sleep 8
-
 say "summary"
-if [ -x build/processor/llmopt-processor ]; then
-    curl -s http://127.0.0.1:9464/metrics 2>/dev/null | grep -E '^llmopt_(processor_)?(events|dlq|signals)' | head -20 || true
-fi
-deploy/local/postgres.sh psql -c "SELECT count(*) AS windows FROM llmopt.window_metrics" 2>/dev/null || true
+cat "$logs/summary.txt"
 cat <<SQL
 
-Explore the results in Postgres:
+The run's data stays in Postgres (routes $run-*) and on the topics ${t}llm.*. Explore it:
   deploy/local/postgres.sh psql
-  -- p95 latency per arm over the run, merged from the window digests
-  SELECT route, arm, tdigest_percentile(latency_digest, 0.95) AS p95_ms
-    FROM llmopt.window_metrics WHERE window_kind = 'tumbling' GROUP BY route, arm ORDER BY route, arm;
-  -- the drift and anomaly signals
-  SELECT ts, route, arm, kind, detector, metric, direction FROM llmopt.signals ORDER BY ts;
+  -- p95 latency per arm, merged from the window digests
+  SELECT route, arm, round(tdigest_percentile(latency_digest, 0.95)::numeric, 1) AS p95_ms
+    FROM llmopt.window_metrics WHERE window_kind = 'tumbling' AND route LIKE '$run-%'
+   GROUP BY route, arm ORDER BY route, arm;
+  -- what fired, and what the controller did next
+  SELECT * FROM llmopt.signal_timeline WHERE route LIKE '$run-%' ORDER BY 1 LIMIT 20;
 More queries: sql/queries/README.md. Logs: $logs
 SQL

@@ -2,6 +2,7 @@
 # Creates the llmopt topics on the local broker, idempotently.
 #   deploy/local/topics.sh [create|list]
 # Partitions from LLMOPT_PARTITIONS (default 3), replication 1 (single node),
+# names prefixed with LLMOPT_TOPIC_PREFIX (default none),
 # broker from LLMOPT_BOOTSTRAP (default 127.0.0.1:${LLMOPT_LOCAL_KAFKA_PORT:-19092}).
 # All topics go through one JVM (deploy/local/kafka/CreateTopics.java, the Kafka
 # Admin API): an existing topic is kept; a differing partition count or
@@ -13,17 +14,19 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bootstrap="${LLMOPT_BOOTSTRAP:-127.0.0.1:${LLMOPT_LOCAL_KAFKA_PORT:-19092}}"
 partitions="${LLMOPT_PARTITIONS:-3}"
+# LLMOPT_TOPIC_PREFIX: a run-scoped set, e.g. "demo1." creates demo1.llm.requests, ...
+pfx="${LLMOPT_TOPIC_PREFIX:-}"
 
 topics=(
-    llm.requests
-    llm.responses
-    llm.feedback
-    llm.outcomes
-    llm.metrics
-    llm.signals
-    "llm.routing:cleanup.policy=compact"
-    llm.dlq
-    "llm.processor.state:cleanup.policy=compact"
+    "${pfx}llm.requests"
+    "${pfx}llm.responses"
+    "${pfx}llm.feedback"
+    "${pfx}llm.outcomes"
+    "${pfx}llm.metrics"
+    "${pfx}llm.signals"
+    "${pfx}llm.routing:cleanup.policy=compact"
+    "${pfx}llm.dlq"
+    "${pfx}llm.processor.state:cleanup.policy=compact"
 )
 
 case "${1:-create}" in
