@@ -175,12 +175,20 @@ class Proc:
 
     def start(self):
         self.p = subprocess.Popen(self.args, stdout=self.log, stderr=self.log)
+        self.started = time.time()
 
     def kill9(self):
         self.p.send_signal(signal.SIGKILL)
         self.p.wait()
 
     def term(self, timeout=60):
+        # a SIGTERM in the first milliseconds, before main() installs its
+        # handler, kills the process outright: give it time to start
+        # (wait_done can return at once when a killed predecessor had
+        # already committed everything)
+        settle = self.started + 2.0 - time.time()
+        if settle > 0:
+            time.sleep(settle)
         self.p.send_signal(signal.SIGTERM)
         rc = self.p.wait(timeout)
         if rc != 0:
@@ -399,7 +407,10 @@ def run_eos(args, admin):
             dl = time.time() + 20
             while sum(max(0, v) for v in committed(g, cr).values()) == before and time.time() < dl:
                 time.sleep(0.1)
-            time.sleep(rng.uniform(0.0, 0.6))
+            # short: on a quiet machine one incarnation gets through
+            # thousands of events per second, and every kill must land
+            # before the input is used up
+            time.sleep(rng.uniform(0.0, 0.15))
             pr.kill9()
             done = sum(max(0, v) for v in committed(g, cr).values())
             mid_run += done < total
