@@ -904,20 +904,17 @@ static llmopt_err_t fill_request(llmopt_outcome *o, const llmopt_request *r) {
 }
 
 /* Response fields into o. */
+static jresp resp_of(const llmopt_response *r) {
+    return (jresp){.ts_ms = r->ts_ms, .input_tokens = r->input_tokens,
+                   .output_tokens = r->output_tokens, .latency_ms = r->latency_ms,
+                   .ttft_ms = r->ttft_ms, .cost_usd = r->cost_usd, .quality = r->quality,
+                   .status = (int32_t)r->status, .has_ttft = r->has_ttft_ms,
+                   .has_quality = r->has_quality, .cache_hit = r->cache_hit};
+}
+
 static void fill_response(llmopt_outcome *o, const llmopt_response *r) {
-    o->has_response_ts_ms = true;
-    o->response_ts_ms = r->ts_ms;
-    o->status = r->status;
-    o->has_latency_ms = true;
-    o->latency_ms = r->latency_ms;
-    o->has_ttft_ms = r->has_ttft_ms;
-    o->ttft_ms = r->ttft_ms;
-    o->input_tokens = r->input_tokens;
-    o->output_tokens = r->output_tokens;
-    o->cost_usd = r->cost_usd;
-    o->has_quality = r->has_quality;
-    o->quality = r->quality;
-    o->cache_hit = r->cache_hit;
+    jresp q = resp_of(r);
+    resp_apply(&q, o);
 }
 
 /* o is complete: emit it, then keep it awaiting feedback. */
@@ -1158,12 +1155,7 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
             emit_outcome(e, o);
             /* the request's blob plus the response fields await feedback */
             req->has_resp = 1;
-            req->resp = (jresp){.ts_ms = r->ts_ms, .input_tokens = r->input_tokens,
-                                .output_tokens = r->output_tokens, .latency_ms = r->latency_ms,
-                                .ttft_ms = r->ttft_ms, .cost_usd = r->cost_usd,
-                                .quality = r->quality, .status = (int32_t)r->status,
-                                .has_ttft = r->has_ttft_ms, .has_quality = r->has_quality,
-                                .cache_hit = r->cache_hit};
+            req->resp = resp_of(r);
             llmopt_err_t perr = llmopt_join_put(e->awaiting, id, idlen, rts, req,
                                                 req->len + sizeof(*req));
             if (perr) {
