@@ -1,0 +1,1 @@
+list(APPEND LLMOPT_CCORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/rate_adapt.c ${CMAKE_CURRENT_LIST_DIR}/cache_adapt.c ${CMAKE_CURRENT_LIST_DIR}/batch_adapt.c)
