@@ -280,18 +280,188 @@ static void parse_arm(walker *w, json_t *a, const char *p, llmopt_policy *pol,
     }
 }
 
+/* A token bucket {requests_per_s, requests_burst, tokens_per_min,
+ * tokens_burst}: requests_per_s required. */
+static void parse_bucket(walker *w, json_t *o, const char *path, const char *key, bool *has,
+                         llmopt_token_bucket *b) {
+    static const char *const bk[] = {"requests_per_s", "requests_burst", "tokens_per_min",
+                                     "tokens_burst", NULL};
+    json_t *v = get_obj(w, o, path, key, false);
+    if (!v)
+        return;
+    char sp[224];
+    path_key(sp, sizeof(sp), path, key);
+    check_members(w, v, sp, bk);
+    *has = true;
+    b->requests_per_s = get_num(w, v, sp, "requests_per_s", 0, 1e-6, 1e9, true);
+    b->requests_burst = get_num(w, v, sp, "requests_burst", fmax(1, b->requests_per_s), 1, 1e9,
+                                false);
+    b->tokens_per_min = get_num(w, v, sp, "tokens_per_min", 0, 0, 1e12, false);
+    b->tokens_burst = get_num(w, v, sp, "tokens_burst", b->tokens_per_min, 0, 1e12, false);
+}
+
+/* Route members "rate_limits", "cache" and "batching" (controller/strategy.h). */
+static void parse_strategies(walker *w, json_t *o, const char *p, llmopt_policy_route *r) {
+    llmopt_strategy_config *c = &r->strat;
+    char sp[192], ap[224];
+    json_t *rl = get_obj(w, o, p, "rate_limits", false);
+    if (rl) {
+        static const char *const rk[] = {"global", "per_tenant", "per_user", "priority_weights",
+                                         "on_limit", "retry_after_ms", "queue_timeout_ms",
+                                         "adaptive", "$comment", NULL};
+        path_key(sp, sizeof(sp), p, "rate_limits");
+        check_members(w, rl, sp, rk);
+        c->has_rate_limits = true;
+        parse_bucket(w, rl, sp, "global", &c->has_global, &c->global);
+        parse_bucket(w, rl, sp, "per_tenant", &c->has_per_tenant, &c->per_tenant);
+        parse_bucket(w, rl, sp, "per_user", &c->has_per_user, &c->per_user);
+        json_t *pw = get_obj(w, rl, sp, "priority_weights", false);
+        if (pw) {
+            path_key(ap, sizeof(ap), sp, "priority_weights");
+            static const char *const pk[] = {"critical", "high", "medium", "low", NULL};
+            check_members(w, pw, ap, pk);
+            for (int q = 0; q < LLMOPT_PRIO_N; q++)
+                c->prio_weight[q] = get_num(w, pw, ap, llmopt_strategy_prio_names[q],
+                                            c->prio_weight[q], 0, 1e6, false);
+        }
+        const char *ol = get_str(w, rl, sp, "on_limit", false);
+        if (ol) {
+            int v = llmopt_on_limit_from_name(ol, strlen(ol));
+            path_key(ap, sizeof(ap), sp, "on_limit");
+            if (v < 0)
+                fail(w, ap, "unknown action '%s' (deny, queue, degrade)", ol);
+            else
+                c->on_limit = (llmopt_on_limit)v;
+        }
+        c->retry_after_ms = (int64_t)get_num(w, rl, sp, "retry_after_ms", (double)c->retry_after_ms, 0, 3.6e6, false);
+        c->queue_timeout_ms = (int64_t)get_num(w, rl, sp, "queue_timeout_ms", (double)c->queue_timeout_ms, 0, 3.6e6, false);
+        json_t *ad = get_obj(w, rl, sp, "adaptive", false);
+        if (ad && !w->failed) {
+            static const char *const ak[] = {"target_share", "shrink", "grow", "min_rps",
+                                             "max_rps", "period_ms", "min_requests", NULL};
+            path_key(ap, sizeof(ap), sp, "adaptive");
+            check_members(w, ad, ap, ak);
+            if (!c->has_global)
+                fail(w, ap, "needs a global limit to adapt");
+            llmopt_rate_adapt_config *a = &c->rate;
+            c->rate_adaptive = true;
+            a->initial_rps = c->global.requests_per_s;
+            a->target_share = get_num(w, ad, ap, "target_share", a->target_share, 1e-6, 0.999, false);
+            a->shrink = get_num(w, ad, ap, "shrink", a->shrink, 0.01, 0.999, false);
+            a->grow = get_num(w, ad, ap, "grow", a->grow, 1, 10, false);
+            a->min_rps = get_num(w, ad, ap, "min_rps", fmin(a->min_rps, a->initial_rps), 1e-6, 1e9, false);
+            a->max_rps = get_num(w, ad, ap, "max_rps", fmax(a->initial_rps * 10, a->min_rps), 1e-6, 1e9, false);
+            a->period_ms = (int64_t)get_num(w, ad, ap, "period_ms", (double)a->period_ms, 1, 864e6, false);
+            a->min_requests = (uint64_t)get_num(w, ad, ap, "min_requests", (double)a->min_requests, 1, 1e12, false);
+        }
+    }
+    json_t *ca = get_obj(w, o, p, "cache", false);
+    if (ca && !w->failed) {
+        static const char *const ck[] = {"enabled", "ttl_ms", "max_entries", "exclude",
+                                         "adaptive", "$comment", NULL};
+        path_key(sp, sizeof(sp), p, "cache");
+        check_members(w, ca, sp, ck);
+        c->has_cache = true;
+        llmopt_cache_adapt_config *a = &c->cache;
+        json_t *en = json_object_get(ca, "enabled");
+        path_key(ap, sizeof(ap), sp, "enabled");
+        if (en && !json_is_boolean(en))
+            fail(w, ap, "expected true or false");
+        a->enabled = en ? json_is_true(en) : true;
+        a->ttl_ms = (int64_t)get_num(w, ca, sp, "ttl_ms", (double)a->ttl_ms, 1, 864e6, false);
+        a->max_ttl_ms = a->ttl_ms;
+        a->min_ttl_ms = a->min_ttl_ms < a->ttl_ms ? a->min_ttl_ms : a->ttl_ms;
+        c->cache_max_entries = (int64_t)get_num(w, ca, sp, "max_entries", (double)c->cache_max_entries, 1, 1e9, false);
+        json_t *ex = json_object_get(ca, "exclude");
+        if (ex) {
+            path_key(ap, sizeof(ap), sp, "exclude");
+            if (!json_is_array(ex) || json_array_size(ex) > LLMOPT_STRATEGY_MAX_EXCLUDE)
+                fail(w, ap, "expected an array of up to %d glob patterns", LLMOPT_STRATEGY_MAX_EXCLUDE);
+            for (size_t i = 0; !w->failed && i < json_array_size(ex); i++) {
+                json_t *v = json_array_get(ex, i);
+                if (!json_is_string(v) || !json_string_length(v) ||
+                    strlen(json_string_value(v)) != json_string_length(v)) {
+                    fail(w, ap, "expected non-empty strings");
+                    break;
+                }
+                c->cache_exclude[c->n_cache_exclude] = dup_or_fail(w, json_string_value(v), ap);
+                if (c->cache_exclude[c->n_cache_exclude])
+                    c->n_cache_exclude++;
+            }
+        }
+        json_t *ad = get_obj(w, ca, sp, "adaptive", false);
+        if (ad && !w->failed) {
+            static const char *const ak[] = {"min_ttl_ms", "max_ttl_ms", "quality_margin",
+                                             "min_samples", "shorten", "lengthen",
+                                             "min_hit_rate", "retry_periods", "period_ms", NULL};
+            path_key(ap, sizeof(ap), sp, "adaptive");
+            check_members(w, ad, ap, ak);
+            c->cache_adaptive = true;
+            a->min_ttl_ms = (int64_t)get_num(w, ad, ap, "min_ttl_ms", (double)a->min_ttl_ms, 1, 864e6, false);
+            a->max_ttl_ms = (int64_t)get_num(w, ad, ap, "max_ttl_ms", (double)a->max_ttl_ms, 1, 864e6, false);
+            a->quality_margin = get_num(w, ad, ap, "quality_margin", a->quality_margin, 0, 1, false);
+            a->min_samples = (uint64_t)get_num(w, ad, ap, "min_samples", (double)a->min_samples, 1, 1e12, false);
+            a->shorten = get_num(w, ad, ap, "shorten", a->shorten, 0.01, 0.99, false);
+            a->lengthen = get_num(w, ad, ap, "lengthen", a->lengthen, 1.01, 100, false);
+            a->min_hit_rate = get_num(w, ad, ap, "min_hit_rate", a->min_hit_rate, 0, 1, false);
+            a->retry_periods = (uint32_t)get_num(w, ad, ap, "retry_periods", (double)a->retry_periods, 1, 1e6, false);
+            c->cache_period_ms = (int64_t)get_num(w, ad, ap, "period_ms", (double)c->cache_period_ms, 1, 864e6, false);
+        }
+    }
+    json_t *ba = get_obj(w, o, p, "batching", false);
+    if (ba && !w->failed) {
+        static const char *const bk[] = {"enabled", "max_batch", "max_wait_ms", "token_budget",
+                                         "adaptive", "$comment", NULL};
+        path_key(sp, sizeof(sp), p, "batching");
+        check_members(w, ba, sp, bk);
+        c->has_batching = true;
+        llmopt_batch_adapt_config *a = &c->batch;
+        json_t *en = json_object_get(ba, "enabled");
+        path_key(ap, sizeof(ap), sp, "enabled");
+        if (en && !json_is_boolean(en))
+            fail(w, ap, "expected true or false");
+        c->batching_enabled = en ? json_is_true(en) : true;
+        a->initial = (int32_t)get_num(w, ba, sp, "max_batch", (double)a->initial, 1, 1e6, false);
+        if (a->max_bound < a->initial)
+            a->max_bound = a->initial;
+        if (a->min_batch > a->initial)
+            a->min_batch = a->initial;
+        c->batch_max_wait_ms = (int64_t)get_num(w, ba, sp, "max_wait_ms", (double)c->batch_max_wait_ms, 0, 60000, false);
+        c->batch_token_budget = (int64_t)get_num(w, ba, sp, "token_budget", 0, 0, 1e12, false);
+        if (isfinite(r->max_p95_ms))
+            a->target_p95_ms = r->max_p95_ms;
+        json_t *ad = get_obj(w, ba, sp, "adaptive", false);
+        if (ad && !w->failed) {
+            static const char *const ak[] = {"min_batch", "max_batch", "target_p95_ms",
+                                             "headroom", "shrink", "min_requests", "period_ms",
+                                             NULL};
+            path_key(ap, sizeof(ap), sp, "adaptive");
+            check_members(w, ad, ap, ak);
+            c->batch_adaptive = true;
+            a->min_batch = (int32_t)get_num(w, ad, ap, "min_batch", (double)a->min_batch, 1, 1e6, false);
+            a->max_bound = (int32_t)get_num(w, ad, ap, "max_batch", (double)a->max_bound, 1, 1e6, false);
+            a->target_p95_ms = get_num(w, ad, ap, "target_p95_ms", a->target_p95_ms, 1e-3, 864e5, false);
+            a->headroom = get_num(w, ad, ap, "headroom", a->headroom, 0.01, 0.99, false);
+            a->shrink = get_num(w, ad, ap, "shrink", a->shrink, 0.01, 0.99, false);
+            a->min_requests = (uint64_t)get_num(w, ad, ap, "min_requests", (double)a->min_requests, 1, 1e12, false);
+            c->batch_period_ms = (int64_t)get_num(w, ad, ap, "period_ms", (double)c->batch_period_ms, 1, 864e6, false);
+        }
+    }
+}
+
 static void parse_route(walker *w, json_t *o, const char *p, llmopt_policy *pol,
                         llmopt_policy_route *r) {
     static const char *const rk[] = {"route", "algorithm", "reward", "objective",
                                      "constraints", "exploration_floor", "update",
                                      "guardrails", "drift", "canary", "fallback", "arms",
-                                     "$comment", NULL};
+                                     "rate_limits", "cache", "batching", "$comment", NULL};
     if (!json_is_object(o)) {
         fail(w, p, "expected an object");
         return;
     }
     check_members(w, o, p, rk);
     char sp[192];
+    llmopt_strategy_config_default(&r->strat);
     r->route = dup_or_fail(w, get_str(w, o, p, "route", true), p);
     const char *algo = get_str(w, o, p, "algorithm", false);
     r->algo = LLMOPT_ALGO_THOMPSON;
@@ -489,6 +659,9 @@ static void parse_route(walker *w, json_t *o, const char *p, llmopt_policy *pol,
     }
     if (w->failed)
         return;
+    parse_strategies(w, o, p, r);
+    if (w->failed)
+        return;
     /* cross-checks by the cores themselves, so limits stay in one place */
     char e[200];
     llmopt_breaker br;
@@ -507,6 +680,14 @@ static void parse_route(walker *w, json_t *o, const char *p, llmopt_policy *pol,
     } else if (llmopt_bandit_init(&bd, &bc, e, sizeof(e))) {
         path_key(sp, sizeof(sp), p, "update");
         fail(w, sp, "%s", e);
+    }
+    if (!w->failed) {
+        const char *prov[LLMOPT_BANDIT_MAX_ARMS];
+        for (size_t i = 0; i < r->n_arms; i++)
+            prov[i] = r->arms[i].provider;
+        llmopt_strategy st;
+        if (llmopt_strategy_init(&st, &r->strat, prov, r->n_arms, e, sizeof(e)))
+            fail(w, p, "%s", e);
     }
 }
 
@@ -662,6 +843,7 @@ void llmopt_policy_destroy(llmopt_policy *p) {
     for (size_t i = 0; i < p->n_routes; i++) {
         llmopt_policy_route *r = &p->routes[i];
         free(r->route);
+        llmopt_strategy_config_release(&r->strat);
         for (size_t a = 0; a < r->n_arms; a++) {
             llmopt_policy_arm *arm = &r->arms[a];
             free(arm->id);

@@ -6,7 +6,8 @@
  *     objective weights (quality, cost, latency), the constraints (max cost
  *     per request, max p95 latency, min quality), the algorithm, the default
  *     exploration floor, the update cadence (epsilon, heartbeat, discount),
- *     guardrails (circuit breaker), the canary ramp and the fallback chain.
+ *     guardrails (circuit breaker), the canary ramp, the fallback chain and
+ *     the rate limits, cache policy and batching (controller/strategy.h).
  *   model registry (examples/models.json): per model, prices per 1k input
  *     and output tokens, context window, capabilities and optional prior
  *     figures (quality, p95 latency) that seed the bandit priors and the
@@ -32,6 +33,7 @@
 #include "controller/core/bandit.h"
 #include "controller/core/breaker.h"
 #include "controller/core/canary.h"
+#include "controller/strategy.h"
 
 #define LLMOPT_POLICY_MAX_PARAMS 16
 #define LLMOPT_POLICY_MAX_CAPS 16
@@ -90,6 +92,7 @@ typedef struct llmopt_policy_route {
     llmopt_canary_config canary;
     double drift_shrink, drift_floor;
     int64_t drift_boost_ms;
+    llmopt_strategy_config strat; /* rate limits, cache, batching (strategy.h) */
     size_t fallback[LLMOPT_BANDIT_MAX_ARMS]; /* arm indices, in order */
     size_t n_fallback;
     llmopt_policy_arm arms[LLMOPT_BANDIT_MAX_ARMS];

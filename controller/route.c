@@ -37,6 +37,7 @@ struct llmopt_route {
     llmopt_rng rng;
     arm_figures fig[K];
     llmopt_route_window last[K];
+    llmopt_strategy strat;       /* rate limits, cache, batching (strategy.h) */
     int64_t last_window_end_ms;  /* discount rounds: one per new window end */
     /* overrides and overlays (reloaded from Postgres, not checkpointed) */
     uint8_t disabled[K];
@@ -132,6 +133,11 @@ llmopt_route *llmopt_route_new(const llmopt_policy_route *pol, uint64_t seed, in
         r->fig[i] = (arm_figures){NAN, NAN, NAN, NAN};
     }
     if (llmopt_canary_init(&r->canary, &pol->canary, now_ms, errstr, errstr_size))
+        goto fail;
+    const char *prov[K];
+    for (size_t i = 0; i < r->k; i++)
+        prov[i] = pol->arms[i].provider;
+    if (llmopt_strategy_init(&r->strat, &pol->strat, prov, r->k, errstr, errstr_size))
         goto fail;
     llmopt_rng_seed(&r->rng, seed);
     r->dirty = true;
@@ -253,6 +259,9 @@ llmopt_err_t llmopt_route_metrics(llmopt_route *r, const llmopt_window_metrics *
             llmopt_bandit_decay(&r->bandit);
         r->last_window_end_ms = m->window_end_ms;
     }
+    char adapted[LLMOPT_ROUTE_REASON_MAX / 2] = "";
+    if (llmopt_strategy_window(&r->strat, (size_t)a, m, adapted, sizeof(adapted)))
+        llmopt_route_note(r, adapted);
     llmopt_breaker_transition tr;
     if (llmopt_breaker_observe(&r->breaker[a], now_ms, (uint64_t)m->count, (uint64_t)errors,
                                &tr)) {
@@ -580,6 +589,13 @@ int llmopt_route_decide(llmopt_route *r, int64_t now_ms, llmopt_route_decision *
             d->state[ca] = LLMOPT_ARM_CANARY;
         append(reason, rs, "canary '%s' %s at %.0f%%; ", p->arms[ca].id,
                llmopt_canary_state_names[r->canary.state], 100 * al[ca].fixed);
+    } else if (ca >= 0 && r->canary.state == LLMOPT_CANARY_ROLLED_BACK &&
+               al[ca].role == LLMOPT_ALLOC_FLOAT) {
+        /* a rolled-back winner keeps only its exploration floor until a new
+         * ramp starts: the bandit alone must not hand it back the traffic
+         * the guardrails just took away */
+        al[ca].raw = 0;
+        append(reason, rs, "canary '%s' rolled back: held at its floor; ", p->arms[ca].id);
     }
     if (r->pinned >= 0 && al[r->pinned].role != LLMOPT_ALLOC_OFF) {
         for (size_t i = 0; i < k; i++)
@@ -707,6 +723,7 @@ void llmopt_route_fill(llmopt_route *r, const llmopt_route_decision *d, int64_t 
     rec->signal_ids.count = n;
     rec->experiment_id = llmopt_str_of(r->has_experiment ? r->experiment_id : NULL);
     rec->heartbeat = heartbeat;
+    llmopt_strategy_fill(&r->strat, d->w, rec);
 }
 
 bool llmopt_route_dirty(const llmopt_route *r) {

@@ -1,0 +1,268 @@
+/*
+ * strategy.c - rate limits, cache policy and batching of one route (see
+ * strategy.h).
+ */
+#include "controller/strategy.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const llmopt_strategy_prio_names[LLMOPT_PRIO_N] = {"critical", "high", "medium",
+                                                               "low"};
+
+void llmopt_strategy_config_default(llmopt_strategy_config *c) {
+    memset(c, 0, sizeof(*c));
+    c->prio_weight[LLMOPT_PRIO_CRITICAL] = 1;
+    c->prio_weight[LLMOPT_PRIO_HIGH] = 0.8;
+    c->prio_weight[LLMOPT_PRIO_MEDIUM] = 0.6;
+    c->prio_weight[LLMOPT_PRIO_LOW] = 0.4;
+    c->on_limit = LLMOPT_ON_LIMIT_DENY;
+    c->retry_after_ms = 1000;
+    c->queue_timeout_ms = 2000;
+    llmopt_rate_adapt_config_default(&c->rate);
+    llmopt_cache_adapt_config_default(&c->cache);
+    c->cache_max_entries = 10000;
+    c->cache_period_ms = 60000;
+    llmopt_batch_adapt_config_default(&c->batch);
+    c->batch_max_wait_ms = 20;
+    c->batch_period_ms = 60000;
+}
+
+void llmopt_strategy_config_release(llmopt_strategy_config *c) {
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_cache_exclude; i++)
+        free(c->cache_exclude[i]);
+    c->n_cache_exclude = 0;
+}
+
+static void period_reset(llmopt_strategy_period *p, int64_t idx) {
+    memset(p, 0, sizeof(*p));
+    p->idx = idx;
+}
+
+llmopt_err_t llmopt_strategy_init(llmopt_strategy *s, const llmopt_strategy_config *c,
+                                  const char *const *providers, size_t k, char *errstr,
+                                  size_t errstr_size) {
+    memset(s, 0, sizeof(*s));
+    if (k > LLMOPT_STRATEGY_MAX_ARMS)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size, "'%zu' arms (max %d)", k,
+                           LLMOPT_STRATEGY_MAX_ARMS);
+    s->c = c;
+    s->k = k;
+    for (size_t i = 0; i < k; i++) {
+        const char *pv = providers[i] ? providers[i] : "";
+        size_t j = 0;
+        while (j < s->n_prov && strcmp(s->prov_name[j], pv))
+            j++;
+        if (j == s->n_prov)
+            s->prov_name[s->n_prov++] = pv;
+        s->arm_prov[i] = (uint8_t)j;
+    }
+    char e[200];
+    if (c->has_rate_limits && c->rate_adaptive) {
+        for (size_t j = 0; j < s->n_prov; j++)
+            if (llmopt_rate_adapt_init(&s->rate[j], &c->rate, e, sizeof(e)))
+                return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size, "rate_limits: %s", e);
+    }
+    if (c->has_cache && llmopt_cache_adapt_init(&s->cache, &c->cache, e, sizeof(e)))
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size, "cache: %s", e);
+    if (c->has_batching && llmopt_batch_adapt_init(&s->batch, &c->batch, e, sizeof(e)))
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size, "batching: %s", e);
+    period_reset(&s->rate_p, -1);
+    period_reset(&s->cache_p, -1);
+    period_reset(&s->batch_p, -1);
+    return LLMOPT_OK;
+}
+
+static void add_reason(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_reason(char *buf, size_t size, const char *fmt, ...) {
+    if (!buf || !size)
+        return;
+    size_t at = strlen(buf);
+    if (at && at + 2 < size) {
+        memcpy(buf + at, "; ", 3);
+        at += 2;
+    }
+    if (at + 1 >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + at, size - at, fmt, ap);
+    va_end(ap);
+}
+
+static int judge_rate(llmopt_strategy *s, char *reasons, size_t size) {
+    int changes = 0;
+    for (size_t j = 0; j < s->n_prov; j++) {
+        char why[LLMOPT_ADAPT_REASON_MAX];
+        if (llmopt_rate_adapt_judge(&s->rate[j], s->rate_p.n[j], s->rate_p.bad[j], why,
+                                    sizeof(why))) {
+            add_reason(reasons, size, "rate limit of provider '%s': %s", s->prov_name[j], why);
+            changes++;
+        }
+    }
+    return changes;
+}
+
+static int judge_cache(llmopt_strategy *s, char *reasons, size_t size) {
+    const llmopt_strategy_period *p = &s->cache_p;
+    llmopt_cache_period cp = {.requests = p->requests,
+                              .hits = p->hits,
+                              .hit_q_n = p->hit_q_n,
+                              .miss_q_n = p->miss_q_n,
+                              .hit_q_mean = p->hit_q_n ? p->hit_q_sum / (double)p->hit_q_n : NAN,
+                              .miss_q_mean =
+                                  p->miss_q_n ? p->miss_q_sum / (double)p->miss_q_n : NAN};
+    char why[320];
+    if (!llmopt_cache_adapt_judge(&s->cache, &cp, why, sizeof(why)))
+        return 0;
+    add_reason(reasons, size, "cache: %s", why);
+    return 1;
+}
+
+static int judge_batch(llmopt_strategy *s, char *reasons, size_t size) {
+    const llmopt_strategy_period *p = &s->batch_p;
+    double p95 = p->lat_n ? p->p95_weighted / (double)p->lat_n : NAN;
+    char why[LLMOPT_ADAPT_REASON_MAX];
+    if (!llmopt_batch_adapt_judge(&s->batch, p->lat_n, p95, why, sizeof(why)))
+        return 0;
+    add_reason(reasons, size, "batching: %s", why);
+    return 1;
+}
+
+/* Closes p when the window of end `end_ms` falls in a later period; the
+ * window then opens the new one. Late windows count in the open period. */
+static bool period_roll(llmopt_strategy_period *p, int64_t period_ms, int64_t end_ms) {
+    int64_t idx = (end_ms - 1) / period_ms;
+    if (p->idx < 0) {
+        period_reset(p, idx);
+        return false;
+    }
+    return idx > p->idx;
+}
+
+int llmopt_strategy_window(llmopt_strategy *s, size_t arm, const llmopt_window_metrics *m,
+                           char *reasons, size_t reasons_size) {
+    const llmopt_strategy_config *c = s->c;
+    if (arm >= s->k || m->window_kind != LLMOPT_WINDOW_TUMBLING || m->window_end_ms <= 0)
+        return 0;
+    int64_t size = m->window_end_ms - m->window_start_ms;
+    if (s->tumbling_ms == 0)
+        s->tumbling_ms = size;
+    if (size != s->tumbling_ms)
+        return 0;
+    int changes = 0;
+    uint64_t count = m->count > 0 ? (uint64_t)m->count : 0;
+    if (c->has_rate_limits && c->rate_adaptive) {
+        llmopt_strategy_period *p = &s->rate_p;
+        if (period_roll(p, c->rate.period_ms, m->window_end_ms)) {
+            changes += judge_rate(s, reasons, reasons_size);
+            period_reset(p, (m->window_end_ms - 1) / c->rate.period_ms);
+        }
+        int64_t bad = m->rate_limited_count + m->error_count + m->timeout_count;
+        p->n[s->arm_prov[arm]] += count;
+        p->bad[s->arm_prov[arm]] += bad > 0 ? (uint64_t)bad : 0;
+    }
+    if (c->has_cache && c->cache_adaptive) {
+        llmopt_strategy_period *p = &s->cache_p;
+        if (period_roll(p, c->cache_period_ms, m->window_end_ms)) {
+            changes += judge_cache(s, reasons, reasons_size);
+            period_reset(p, (m->window_end_ms - 1) / c->cache_period_ms);
+        }
+        p->requests += count;
+        uint64_t hits = m->cache_hits > 0 ? (uint64_t)m->cache_hits : 0;
+        p->hits += hits;
+        /* the window has one quality count: hits are taken to carry a
+         * quality each (as the gateway reports them), misses the rest */
+        uint64_t qn = m->quality_count > 0 ? (uint64_t)m->quality_count : 0;
+        uint64_t hq = hits < qn ? hits : qn;
+        if (m->has_cache_hit_quality_mean && isfinite(m->cache_hit_quality_mean) && hq) {
+            p->hit_q_n += hq;
+            p->hit_q_sum += (double)hq * m->cache_hit_quality_mean;
+        }
+        if (m->has_cache_miss_quality_mean && isfinite(m->cache_miss_quality_mean) && qn > hq) {
+            p->miss_q_n += qn - hq;
+            p->miss_q_sum += (double)(qn - hq) * m->cache_miss_quality_mean;
+        }
+    }
+    if (c->has_batching && c->batch_adaptive && c->batching_enabled) {
+        llmopt_strategy_period *p = &s->batch_p;
+        if (period_roll(p, c->batch_period_ms, m->window_end_ms)) {
+            changes += judge_batch(s, reasons, reasons_size);
+            period_reset(p, (m->window_end_ms - 1) / c->batch_period_ms);
+        }
+        if (m->has_latency_p95_ms && isfinite(m->latency_p95_ms) && count) {
+            p->lat_n += count;
+            p->p95_weighted += (double)count * m->latency_p95_ms;
+        }
+    }
+    return changes;
+}
+
+double llmopt_strategy_provider_rps(const llmopt_strategy *s, size_t p) {
+    if (!s->c->has_rate_limits || !s->c->rate_adaptive || p >= s->n_prov)
+        return NAN;
+    return s->rate[p].limit_rps;
+}
+
+void llmopt_strategy_fill(llmopt_strategy *s, const double *w, llmopt_routing_decision *rec) {
+    const llmopt_strategy_config *c = s->c;
+    rec->has_rate_limits = c->has_rate_limits;
+    if (c->has_rate_limits) {
+        llmopt_rate_limits *rl = &rec->rate_limits;
+        memset(rl, 0, sizeof(*rl));
+        rl->has_global = c->has_global;
+        rl->global = c->global;
+        if (c->has_global && c->rate_adaptive) {
+            double share[LLMOPT_STRATEGY_MAX_ARMS] = {0};
+            for (size_t i = 0; i < s->k; i++)
+                share[s->arm_prov[i]] += w[i] > 0 ? w[i] : 0;
+            double rps = INFINITY;
+            for (size_t j = 0; j < s->n_prov; j++)
+                if (share[j] > 1e-9)
+                    rps = fmin(rps, s->rate[j].limit_rps / fmin(1, share[j]));
+            if (!isfinite(rps))
+                rps = c->global.requests_per_s;
+            double scale = rps / c->global.requests_per_s;
+            rl->global.requests_per_s = rps;
+            rl->global.requests_burst = fmax(1, c->global.requests_burst * scale);
+            s->published_rps = rps;
+        }
+        rl->has_per_tenant = c->has_per_tenant;
+        rl->per_tenant = c->per_tenant;
+        rl->has_per_user = c->has_per_user;
+        rl->per_user = c->per_user;
+        for (size_t q = 0; q < LLMOPT_PRIO_N; q++)
+            s->rec_prio[q] = (llmopt_kv_double){llmopt_str_of(llmopt_strategy_prio_names[q]),
+                                                c->prio_weight[q]};
+        rl->priority_weights.items = s->rec_prio;
+        rl->priority_weights.count = LLMOPT_PRIO_N;
+        rl->on_limit = c->on_limit;
+        rl->retry_after_ms = c->retry_after_ms;
+        rl->queue_timeout_ms = c->queue_timeout_ms;
+    }
+    rec->has_cache_policy = c->has_cache;
+    if (c->has_cache) {
+        llmopt_cache_policy *cp = &rec->cache_policy;
+        cp->enabled = s->cache.enabled;
+        cp->ttl_ms = s->cache.ttl_ms;
+        cp->max_entries = c->cache_max_entries;
+        for (size_t i = 0; i < c->n_cache_exclude; i++)
+            s->rec_excl[i] = llmopt_str_of(c->cache_exclude[i]);
+        cp->exclude_patterns.items = c->n_cache_exclude ? s->rec_excl : NULL;
+        cp->exclude_patterns.count = c->n_cache_exclude;
+    }
+    rec->has_batching = c->has_batching;
+    if (c->has_batching) {
+        llmopt_batching *b = &rec->batching;
+        b->enabled = c->batching_enabled;
+        b->max_batch = s->batch.max_batch;
+        b->max_wait_ms = c->batch_max_wait_ms;
+        b->token_budget = c->batch_token_budget;
+    }
+}
