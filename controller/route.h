@@ -19,7 +19,8 @@
  *                                      llmopt_bandit_floor (raised after drift)
  *   overlays on FLOAT arms: a running experiment fixes its variants' split
  *   (other arms keep their floors), a canary fixes the new arm's step share
- *   (state canary), a pin fixes the pinned arm at 1 (so it gets 1 - the
+ *   (state canary; once rolled back the arm keeps only its floor until a
+ *   new ramp starts), a pin fixes the pinned arm at 1 (so it gets 1 - the
  *   other arms' floors). llmopt_alloc_weights() then gives weights summing
  *   to 1 with every FLOAT arm at or above its floor. When no arm can take
  *   traffic the fallback chain applies: its first arm not disabled by an
