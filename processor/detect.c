@@ -19,6 +19,41 @@ typedef struct scaler {
     double mu, sigma;
 } scaler;
 
+/* ADWIN is allocated compact (adwin.h): a window of n values needs about
+ * log2(n / max_buckets) + 1 of the 32 rows a whole struct holds, so a young
+ * key's detector is ~0.6 KB instead of 3.2 KB. It grows by ADWIN_ROWS_STEP
+ * rows, one row ahead of need, so it computes exactly what a whole one does. */
+#define ADWIN_ROWS0 4
+#define ADWIN_ROWS_STEP 4
+
+/* Keeps a's storage one row ahead of its window; NULL-safe on NOMEM (the
+ * detector then slides at its current bound, still memory-safe). */
+static llmopt_adwin *adwin_room(llmopt_adwin **slot) {
+    llmopt_adwin *a = *slot;
+    uint32_t want = llmopt_adwin_rows_wanted(a);
+    if (want <= llmopt_adwin_rows_cap(a))
+        return a;
+    uint32_t rows = want + ADWIN_ROWS_STEP - 1;
+    llmopt_adwin *b = realloc(a, llmopt_adwin_sizeof(&a->cfg, rows));
+    if (!b)
+        return a;
+    llmopt_adwin_set_rows_cap(b, rows);
+    *slot = b;
+    return b;
+}
+
+/* After a restore into a whole struct: give back the rows it does not use. */
+static void adwin_trim(llmopt_adwin **slot) {
+    llmopt_adwin *a = *slot;
+    uint32_t rows = llmopt_adwin_rows_wanted(a) + ADWIN_ROWS_STEP - 1;
+    if (rows >= llmopt_adwin_rows_cap(a))
+        return;
+    llmopt_adwin_set_rows_cap(a, rows);
+    llmopt_adwin *b = realloc(a, llmopt_adwin_sizeof(&a->cfg, llmopt_adwin_rows_cap(a)));
+    if (b)
+        *slot = b;
+}
+
 struct llmopt_detect {
     const llmopt_detect_config *cfg;
     scaler ph_scale[LLMOPT_DM_COUNT];
@@ -105,8 +140,8 @@ llmopt_detect *llmopt_detect_new(const llmopt_detect_config *cfg) {
     for (int m = 0; m < LLMOPT_DM_COUNT; m++) {
         unsigned mask = cfg->drift_mask[m];
         if (mask & LLMOPT_DET_ADWIN) {
-            if (!(d->adwin[m] = malloc(sizeof(llmopt_adwin))) ||
-                llmopt_adwin_init(d->adwin[m], &cfg->adwin, NULL, 0))
+            if (!(d->adwin[m] = malloc(llmopt_adwin_sizeof(&cfg->adwin, ADWIN_ROWS0))) ||
+                llmopt_adwin_init_rows(d->adwin[m], &cfg->adwin, ADWIN_ROWS0, NULL, 0))
                 goto fail;
         }
         if (mask & LLMOPT_DET_PH) {
@@ -173,7 +208,7 @@ void llmopt_detect_drift(llmopt_detect *d, llmopt_drift_metric m, double x,
     if ((unsigned)m >= LLMOPT_DM_COUNT || !isfinite(x))
         return;
     llmopt_drift_detection det;
-    if (d->adwin[m] && llmopt_adwin_update(d->adwin[m], x, &det))
+    if (d->adwin[m] && llmopt_adwin_update(adwin_room(&d->adwin[m]), x, &det))
         report_drift(&det, LLMOPT_DET_ADWIN, drift_names[m], cb, opaque);
     if (d->ph[m]) {
         scaler *sc = &d->ph_scale[m];
@@ -235,7 +270,8 @@ void llmopt_detect_anomaly(llmopt_detect *d, llmopt_anomaly_metric m, double x,
 size_t llmopt_detect_bytes(const llmopt_detect *d) {
     size_t n = sizeof(*d);
     for (int m = 0; m < LLMOPT_DM_COUNT; m++)
-        n += (d->adwin[m] ? sizeof(llmopt_adwin) : 0) + (d->ph[m] ? sizeof(llmopt_ph) : 0) +
+        n += (d->adwin[m] ? llmopt_adwin_sizeof(&d->cfg->adwin, llmopt_adwin_rows_cap(d->adwin[m])) : 0) +
+             (d->ph[m] ? sizeof(llmopt_ph) : 0) +
              (d->cusum[m] ? sizeof(llmopt_cusum) : 0);
     /* the anomaly detectors hold a ring of recent windows each */
     for (int m = 0; m < LLMOPT_AM_COUNT; m++)
@@ -323,8 +359,23 @@ llmopt_err_t llmopt_detect_deserialize(llmopt_detect *d, llmopt_rbuf *r) {
             r->err = r->err ? r->err : LLMOPT_ERR_INVALID;
             break;
         }
-        if (d->adwin[m] && llmopt_adwin_deserialize(d->adwin[m], r, NULL, 0) && !r->err)
-            r->err = LLMOPT_ERR_INVALID;
+        if (d->adwin[m]) {
+            /* the restore needs a whole struct, trimmed afterwards */
+            llmopt_adwin *whole = malloc(sizeof(llmopt_adwin));
+            if (!whole) {
+                r->err = LLMOPT_ERR_NOMEM;
+                break;
+            }
+            if (llmopt_adwin_deserialize(whole, r, NULL, 0)) {
+                free(whole);
+                if (!r->err)
+                    r->err = LLMOPT_ERR_INVALID;
+                break;
+            }
+            free(d->adwin[m]);
+            d->adwin[m] = whole;
+            adwin_trim(&d->adwin[m]);
+        }
         if (!r->err && d->ph[m]) {
             scaler *sc = &d->ph_scale[m];
             sc->n = llmopt_rbuf_u64(r);

@@ -8,6 +8,7 @@
 #include "processor/core/adwin.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #define ADWIN_TAG "ADWN"
@@ -55,23 +56,74 @@ static void empty_window(llmopt_adwin *a) {
     memset(a->cnt, 0, sizeof(a->cnt));
 }
 
-static void set_layout(llmopt_adwin *a) {
-    a->row_cap = a->cfg.max_buckets + 1;
-    a->max_rows = LLMOPT_ADWIN_SLOTS / a->row_cap;
-    if (a->max_rows > LLMOPT_ADWIN_MAX_ROWS)
-        a->max_rows = LLMOPT_ADWIN_MAX_ROWS;
+static uint32_t whole_rows(uint32_t max_buckets) {
+    uint32_t r = LLMOPT_ADWIN_SLOTS / (max_buckets + 1);
+    return r > LLMOPT_ADWIN_MAX_ROWS ? LLMOPT_ADWIN_MAX_ROWS : r;
 }
 
-llmopt_err_t llmopt_adwin_init(llmopt_adwin *a, const llmopt_adwin_config *cfg,
-                               char *errstr, size_t errstr_size) {
-    memset(a, 0, sizeof(*a));
+static void set_layout(llmopt_adwin *a) {
+    a->row_cap = a->cfg.max_buckets + 1;
+    a->max_rows = whole_rows(a->cfg.max_buckets);
+    a->cap_rows = a->max_rows;
+    a->bv_off = a->cap_rows * a->row_cap;
+}
+
+#define BT(a) ((a)->slots)
+#define BV(a) ((a)->slots + (a)->bv_off)
+
+size_t llmopt_adwin_sizeof(const llmopt_adwin_config *cfg, uint32_t rows) {
+    uint32_t max = whole_rows(cfg->max_buckets);
+    if (rows < 1)
+        rows = 1;
+    if (rows > max)
+        rows = max;
+    return offsetof(llmopt_adwin, slots) +
+           2 * (size_t)rows * (cfg->max_buckets + 1) * sizeof(double);
+}
+
+llmopt_err_t llmopt_adwin_init_rows(llmopt_adwin *a, const llmopt_adwin_config *cfg,
+                                    uint32_t rows, char *errstr, size_t errstr_size) {
+    memset(a, 0, offsetof(llmopt_adwin, slots));
     llmopt_err_t e = validate(cfg, errstr, errstr_size);
     if (e != LLMOPT_OK)
         return e;
     a->cfg = *cfg;
     set_layout(a);
+    if (rows < 1)
+        rows = 1;
+    if (rows < a->max_rows) {
+        a->cap_rows = rows;
+        a->bv_off = rows * a->row_cap;
+    }
+    memset(a->slots, 0, 2 * (size_t)a->bv_off * sizeof(double));
     empty_window(a);
     return LLMOPT_OK;
+}
+
+llmopt_err_t llmopt_adwin_init(llmopt_adwin *a, const llmopt_adwin_config *cfg,
+                               char *errstr, size_t errstr_size) {
+    memset(a, 0, sizeof(*a));
+    return llmopt_adwin_init_rows(a, cfg, LLMOPT_ADWIN_MAX_ROWS, errstr, errstr_size);
+}
+
+uint32_t llmopt_adwin_rows_cap(const llmopt_adwin *a) {
+    return a->cap_rows;
+}
+
+uint32_t llmopt_adwin_rows_wanted(const llmopt_adwin *a) {
+    return a->nrows < a->max_rows ? a->nrows + 1 : a->max_rows;
+}
+
+void llmopt_adwin_set_rows_cap(llmopt_adwin *a, uint32_t rows) {
+    if (rows < a->nrows)
+        rows = a->nrows;
+    if (rows > a->max_rows)
+        rows = a->max_rows;
+    uint32_t off = rows * a->row_cap;
+    if (off != a->bv_off)
+        memmove(a->slots + off, a->slots + a->bv_off, (size_t)a->nrows * a->row_cap * sizeof(double));
+    a->cap_rows = rows;
+    a->bv_off = off;
 }
 
 void llmopt_adwin_reset(llmopt_adwin *a) {
@@ -107,8 +159,8 @@ static inline double bucket_size_inv(uint32_t row) {
  * run backwards, as River does. */
 static double delete_oldest(llmopt_adwin *a, double *sum_out) {
     uint32_t last = a->nrows - 1;
-    double *t = a->bt + (size_t)last * a->row_cap;
-    double *v = a->bv + (size_t)last * a->row_cap;
+    double *t = BT(a) + (size_t)last * a->row_cap;
+    double *v = BV(a) + (size_t)last * a->row_cap;
     double n = bucket_size(last);
     double u = t[0];
     double var = v[0];
@@ -139,13 +191,13 @@ static void compress(llmopt_adwin *a) {
     const uint32_t m = a->cfg.max_buckets, rc = a->row_cap;
     uint32_t idx = 0;
     while (a->cnt[idx] == m + 1) {
-        if (idx + 1 == a->max_rows) {
+        if (idx + 1 == a->cap_rows) {
             /* no row left to merge into: the window slides at its bound */
             delete_oldest(a, NULL);
             return;
         }
-        double *t = a->bt + (size_t)idx * rc;
-        double *v = a->bv + (size_t)idx * rc;
+        double *t = BT(a) + (size_t)idx * rc;
+        double *v = BV(a) + (size_t)idx * rc;
         double n1 = bucket_size(idx);
         /* t / 2^idx == t * 2^-idx exactly (both are the correctly rounded
          * scaling), and a multiply is far cheaper than a divide */
@@ -159,8 +211,8 @@ static void compress(llmopt_adwin *a) {
         if (idx + 1 >= a->nrows)
             a->nrows = idx + 2; /* the new row is empty: cnt was kept at 0 */
         uint32_t nc = a->cnt[idx + 1];
-        a->bt[(size_t)(idx + 1) * rc + nc] = total12;
-        a->bv[(size_t)(idx + 1) * rc + nc] = v12;
+        BT(a)[(size_t)(idx + 1) * rc + nc] = total12;
+        BV(a)[(size_t)(idx + 1) * rc + nc] = v12;
         a->cnt[idx + 1] = (uint8_t)(nc + 1);
 
         shift_down(t, v, m + 1, 2);
@@ -195,7 +247,7 @@ static int scan_once(llmopt_adwin *a, double *dropped_n, double *dropped_sum) {
         const double bs = bucket_size((uint32_t)idx);
         const uint32_t c = a->cnt[idx];
         const uint32_t lim = skip ? (c ? c - 1 : 0) : c;
-        const double *t = a->bt + (size_t)idx * a->row_cap;
+        const double *t = BT(a) + (size_t)idx * a->row_cap;
         for (uint32_t k = 0; k < lim; k++) {
             n0 += bs;
             n1 -= bs;
@@ -258,8 +310,8 @@ int llmopt_adwin_update(llmopt_adwin *a, double x, llmopt_drift_detection *det) 
 
     /* insert into row 0 */
     uint32_t c = a->cnt[0];
-    a->bt[c] = x;
-    a->bv[c] = 0.0;
+    BT(a)[c] = x;
+    BV(a)[c] = 0.0;
     a->cnt[0] = (uint8_t)(c + 1);
     a->width += 1.0;
     if (a->width > 1.0) {
@@ -332,8 +384,8 @@ void llmopt_adwin_serialize(const llmopt_adwin *a, llmopt_wbuf *w) {
     for (uint32_t i = 0; i < a->nrows; i++) {
         llmopt_wbuf_u8(w, a->cnt[i]);
         for (uint32_t k = 0; k < a->cnt[i]; k++) {
-            llmopt_wbuf_f64(w, a->bt[(size_t)i * a->row_cap + k]);
-            llmopt_wbuf_f64(w, a->bv[(size_t)i * a->row_cap + k]);
+            llmopt_wbuf_f64(w, BT(a)[(size_t)i * a->row_cap + k]);
+            llmopt_wbuf_f64(w, BV(a)[(size_t)i * a->row_cap + k]);
         }
     }
 }
@@ -389,8 +441,8 @@ llmopt_err_t llmopt_adwin_deserialize(llmopt_adwin *a, llmopt_rbuf *r,
             double t = llmopt_rbuf_f64(r), v = llmopt_rbuf_f64(r);
             if (r->err)
                 return rbuf_fail(r, errstr, errstr_size);
-            s.bt[(size_t)i * s.row_cap + k] = t;
-            s.bv[(size_t)i * s.row_cap + k] = v;
+            BT(&s)[(size_t)i * s.row_cap + k] = t;
+            BV(&s)[(size_t)i * s.row_cap + k] = v;
         }
         width += (double)c * bucket_size(i);
     }

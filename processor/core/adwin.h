@@ -45,6 +45,17 @@
  * at that bound). Insertion is amortised O(1); the cut scan is
  * O(max_buckets * log(W / max_buckets)) and runs only every `clock` samples.
  *
+ * Compact allocation. A whole struct is 3.2 KB, but a window of n values
+ * uses only about log2(n / max_buckets) + 1 rows. A holder of many detectors
+ * (one per key and metric) may therefore allocate only a prefix of the struct
+ * holding `rows` rows (llmopt_adwin_sizeof), start it with
+ * llmopt_adwin_init_rows, and before each update grow it when
+ * llmopt_adwin_rows_wanted() exceeds llmopt_adwin_rows_cap(): realloc to
+ * llmopt_adwin_sizeof(new rows), then llmopt_adwin_set_rows_cap(). With one
+ * spare row the window never reaches the storage bound before the real one,
+ * so a compact detector computes exactly what a whole struct computes. (If
+ * the holder cannot grow it, the window slides at the smaller bound.)
+ *
  * Non-finite inputs (NaN, +-inf) are ignored: they would poison the sums for
  * ever. They still advance the sample index. (Finite but huge inputs, near
  * 1e308, can still overflow the sums; the state stays memory-safe and
@@ -102,7 +113,9 @@ typedef struct llmopt_adwin_config {
 typedef struct llmopt_adwin {
     llmopt_adwin_config cfg;
     uint32_t row_cap;   /* max_buckets + 1 slots per row */
-    uint32_t max_rows;  /* rows that fit in the slots */
+    uint32_t max_rows;  /* rows that fit in the slots of a whole struct */
+    uint32_t cap_rows;  /* rows the storage holds: max_rows, fewer when compact */
+    uint32_t bv_off;    /* cap_rows * row_cap: where the variances start in slots */
     uint32_t nrows;     /* rows in use, >= 1; the last one is non-empty unless nrows == 1 */
     uint64_t tick;      /* updates since the window was last emptied; drives `clock` */
     uint32_t phase;     /* tick % clock, kept incrementally (a 64-bit modulo per update is slow) */
@@ -112,8 +125,10 @@ typedef struct llmopt_adwin {
     double total;       /* their sum */
     double variance;    /* their sum of squared deviations from the mean */
     uint8_t cnt[LLMOPT_ADWIN_MAX_ROWS];       /* buckets in each row */
-    double bt[LLMOPT_ADWIN_SLOTS];            /* bucket sums, row-major, oldest first */
-    double bv[LLMOPT_ADWIN_SLOTS];            /* bucket variances */
+    /* bucket sums in slots[0, bv_off), row-major, oldest first; the
+     * variances in the same layout from slots[bv_off]; a compact allocation
+     * ends after slots[2 * bv_off) (must stay the last member) */
+    double slots[2 * LLMOPT_ADWIN_SLOTS];
 } llmopt_adwin;
 
 /* River's defaults (see the fields above). */
@@ -123,6 +138,21 @@ llmopt_adwin_config llmopt_adwin_config_default(void);
  * reason in errstr) *a is left zeroed and must not be updated. */
 llmopt_err_t llmopt_adwin_init(llmopt_adwin *a, const llmopt_adwin_config *cfg,
                                char *errstr, size_t errstr_size);
+
+/* Bytes of an allocation holding `rows` rows (clamped to [1, the whole
+ * struct's rows]) for cfg; sizeof(llmopt_adwin) or less. cfg must be valid. */
+size_t llmopt_adwin_sizeof(const llmopt_adwin_config *cfg, uint32_t rows);
+/* init() for an allocation of llmopt_adwin_sizeof(cfg, rows) bytes. */
+llmopt_err_t llmopt_adwin_init_rows(llmopt_adwin *a, const llmopt_adwin_config *cfg,
+                                    uint32_t rows, char *errstr, size_t errstr_size);
+/* Rows the storage holds, and the rows the next update may need (rows in
+ * use plus one, at most the whole struct's). */
+uint32_t llmopt_adwin_rows_cap(const llmopt_adwin *a);
+uint32_t llmopt_adwin_rows_wanted(const llmopt_adwin *a);
+/* Re-lay the storage for `rows` rows (clamped to [rows in use, whole]); the
+ * allocation must span llmopt_adwin_sizeof() of both the old and the new
+ * count while this runs: realloc before growing, after shrinking. */
+void llmopt_adwin_set_rows_cap(llmopt_adwin *a, uint32_t rows);
 
 /* Empty the window and restart the sample index; keeps the configuration. */
 void llmopt_adwin_reset(llmopt_adwin *a);
@@ -141,7 +171,8 @@ uint64_t llmopt_adwin_detections(const llmopt_adwin *a);
  * Errors surface as w->err (NOMEM). */
 void llmopt_adwin_serialize(const llmopt_adwin *a, llmopt_wbuf *w);
 
-/* Read an "ADWN" record. Everything update() relies on is validated
+/* Read an "ADWN" record into a whole struct (a compact one can be shrunk
+ * afterwards with llmopt_adwin_set_rows_cap and realloc). Everything update() relies on is validated
  * (configuration ranges, row and bucket counts, last row non-empty, width
  * equal to the sum of bucket sizes); sums are taken as they are, since a
  * detector fed huge values may legitimately hold infinities. On any failure *a is untouched and INVALID/TRUNCATED/VERSION is

@@ -391,6 +391,73 @@ static void test_bad_state(void) {
     printf("\n  sizeof(llmopt_adwin) = %zu bytes, no heap\n", sizeof(llmopt_adwin));
 }
 
+/* A compact allocation grown one row ahead of need (as processor/detect.c
+ * does) gives the same detections and the same serialized state as a whole
+ * struct, on every golden stream and on a long ramp that needs many rows;
+ * a compact one that is not grown slides at its smaller bound. */
+static void test_compact_equals_whole(void) {
+    static double xs[MAXN];
+    llmopt_adwin_config c = llmopt_adwin_config_default();
+    for (size_t s = 0; s <= sizeof(STREAMS) / sizeof(STREAMS[0]); s++) {
+        size_t n;
+        if (s < sizeof(STREAMS) / sizeof(STREAMS[0])) {
+            n = load_stream(STREAMS[s], xs);
+        } else {
+            n = MAXN; /* stationary ramp noise: the window keeps growing */
+            for (size_t i = 0; i < n; i++)
+                xs[i] = (double)(i % 17);
+        }
+        llmopt_adwin whole;
+        CU_ASSERT_EQUAL_FATAL(llmopt_adwin_init(&whole, &c, NULL, 0), LLMOPT_OK);
+        llmopt_adwin *cp = malloc(llmopt_adwin_sizeof(&c, 1));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cp);
+        CU_ASSERT_EQUAL_FATAL(llmopt_adwin_init_rows(cp, &c, 1, NULL, 0), LLMOPT_OK);
+        CU_ASSERT_EQUAL(llmopt_adwin_rows_cap(cp), 1);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t want = llmopt_adwin_rows_wanted(cp);
+            if (want > llmopt_adwin_rows_cap(cp)) {
+                cp = realloc(cp, llmopt_adwin_sizeof(&c, want));
+                CU_ASSERT_PTR_NOT_NULL_FATAL(cp);
+                llmopt_adwin_set_rows_cap(cp, want);
+            }
+            llmopt_drift_detection d1, d2;
+            int h1 = llmopt_adwin_update(&whole, xs[i], &d1);
+            int h2 = llmopt_adwin_update(cp, xs[i], &d2);
+            CU_ASSERT_EQUAL_FATAL(h1, h2);
+            if (h1)
+                CU_ASSERT(d1.sample_index == d2.sample_index &&
+                          d1.estimate_before == d2.estimate_before &&
+                          d1.estimate_after == d2.estimate_after);
+        }
+        llmopt_wbuf w1, w2;
+        llmopt_wbuf_init(&w1);
+        llmopt_wbuf_init(&w2);
+        llmopt_adwin_serialize(&whole, &w1);
+        llmopt_adwin_serialize(cp, &w2);
+        CU_ASSERT_EQUAL(w1.len, w2.len);
+        CU_ASSERT(w1.len == w2.len && memcmp(w1.data, w2.data, w1.len) == 0);
+        /* shrink to the rows in use (plus one) and keep going identically */
+        uint32_t keep = llmopt_adwin_rows_wanted(cp);
+        llmopt_adwin_set_rows_cap(cp, keep);
+        cp = realloc(cp, llmopt_adwin_sizeof(&c, keep));
+        CU_ASSERT_EQUAL(llmopt_adwin_rows_cap(cp), keep);
+        CU_ASSERT(llmopt_adwin_mean(cp) == llmopt_adwin_mean(&whole));
+        llmopt_wbuf_release(&w1);
+        llmopt_wbuf_release(&w2);
+        free(cp);
+    }
+    /* never grown: a 2-row compact detector slides at 2 rows, memory-safe */
+    llmopt_adwin *sm = malloc(llmopt_adwin_sizeof(&c, 2));
+    CU_ASSERT_EQUAL_FATAL(llmopt_adwin_init_rows(sm, &c, 2, NULL, 0), LLMOPT_OK);
+    for (int i = 0; i < 1000; i++)
+        llmopt_adwin_update(sm, 1.0, NULL);
+    CU_ASSERT(sm->nrows <= 2);
+    CU_ASSERT(llmopt_adwin_width(sm) <= 5 + 2 * 5);
+    free(sm);
+    printf("\n  compact adwin: %zu bytes with 4 rows, %zu whole\n", llmopt_adwin_sizeof(&c, 4),
+           sizeof(llmopt_adwin));
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
@@ -406,6 +473,7 @@ int main(void) {
     CU_add_test(s, "config_errors", test_config_errors);
     CU_add_test(s, "serialize_roundtrip_midstream", test_roundtrip);
     CU_add_test(s, "deserialize_rejects_bad_state", test_bad_state);
+    CU_add_test(s, "compact_equals_whole", test_compact_equals_whole);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
