@@ -407,7 +407,7 @@ static llmopt_err_t leader_setup(llmopt_ctl *c, char *errstr, size_t errstr_size
         return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const llmopt_policy_route *pr = &c->policy->routes[i];
-        uint64_t seed = llmopt_rng_mix((uint64_t)c->conf->seed, fnv1a(pr->route, strlen(pr->route)));
+        uint64_t seed = llmopt_route_seed((uint64_t)c->conf->seed, pr->route);
         if (!(c->routes[i] = llmopt_route_new(pr, seed, t0, errstr, errstr_size)))
             return LLMOPT_ERR_INVALID;
         c->n_routes = i + 1;

@@ -108,6 +108,13 @@ static void bandit_config(const llmopt_policy_route *p, llmopt_bandit_config *bc
     bc->drift_boost_ms = p->drift_boost_ms;
 }
 
+uint64_t llmopt_route_seed(uint64_t base_seed, const char *route) {
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *s = route; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    return llmopt_rng_mix(base_seed, h);
+}
+
 llmopt_route *llmopt_route_new(const llmopt_policy_route *pol, uint64_t seed, int64_t now_ms,
                                char *errstr, size_t errstr_size) {
     llmopt_route *r = calloc(1, sizeof(*r));

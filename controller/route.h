@@ -66,6 +66,11 @@ typedef struct llmopt_route_decision {
     char reason[LLMOPT_ROUTE_REASON_MAX];
 } llmopt_route_decision;
 
+/* The seed of a route's random stream: controller.seed mixed with an
+ * FNV-1a hash of the route name (the daemon and the replay both use it, so
+ * a replay draws what the live controller drew). */
+uint64_t llmopt_route_seed(uint64_t base_seed, const char *route);
+
 /* Fresh state: registry priors, breakers closed, canary idle, version 0. */
 llmopt_route *llmopt_route_new(const llmopt_policy_route *pol, uint64_t seed, int64_t now_ms,
                                char *errstr, size_t errstr_size);
