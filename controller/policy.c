@@ -518,7 +518,8 @@ static void parse_route(walker *w, json_t *o, const char *p, llmopt_policy *pol,
     r->expected_in_tokens = 500, r->expected_out_tokens = 300;
     json_t *up = get_obj(w, o, p, "update", false);
     if (up) {
-        static const char *const uk[] = {"epsilon", "heartbeat_ms", "discount", "thompson_draws",
+        static const char *const uk[] = {"epsilon", "heartbeat_ms", "discount", "window",
+                                         "thompson_draws",
                                          "ucb_c", "egreedy_eps", "prior_strength",
                                          "expected_input_tokens", "expected_output_tokens",
                                          NULL};
@@ -527,6 +528,7 @@ static void parse_route(walker *w, json_t *o, const char *p, llmopt_policy *pol,
         r->epsilon = get_num(w, up, sp, "epsilon", 0.02, 0, 1, false);
         r->heartbeat_ms = (int64_t)get_num(w, up, sp, "heartbeat_ms", 30000, 100, 86400000, false);
         r->discount = get_num(w, up, sp, "discount", 1.0, 1e-6, 1, false);
+        r->window = (uint32_t)get_num(w, up, sp, "window", 0, 0, LLMOPT_BANDIT_MAX_WINDOW, false);
         r->thompson_draws = (uint32_t)get_num(w, up, sp, "thompson_draws", 2000, 1, 1e6, false);
         r->ucb_c = get_num(w, up, sp, "ucb_c", 2.0, 0, 100, false);
         r->egreedy_eps = get_num(w, up, sp, "egreedy_eps", 0.1, 0, 1, false);
@@ -669,7 +671,8 @@ static void parse_route(walker *w, json_t *o, const char *p, llmopt_policy *pol,
     llmopt_bandit bd;
     llmopt_bandit_config bc;
     llmopt_bandit_config_default(&bc, r->reward, (uint32_t)r->n_arms);
-    bc.gamma = r->discount, bc.floor = r->floor, bc.drift_floor = r->drift_floor;
+    bc.gamma = r->discount, bc.window = r->window, bc.floor = r->floor;
+    bc.drift_floor = r->drift_floor;
     bc.drift_shrink = r->drift_shrink, bc.drift_boost_ms = r->drift_boost_ms;
     if (llmopt_breaker_init(&br, &r->breaker, 0, e, sizeof(e))) {
         path_key(sp, sizeof(sp), p, "guardrails");

@@ -83,6 +83,7 @@ typedef struct llmopt_policy_route {
     double epsilon;             /* publish when a weight moves by more */
     int64_t heartbeat_ms;
     double discount;            /* bandit gamma per metrics window */
+    uint32_t window;            /* or a sliding window of this many rounds (0: off) */
     uint32_t thompson_draws;
     double ucb_c;
     double egreedy_eps;

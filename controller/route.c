@@ -102,6 +102,7 @@ bool llmopt_route_take_alert(llmopt_route *r, char *buf, size_t size) {
 static void bandit_config(const llmopt_policy_route *p, llmopt_bandit_config *bc) {
     llmopt_bandit_config_default(bc, p->reward, (uint32_t)p->n_arms);
     bc->gamma = p->discount;
+    bc->window = p->window;
     bc->floor = p->floor;
     bc->drift_floor = p->drift_floor;
     bc->drift_shrink = p->drift_shrink;

@@ -42,6 +42,12 @@ static llmopt_err_t check_config(const llmopt_bandit_config *c, char *errstr, si
                            LLMOPT_BANDIT_MAX_ARMS, c->k);
     if (!(c->gamma > 0 && c->gamma <= 1))
         return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz, "'gamma' must be in (0, 1]");
+    if (c->window > LLMOPT_BANDIT_MAX_WINDOW)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz, "'window' must be 0..%d rounds, got %u",
+                           LLMOPT_BANDIT_MAX_WINDOW, c->window);
+    if (c->window > 0 && c->gamma < 1)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz,
+                           "'window' and 'gamma' < 1 are exclusive: pick one");
     if (!pos_finite(c->beta_a0) || !pos_finite(c->beta_b0))
         return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz, "'beta_a0' and 'beta_b0' must be > 0");
     if (!pos_finite(c->nig_alpha0))
@@ -97,6 +103,23 @@ llmopt_err_t llmopt_bandit_set_prior(llmopt_bandit *b, uint32_t arm, const llmop
     return LLMOPT_OK;
 }
 
+/* Chan et al.: merges y into x; 0 (x untouched) when the result would
+ * leave the bounds. */
+static int merge(llmopt_bandit_slot *x, const llmopt_bandit_slot *y, llmopt_bandit_reward rw) {
+    if (y->n == 0)
+        return 1;
+    double nn = x->n + y->n;
+    double delta = y->mean - x->mean;
+    double nmean = x->mean + delta * (y->n / nn);
+    double nm2 = x->m2 + y->m2 + delta * delta * (x->n * y->n / nn);
+    if (!(nn <= N_MAX) || !(fabs(nmean) <= VAL_MAX) || !(nm2 <= M2_MAX))
+        return 0;
+    if (rw == LLMOPT_BANDIT_BERNOULLI) /* a convex mix can round past 1 */
+        nmean = fmin(1.0, fmax(0.0, nmean));
+    *x = (llmopt_bandit_slot){nn, nmean, nm2};
+    return 1;
+}
+
 llmopt_err_t llmopt_bandit_observe_batch(llmopt_bandit *b, uint32_t arm, double n, double mean,
                                          double m2) {
     if (arm >= b->cfg.k || !(n >= 0 && n <= N_MAX) || !(fabs(mean) <= VAL_MAX) ||
@@ -107,17 +130,18 @@ llmopt_err_t llmopt_bandit_observe_batch(llmopt_bandit *b, uint32_t arm, double 
     if (n == 0)
         return LLMOPT_OK;
     llmopt_bandit_arm *a = &b->arm[arm];
-    double nn = a->n + n;
-    double delta = mean - a->mean;
-    double nmean = a->mean + delta * (n / nn);
-    double nm2 = a->m2 + m2 + delta * delta * (a->n * n / nn);
-    if (!(nn <= N_MAX) || !(fabs(nmean) <= VAL_MAX) || !(nm2 <= M2_MAX))
+    llmopt_bandit_slot tot = {a->n, a->mean, a->m2}, add = {n, mean, m2};
+    if (!merge(&tot, &add, b->cfg.reward))
         return LLMOPT_ERR_RANGE;
-    if (b->cfg.reward == LLMOPT_BANDIT_BERNOULLI) /* a convex mix can round past 1 */
-        nmean = fmin(1.0, fmax(0.0, nmean));
-    a->n = nn;
-    a->mean = nmean;
-    a->m2 = nm2;
+    if (b->cfg.window) {
+        llmopt_bandit_slot cur = a->win[b->win_head];
+        if (!merge(&cur, &add, b->cfg.reward))
+            return LLMOPT_ERR_RANGE;
+        a->win[b->win_head] = cur;
+    }
+    a->n = tot.n;
+    a->mean = tot.mean;
+    a->m2 = tot.m2;
     a->pulls += n >= 1 ? (uint64_t)n : 1;
     return LLMOPT_OK;
 }
@@ -126,7 +150,28 @@ llmopt_err_t llmopt_bandit_observe(llmopt_bandit *b, uint32_t arm, double reward
     return llmopt_bandit_observe_batch(b, arm, 1.0, reward, 0.0);
 }
 
+/* The arm's evidence re-merged from its window slots, oldest first (the
+ * same order every time, so a restored state re-merges identically). */
+static void remerge(llmopt_bandit *b, llmopt_bandit_arm *a) {
+    llmopt_bandit_slot tot = {0, 0, 0};
+    uint32_t w = b->cfg.window;
+    for (uint32_t j = 1; j <= w; j++)
+        (void)merge(&tot, &a->win[(b->win_head + j) % w], b->cfg.reward); /* a subset of
+                                                    what the bounds already admitted */
+    a->n = tot.n;
+    a->mean = tot.n > 0 ? tot.mean : 0;
+    a->m2 = tot.m2;
+}
+
 void llmopt_bandit_decay(llmopt_bandit *b) {
+    if (b->cfg.window) {
+        b->win_head = (b->win_head + 1) % b->cfg.window;
+        for (uint32_t i = 0; i < b->cfg.k; i++) {
+            b->arm[i].win[b->win_head] = (llmopt_bandit_slot){0, 0, 0};
+            remerge(b, &b->arm[i]);
+        }
+        return;
+    }
     if (b->cfg.gamma >= 1.0)
         return;
     for (uint32_t i = 0; i < b->cfg.k; i++) {
@@ -141,6 +186,10 @@ llmopt_err_t llmopt_bandit_drift(llmopt_bandit *b, uint32_t arm, int64_t ts_ms) 
     llmopt_bandit_arm *a = &b->arm[arm];
     a->n *= b->cfg.drift_shrink;
     a->m2 *= b->cfg.drift_shrink;
+    for (uint32_t j = 0; j < b->cfg.window; j++) {
+        a->win[j].n *= b->cfg.drift_shrink;
+        a->win[j].m2 *= b->cfg.drift_shrink;
+    }
     int64_t until = ts_ms > INT64_MAX - b->cfg.drift_boost_ms ? INT64_MAX
                                                               : ts_ms + b->cfg.drift_boost_ms;
     if (until > a->boost_until_ms)
@@ -201,7 +250,7 @@ double llmopt_bandit_eff_mean(const llmopt_bandit *b, uint32_t arm) {
 
 void llmopt_bandit_serialize(const llmopt_bandit *b, llmopt_wbuf *w) {
     const llmopt_bandit_config *c = &b->cfg;
-    llmopt_wbuf_header(w, "BNDT", 1);
+    llmopt_wbuf_header(w, "BNDT", 2);
     llmopt_wbuf_u8(w, (uint8_t)c->reward);
     llmopt_wbuf_u32(w, c->k);
     llmopt_wbuf_f64(w, c->gamma);
@@ -213,6 +262,8 @@ void llmopt_bandit_serialize(const llmopt_bandit *b, llmopt_wbuf *w) {
     llmopt_wbuf_f64(w, c->floor);
     llmopt_wbuf_f64(w, c->drift_floor);
     llmopt_wbuf_i64(w, c->drift_boost_ms);
+    llmopt_wbuf_u32(w, c->window);     /* v2 */
+    llmopt_wbuf_u32(w, b->win_head);   /* v2 */
     for (uint32_t i = 0; i < c->k; i++) {
         const llmopt_bandit_arm *a = &b->arm[i];
         llmopt_wbuf_f64(w, a->prior.n0);
@@ -223,6 +274,11 @@ void llmopt_bandit_serialize(const llmopt_bandit *b, llmopt_wbuf *w) {
         llmopt_wbuf_f64(w, a->m2);
         llmopt_wbuf_u64(w, a->pulls);
         llmopt_wbuf_i64(w, a->boost_until_ms);
+        for (uint32_t j = 0; j < c->window; j++) { /* v2 */
+            llmopt_wbuf_f64(w, a->win[j].n);
+            llmopt_wbuf_f64(w, a->win[j].mean);
+            llmopt_wbuf_f64(w, a->win[j].m2);
+        }
     }
 }
 
@@ -231,7 +287,8 @@ llmopt_err_t llmopt_bandit_deserialize(llmopt_bandit *b, llmopt_rbuf *r, char *e
     llmopt_bandit tmp;
     llmopt_bandit_config c;
     memset(&c, 0, sizeof(c));
-    if (!llmopt_rbuf_header(r, "BNDT", 1))
+    uint8_t ver = llmopt_rbuf_header(r, "BNDT", 2);
+    if (!ver)
         return llmopt_errf(r->err ? (llmopt_err_t)r->err : LLMOPT_ERR_INVALID, errstr,
                            errstr_size, "not a bandit state");
     c.reward = (llmopt_bandit_reward)llmopt_rbuf_u8(r);
@@ -245,6 +302,14 @@ llmopt_err_t llmopt_bandit_deserialize(llmopt_bandit *b, llmopt_rbuf *r, char *e
     c.floor = llmopt_rbuf_f64(r);
     c.drift_floor = llmopt_rbuf_f64(r);
     c.drift_boost_ms = llmopt_rbuf_i64(r);
+    uint32_t head = 0;
+    if (ver >= 2) {
+        c.window = llmopt_rbuf_u32(r);
+        head = llmopt_rbuf_u32(r);
+    }
+    if (!r->err && c.window && head >= c.window)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size, "window head %u of %u", head,
+                           c.window);
     if (r->err)
         return llmopt_errf((llmopt_err_t)r->err, errstr, errstr_size, "bandit state truncated");
     llmopt_err_t e = llmopt_bandit_init(&tmp, &c, errstr, errstr_size);
@@ -262,6 +327,17 @@ llmopt_err_t llmopt_bandit_deserialize(llmopt_bandit *b, llmopt_rbuf *r, char *e
         a->m2 = llmopt_rbuf_f64(r);
         a->pulls = llmopt_rbuf_u64(r);
         a->boost_until_ms = llmopt_rbuf_i64(r);
+        int bad_slot = 0;
+        for (uint32_t j = 0; j < c.window; j++) {
+            llmopt_bandit_slot *sl = &a->win[j];
+            sl->n = llmopt_rbuf_f64(r);
+            sl->mean = llmopt_rbuf_f64(r);
+            sl->m2 = llmopt_rbuf_f64(r);
+            if (!(sl->n >= 0 && sl->n <= N_MAX && fabs(sl->mean) <= VAL_MAX && sl->m2 >= 0 &&
+                  sl->m2 <= M2_MAX) ||
+                (c.reward == LLMOPT_BANDIT_BERNOULLI && !(sl->mean >= 0 && sl->mean <= 1)))
+                bad_slot = 1;
+        }
         if (r->err)
             return llmopt_errf((llmopt_err_t)r->err, errstr, errstr_size,
                                "bandit state truncated at arm '%u'", i);
@@ -270,6 +346,9 @@ llmopt_err_t llmopt_bandit_deserialize(llmopt_bandit *b, llmopt_rbuf *r, char *e
                      a->m2 <= M2_MAX))
             e = llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
                             "bad evidence for arm '%u'", i);
+        if (!e && bad_slot)
+            e = llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                            "bad window slot for arm '%u'", i);
         if (!e && c.reward == LLMOPT_BANDIT_BERNOULLI && !(a->mean >= 0 && a->mean <= 1))
             e = llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
                             "bernoulli mean out of [0, 1] for arm '%u'", i);
@@ -278,6 +357,7 @@ llmopt_err_t llmopt_bandit_deserialize(llmopt_bandit *b, llmopt_rbuf *r, char *e
             return e;
         }
     }
+    tmp.win_head = head;
     *b = tmp;
     return LLMOPT_OK;
 }

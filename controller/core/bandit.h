@@ -26,13 +26,21 @@
  *          marginal of the arm's mean: Student t, 2 alpha dof, location mu,
  *          scale^2 = beta / (alpha kappa)
  *
- * Non-stationarity: llmopt_bandit_decay() multiplies every arm's n and m2 by
- * gamma (cfg.gamma, 1 = stationary). The controller calls it once per update
- * round (each closed metrics window), so evidence older than ~1/(1 - gamma)
- * rounds fades and posteriors drift back toward the prior. A drift signal
- * on one arm (llmopt_bandit_drift) shrinks that arm's evidence by
- * cfg.drift_shrink toward its prior and raises its exploration floor to
- * cfg.drift_floor until ts_ms + cfg.drift_boost_ms (llmopt_bandit_floor).
+ * Non-stationarity, one of two (exclusive) ways; llmopt_bandit_decay() is
+ * called once per update round (each closed metrics window):
+ *   discount: it multiplies every arm's n and m2 by gamma (cfg.gamma, 1 =
+ *     stationary), so evidence older than ~1/(1 - gamma) rounds fades and
+ *     posteriors drift back toward the prior;
+ *   sliding window (cfg.window = W rounds, 0 = off, needs gamma = 1): each
+ *     arm keeps one (n, mean, m2) slot per round, the current one included;
+ *     at a round end the slot W rounds old is dropped and the evidence is
+ *     re-merged exactly from the W slots left, so a reward counts fully for
+ *     W rounds and then not at all.
+ * A drift signal on one arm (llmopt_bandit_drift) shrinks that arm's
+ * evidence (and every window slot of it, so the reset survives the next
+ * re-merge) by cfg.drift_shrink toward its prior and raises its exploration
+ * floor to cfg.drift_floor until ts_ms + cfg.drift_boost_ms
+ * (llmopt_bandit_floor).
  *
  * Ownership: a plain struct with fixed-size arrays (at most
  * LLMOPT_BANDIT_MAX_ARMS arms), embedded by the caller, nothing allocated,
@@ -53,6 +61,7 @@
 #include "processor/core/serial.h"
 
 #define LLMOPT_BANDIT_MAX_ARMS 32
+#define LLMOPT_BANDIT_MAX_WINDOW 32 /* rounds of a sliding window */
 
 typedef enum llmopt_bandit_reward {
     LLMOPT_BANDIT_BERNOULLI = 0, /* rewards in [0, 1], Beta posterior */
@@ -72,6 +81,8 @@ typedef struct llmopt_bandit_config {
     llmopt_bandit_reward reward;
     uint32_t k;             /* arms, 1..LLMOPT_BANDIT_MAX_ARMS */
     double gamma;           /* discount per update round, (0, 1]; default 1 */
+    uint32_t window;        /* sliding window in rounds, 0..MAX_WINDOW, 0 = off;
+                               > 0 requires gamma == 1; default 0 */
     double beta_a0;         /* base Beta prior, > 0; default 1 */
     double beta_b0;         /* > 0; default 1 */
     double nig_alpha0;      /* base NIG shape, > 0; default 1 */
@@ -82,6 +93,11 @@ typedef struct llmopt_bandit_config {
     int64_t drift_boost_ms; /* how long the raised floor lasts, >= 0; default 600000 */
 } llmopt_bandit_config;
 
+/* One round's evidence of one arm (sliding window slot). */
+typedef struct llmopt_bandit_slot {
+    double n, mean, m2;
+} llmopt_bandit_slot;
+
 typedef struct llmopt_bandit_arm {
     llmopt_bandit_prior prior;
     double n;                /* discounted weight of observations */
@@ -89,10 +105,12 @@ typedef struct llmopt_bandit_arm {
     double m2;               /* discounted sum of squared deviations */
     uint64_t pulls;          /* raw observations ever, never discounted */
     int64_t boost_until_ms;  /* drift floor in force before this time; 0 = none */
+    llmopt_bandit_slot win[LLMOPT_BANDIT_MAX_WINDOW]; /* cfg.window > 0 only */
 } llmopt_bandit_arm;
 
 typedef struct llmopt_bandit {
     llmopt_bandit_config cfg;
+    uint32_t win_head;       /* slot of the current round, < cfg.window */
     llmopt_bandit_arm arm[LLMOPT_BANDIT_MAX_ARMS];
 } llmopt_bandit;
 
@@ -124,7 +142,9 @@ llmopt_err_t llmopt_bandit_observe(llmopt_bandit *b, uint32_t arm, double reward
  * rules; n == 0 is a no-op. */
 llmopt_err_t llmopt_bandit_observe_batch(llmopt_bandit *b, uint32_t arm, double n, double mean,
                                          double m2);
-/* Multiplies every arm's n and m2 by cfg.gamma (no-op when gamma == 1). */
+/* End of an update round: multiplies every arm's n and m2 by cfg.gamma
+ * (no-op when gamma == 1), or with a sliding window drops the oldest round
+ * and re-merges each arm's evidence from the rounds left. */
 void llmopt_bandit_decay(llmopt_bandit *b);
 /* Drift or anomaly on `arm` at ts_ms: n and m2 *= cfg.drift_shrink and the
  * arm's floor is raised until ts_ms + cfg.drift_boost_ms. RANGE for a bad arm. */

@@ -123,6 +123,169 @@ static void test_drift_and_floor(void) {
     CU_ASSERT_EQUAL(llmopt_bandit_drift(&b, 3, 0), LLMOPT_ERR_RANGE);
 }
 
+/* ---- sliding window ---- */
+
+static llmopt_bandit mkw(llmopt_bandit_reward rw, uint32_t k, uint32_t window) {
+    llmopt_bandit_config c;
+    llmopt_bandit b;
+    llmopt_bandit_config_default(&c, rw, k);
+    c.window = window;
+    CU_ASSERT_FATAL(llmopt_bandit_init(&b, &c, NULL, 0) == LLMOPT_OK);
+    return b;
+}
+
+/* Window of 3 rounds, by hand: round 0 four 1s, round 1 four 0s, round 2
+ * nothing. Evidence: 4 @ 1; then 8 @ 0.5 (m2 = 8 * 0.25 = 2); unchanged in
+ * round 2; at the start of round 3 round 0 leaves: 4 @ 0 (m2 0); round 4:
+ * only round 2 and 3 (empty) are left: n = 0, the posterior is the prior. */
+static void test_window_by_hand(void) {
+    llmopt_bandit b = mkw(LLMOPT_BANDIT_BERNOULLI, 2, 3);
+    for (int i = 0; i < 4; i++)
+        llmopt_bandit_observe(&b, 0, 1.0);
+    CLOSE(b.arm[0].n, 4, 1e-12);
+    CLOSE(b.arm[0].mean, 1, 1e-12);
+    llmopt_bandit_decay(&b); /* round 1 */
+    CLOSE(b.arm[0].n, 4, 1e-12);
+    for (int i = 0; i < 4; i++)
+        llmopt_bandit_observe(&b, 0, 0.0);
+    CLOSE(b.arm[0].n, 8, 1e-12);
+    CLOSE(b.arm[0].mean, 0.5, 1e-12);
+    CLOSE(b.arm[0].m2, 2.0, 1e-12);
+    llmopt_bandit_decay(&b); /* round 2: rounds 0, 1, 2 in the window */
+    CLOSE(b.arm[0].n, 8, 1e-12);
+    CLOSE(b.arm[0].mean, 0.5, 1e-12);
+    CLOSE(b.arm[0].m2, 2.0, 1e-12);
+    llmopt_bandit_decay(&b); /* round 3: round 0 leaves */
+    CLOSE(b.arm[0].n, 4, 1e-12);
+    CLOSE(b.arm[0].mean, 0.0, 1e-12);
+    CLOSE(b.arm[0].m2, 0.0, 1e-12);
+    llmopt_bandit_beta p = llmopt_bandit_beta_posterior(&b, 0);
+    CLOSE(p.alpha, 1, 1e-12); /* Beta(1 + 0, 1 + 4) */
+    CLOSE(p.beta, 5, 1e-12);
+    llmopt_bandit_decay(&b); /* round 4: round 1 leaves */
+    CLOSE(b.arm[0].n, 0, 1e-12);
+    p = llmopt_bandit_beta_posterior(&b, 0);
+    CLOSE(p.alpha, 1, 1e-12);
+    CLOSE(p.beta, 1, 1e-12);
+    CU_ASSERT_EQUAL(b.arm[0].pulls, 8); /* pulls never slide */
+    /* a whole window (n, mean, m2) counts like its rewards */
+    llmopt_bandit_observe_batch(&b, 1, 10, 0.3, 2.1);
+    llmopt_bandit_decay(&b);
+    llmopt_bandit_observe_batch(&b, 1, 30, 0.7, 6.3);
+    /* merged: n 40, mean 0.6, m2 = 2.1 + 6.3 + 0.16 * 10 * 30 / 40 = 9.6 */
+    CLOSE(b.arm[1].n, 40, 1e-12);
+    CLOSE(b.arm[1].mean, 0.6, 1e-12);
+    CLOSE(b.arm[1].m2, 9.6, 1e-12);
+    llmopt_bandit_decay(&b);
+    llmopt_bandit_decay(&b); /* the 10 @ 0.3 round leaves */
+    CLOSE(b.arm[1].n, 30, 1e-12);
+    CLOSE(b.arm[1].mean, 0.7, 1e-12);
+    CLOSE(b.arm[1].m2, 6.3, 1e-12);
+}
+
+/* A drift signal shrinks the window's slots too: the reset is not undone
+ * by the next re-merge. */
+static void test_window_drift(void) {
+    llmopt_bandit b = mkw(LLMOPT_BANDIT_BERNOULLI, 1, 4);
+    for (int r = 0; r < 3; r++) {
+        for (int i = 0; i < 10; i++)
+            llmopt_bandit_observe(&b, 0, i < 8 ? 1.0 : 0.0);
+        llmopt_bandit_decay(&b);
+    }
+    CLOSE(b.arm[0].n, 30, 1e-12);
+    CU_ASSERT_EQUAL(llmopt_bandit_drift(&b, 0, 0), LLMOPT_OK);
+    CLOSE(b.arm[0].n, 3, 1e-12);
+    CLOSE(b.arm[0].mean, 0.8, 1e-12);
+    llmopt_bandit_decay(&b); /* the first round (now 1 @ 0.8) leaves */
+    CLOSE(b.arm[0].n, 2, 1e-12);
+    CLOSE(b.arm[0].mean, 0.8, 1e-12);
+}
+
+/* Non-stationary arms: arm 0 pays 0.7 and arm 1 0.3 for 60 rounds, then
+ * they swap. With a 10-round window the posterior means cross within 10
+ * rounds of the swap; without one (stationary evidence) they do not cross
+ * within 40 rounds. Deterministic rewards (the round means), so exact. */
+static void test_window_tracks_a_swap(void) {
+    llmopt_bandit w = mkw(LLMOPT_BANDIT_BERNOULLI, 2, 10), s = mk(LLMOPT_BANDIT_BERNOULLI, 2);
+    int crossed_w = -1, crossed_s = -1;
+    for (int r = 0; r < 100; r++) {
+        double m0 = r < 60 ? 0.7 : 0.3, m1 = 1 - m0;
+        llmopt_bandit_observe_batch(&w, 0, 20, m0, 0);
+        llmopt_bandit_observe_batch(&w, 1, 20, m1, 0);
+        llmopt_bandit_observe_batch(&s, 0, 20, m0, 0);
+        llmopt_bandit_observe_batch(&s, 1, 20, m1, 0);
+        /* 1e-9: the tie at 5 of 10 rounds must not count as a crossing */
+        if (r >= 60 && crossed_w < 0 &&
+            llmopt_bandit_mean(&w, 1) > llmopt_bandit_mean(&w, 0) + 1e-9)
+            crossed_w = r - 60;
+        if (r >= 60 && crossed_s < 0 &&
+            llmopt_bandit_mean(&s, 1) > llmopt_bandit_mean(&s, 0) + 1e-9)
+            crossed_s = r - 60;
+        llmopt_bandit_decay(&w);
+        llmopt_bandit_decay(&s);
+    }
+    /* within the window, the swap wins once it holds half the rounds: the
+     * 5th post-swap round (index 4) of the 10 in the window is a tie, the 6th
+     * (index 5) a win */
+    if (crossed_w != 5)
+        fprintf(stderr, "crossed_w %d crossed_s %d\n", crossed_w, crossed_s);
+    CU_ASSERT_EQUAL(crossed_w, 5);
+    CU_ASSERT(crossed_s < 0 || crossed_s >= 40);
+}
+
+static void test_window_config_and_state(void) {
+    llmopt_bandit_config c;
+    llmopt_bandit b, d;
+    char err[160];
+    llmopt_bandit_config_default(&c, LLMOPT_BANDIT_NORMAL, 3);
+    c.window = LLMOPT_BANDIT_MAX_WINDOW + 1;
+    CU_ASSERT_EQUAL(llmopt_bandit_init(&b, &c, err, sizeof(err)), LLMOPT_ERR_RANGE);
+    CU_ASSERT(strstr(err, "window") != NULL);
+    c.window = 5;
+    c.gamma = 0.9;
+    CU_ASSERT_EQUAL(llmopt_bandit_init(&b, &c, err, sizeof(err)), LLMOPT_ERR_RANGE);
+    CU_ASSERT(strstr(err, "exclusive") != NULL);
+    c.gamma = 1;
+    CU_ASSERT_EQUAL(llmopt_bandit_init(&b, &c, err, sizeof(err)), LLMOPT_OK);
+    llmopt_rng r;
+    llmopt_rng_seed(&r, 9);
+    for (int i = 0; i < 300; i++) {
+        llmopt_bandit_observe(&b, llmopt_rng_below(&r, 3), llmopt_rng_normal(&r));
+        if (i % 40 == 39)
+            llmopt_bandit_decay(&b);
+    }
+    llmopt_wbuf w1, w2;
+    llmopt_wbuf_init(&w1);
+    llmopt_wbuf_init(&w2);
+    llmopt_bandit_serialize(&b, &w1);
+    llmopt_rbuf rb;
+    llmopt_rbuf_init(&rb, w1.data, w1.len);
+    CU_ASSERT_EQUAL_FATAL(llmopt_bandit_deserialize(&d, &rb, err, sizeof(err)), LLMOPT_OK);
+    CU_ASSERT_EQUAL(rb.left, 0);
+    CU_ASSERT_EQUAL(d.win_head, b.win_head);
+    llmopt_bandit_serialize(&d, &w2);
+    CU_ASSERT_EQUAL_FATAL(w1.len, w2.len);
+    CU_ASSERT_EQUAL(memcmp(w1.data, w2.data, w1.len), 0);
+    /* the restored window slides exactly like the original */
+    for (int i = 0; i < 6; i++) {
+        llmopt_bandit_decay(&b);
+        llmopt_bandit_decay(&d);
+        for (uint32_t a = 0; a < 3; a++) {
+            CU_ASSERT_EQUAL(b.arm[a].n, d.arm[a].n);
+            CU_ASSERT_EQUAL(b.arm[a].mean, d.arm[a].mean);
+        }
+    }
+    CU_ASSERT_EQUAL(b.arm[0].n, 0);
+    /* a head outside the window is refused */
+    uint32_t bad = 7;
+    memcpy(w1.data + 5 + 1 + 4 + 9 * 8 + 4, &bad, 4);
+    llmopt_rbuf_init(&rb, w1.data, w1.len);
+    CU_ASSERT_NOT_EQUAL(llmopt_bandit_deserialize(&d, &rb, err, sizeof(err)), LLMOPT_OK);
+    CU_ASSERT(strstr(err, "head") != NULL);
+    llmopt_wbuf_release(&w1);
+    llmopt_wbuf_release(&w2);
+}
+
 /* ---- probability of being best vs scipy ---- */
 
 static void test_pbest_golden(void) {
@@ -406,6 +569,10 @@ int main(void) {
     CU_add_test(s, "beta_posterior_by_hand", test_beta_posterior_by_hand);
     CU_add_test(s, "nig_posterior_by_hand", test_nig_posterior_by_hand);
     CU_add_test(s, "drift_and_floor", test_drift_and_floor);
+    CU_add_test(s, "window_by_hand", test_window_by_hand);
+    CU_add_test(s, "window_drift", test_window_drift);
+    CU_add_test(s, "window_tracks_a_swap", test_window_tracks_a_swap);
+    CU_add_test(s, "window_config_and_state", test_window_config_and_state);
     CU_add_test(s, "pbest_golden", test_pbest_golden);
     CU_add_test(s, "thompson_reproducible_and_eligibility", test_thompson_reproducible_and_eligibility);
     CU_add_test(s, "ucb1_by_hand", test_ucb1_by_hand);
