@@ -39,13 +39,15 @@
 #include "tools/backtest_conf.h"
 #include "tools/backtest_eval.h"
 #include "tools/backtest_policy.h"
+#include "tools/backtest_read.h"
 #include "tools/backtest.h"
+#include "tools/backtest_cf.h"
 #include "tools/commands.h"
 #include "tools/report_html.h"
 
 /* Epoch ms, or ISO-8601 UTC: 2026-11-29, 2026-11-29T03:00:00Z,
  * 2026-11-29T03:00:00.250Z. Returns 0 on success. */
-static int parse_time(const char *s, int64_t *ms) {
+int llmopt_bt_parse_time(const char *s, int64_t *ms) {
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
@@ -83,6 +85,7 @@ static int parse_time(const char *s, int64_t *ms) {
 /* --policy X, --policy=X, ... -> -X backtest.policy=X */
 static char **translate_args(int argc, char **argv, int *out_argc, char **owned, int *n_owned) {
     static const char *const flags[][2] = {{"--policy", "backtest.policy"},
+                                           {"--settings", "backtest.settings"},
                                            {"--from", "backtest.from"},
                                            {"--to", "backtest.to"},
                                            {"--format", "backtest.format"},
@@ -126,171 +129,59 @@ typedef struct read_stats {
     uint64_t read, decode_errors, out_of_range, partitions;
 } read_stats;
 
+typedef struct outcome_reader {
+    const char *topic;
+    int64_t from_ms, to_ms;
+    llmopt_avro_codec *avro;
+    llmopt_outcome rec;
+    llmopt_bt_log *log;
+    read_stats *st;
+} outcome_reader;
+
+static int on_outcome(void *ctx, const llmopt_bt_msg *m) {
+    outcome_reader *r = ctx;
+    char derr[256];
+    r->st->read++;
+    const unsigned char *p = m->payload;
+    llmopt_err_t de;
+    if (m->len > 0 && p[0] == 0) {
+        llmopt_avro_reason reason;
+        de = llmopt_avro_decode(r->avro, m->payload, m->len, LLMOPT_REC_OUTCOME, &r->rec, &reason,
+                                derr, sizeof(derr));
+    } else {
+        de = llmopt_json_decode(LLMOPT_REC_OUTCOME, m->payload, m->len, &r->rec, NULL, derr,
+                                sizeof(derr));
+    }
+    if (de != LLMOPT_OK) {
+        if (r->st->decode_errors++ < 3)
+            fprintf(stderr, "llmopt backtest: '%s' [%d] offset %lld: %s\n", r->topic,
+                    (int)m->partition, (long long)m->offset, derr);
+    } else if (r->rec.ts_ms < r->from_ms || r->rec.ts_ms >= r->to_ms) {
+        r->st->out_of_range++;
+    } else if (llmopt_bt_log_add(r->log, &r->rec) != LLMOPT_OK) {
+        fprintf(stderr, "llmopt backtest: out of memory after %llu outcomes\n",
+                (unsigned long long)r->log->n);
+        return 1;
+    }
+    return 0;
+}
+
 static int read_range(const llmopt_backtest_conf *conf, const llmopt_config *cfg, int64_t from_ms,
                       int64_t to_ms, llmopt_bt_log *log, read_stats *st) {
-    int rc = 1;
     char err[512];
-    rd_kafka_t *rk = NULL;
-    rd_kafka_topic_partition_list_t *parts = NULL, *ends = NULL;
-    llmopt_avro_codec *avro = NULL;
-    const rd_kafka_metadata_t *md = NULL;
-    llmopt_outcome rec;
-    llmopt_outcome_init(&rec);
-    const char *topic = conf->outcomes_topic;
-    rd_kafka_conf_t *kc = llmopt_config_kafka_conf(cfg, err, sizeof(err));
-    if (!kc) {
+    outcome_reader r = {.topic = conf->outcomes_topic, .from_ms = from_ms, .to_ms = to_ms,
+                        .log = log, .st = st};
+    llmopt_outcome_init(&r.rec);
+    if (!(r.avro = llmopt_avro_codec_new(llmopt_avro_builtin_source(), err, sizeof(err)))) {
         fprintf(stderr, "llmopt backtest: %s\n", err);
-        goto out;
+        return 1;
     }
-    /* assign() without subscribe: a group id is needed by librdkafka but nothing
-     * is committed (app_commits and no commit calls) */
-    llmopt_kafka_consumer_opts_t co = {.group_id = "llmopt-backtest", .app_commits = true,
-                                       .read_committed = true,
-                                       .user = llmopt_kafka_user_keys_from_config(cfg)};
-    if (llmopt_kafka_consumer_new(&rk, kc, &co, err, sizeof(err)) != LLMOPT_OK ||
-        !(avro = llmopt_avro_codec_new(llmopt_avro_builtin_source(), err, sizeof(err)))) {
-        fprintf(stderr, "llmopt backtest: %s\n", err);
-        goto out;
-    }
-    const int tmo = (int)(conf->timeout_ms < 10000 ? conf->timeout_ms : 10000);
-    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, tmo);
-    rd_kafka_topic_destroy(t);
-    if (e || md->topic_cnt != 1 || md->topics[0].err) {
-        fprintf(stderr, "llmopt backtest: cannot read topic '%s': %s\n", topic,
-                rd_kafka_err2str(e ? e : md ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
-        goto out;
-    }
-    const int np = md->topics[0].partition_cnt;
-    st->partitions = (uint64_t)np;
-    parts = rd_kafka_topic_partition_list_new(np);
-    ends = rd_kafka_topic_partition_list_new(np);
-    rd_kafka_topic_partition_list_t *q_from = rd_kafka_topic_partition_list_new(np);
-    rd_kafka_topic_partition_list_t *q_to = rd_kafka_topic_partition_list_new(np);
-    for (int i = 0; i < np; i++) {
-        int32_t pid = md->topics[0].partitions[i].id;
-        rd_kafka_topic_partition_list_add(q_from, topic, pid)->offset =
-            from_ms == INT64_MIN ? 0 : (from_ms - conf->slack_ms > 0 ? from_ms - conf->slack_ms : 0);
-        rd_kafka_topic_partition_list_add(q_to, topic, pid)->offset =
-            to_ms == INT64_MAX ? INT64_MAX / 2 : to_ms + conf->slack_ms;
-    }
-    rd_kafka_resp_err_t e1 = rd_kafka_offsets_for_times(rk, q_from, tmo);
-    rd_kafka_resp_err_t e2 = rd_kafka_offsets_for_times(rk, q_to, tmo);
-    if (e1 || e2) {
-        fprintf(stderr, "llmopt backtest: offsets for times on '%s': %s\n", topic,
-                rd_kafka_err2str(e1 ? e1 : e2));
-        rd_kafka_topic_partition_list_destroy(q_from);
-        rd_kafka_topic_partition_list_destroy(q_to);
-        goto out;
-    }
-    int64_t pending = 0;
-    for (int i = 0; i < np; i++) {
-        int32_t pid = q_from->elems[i].partition;
-        int64_t lo = 0, hi = 0;
-        e = rd_kafka_query_watermark_offsets(rk, topic, pid, &lo, &hi, tmo);
-        if (e) {
-            fprintf(stderr, "llmopt backtest: watermarks of '%s' [%d]: %s\n", topic, pid,
-                    rd_kafka_err2str(e));
-            rd_kafka_topic_partition_list_destroy(q_from);
-            rd_kafka_topic_partition_list_destroy(q_to);
-            goto out;
-        }
-        /* -1 (no record at or after the time): the range starts past the end */
-        int64_t start = q_from->elems[i].offset >= 0 ? q_from->elems[i].offset : hi;
-        int64_t end = q_to->elems[i].offset >= 0 && q_to->elems[i].offset < hi ? q_to->elems[i].offset : hi;
-        if (start < lo)
-            start = lo;
-        rd_kafka_topic_partition_list_add(parts, topic, pid)->offset = start;
-        rd_kafka_topic_partition_list_add(ends, topic, pid)->offset = end;
-        if (start < end)
-            pending++;
-    }
-    rd_kafka_topic_partition_list_destroy(q_from);
-    rd_kafka_topic_partition_list_destroy(q_to);
-    if (pending && rd_kafka_assign(rk, parts)) {
-        fprintf(stderr, "llmopt backtest: cannot assign the partitions of '%s'\n", topic);
-        goto out;
-    }
-    int64_t idle_ms = 0;
-    char derr[256];
-    while (pending > 0) {
-        if (llmopt_signals_stop_requested()) {
-            fprintf(stderr, "llmopt backtest: interrupted\n");
-            goto out;
-        }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-        if (!m) {
-            idle_ms += 100;
-            if (idle_ms >= conf->timeout_ms) {
-                fprintf(stderr, "llmopt backtest: no progress reading '%s' for %lld ms (%lld "
-                                "partitions unfinished)\n", topic, (long long)conf->timeout_ms,
-                        (long long)pending);
-                goto out;
-            }
-            continue;
-        }
-        idle_ms = 0;
-        rd_kafka_topic_partition_t *endp = rd_kafka_topic_partition_list_find(ends, topic, m->partition);
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (endp && endp->offset >= 0) {
-                endp->offset = -1; /* done: EOF before the end offset (control records) */
-                pending--;
-            }
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->err) {
-            fprintf(stderr, "llmopt backtest: %s\n", rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (!endp || endp->offset < 0 || m->offset >= endp->offset) {
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        st->read++;
-        const unsigned char *p = m->payload;
-        llmopt_err_t de;
-        if (m->len > 0 && p[0] == 0) {
-            llmopt_avro_reason reason;
-            de = llmopt_avro_decode(avro, m->payload, m->len, LLMOPT_REC_OUTCOME, &rec, &reason,
-                                    derr, sizeof(derr));
-        } else {
-            de = llmopt_json_decode(LLMOPT_REC_OUTCOME, m->payload, m->len, &rec, NULL, derr,
-                                    sizeof(derr));
-        }
-        if (de != LLMOPT_OK) {
-            if (st->decode_errors++ < 3)
-                fprintf(stderr, "llmopt backtest: '%s' [%d] offset %lld: %s\n", topic,
-                        (int)m->partition, (long long)m->offset, derr);
-        } else if (rec.ts_ms < from_ms || rec.ts_ms >= to_ms) {
-            st->out_of_range++;
-        } else if (llmopt_bt_log_add(log, &rec) != LLMOPT_OK) {
-            fprintf(stderr, "llmopt backtest: out of memory after %llu outcomes\n",
-                    (unsigned long long)log->n);
-            rd_kafka_message_destroy(m);
-            goto out;
-        }
-        if (m->offset + 1 >= endp->offset) {
-            endp->offset = -1;
-            pending--;
-        }
-        rd_kafka_message_destroy(m);
-    }
-    rc = 0;
-out:
-    llmopt_outcome_release(&rec);
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    if (parts)
-        rd_kafka_topic_partition_list_destroy(parts);
-    if (ends)
-        rd_kafka_topic_partition_list_destroy(ends);
-    if (rk) {
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
-    }
-    llmopt_avro_codec_destroy(avro);
+    llmopt_bt_read_opts o = {.topic = conf->outcomes_topic, .from_ms = from_ms, .to_ms = to_ms,
+                             .slack_ms = conf->slack_ms, .timeout_ms = conf->timeout_ms,
+                             .partitions = &st->partitions};
+    int rc = llmopt_bt_read_topic(cfg, &o, on_outcome, &r);
+    llmopt_outcome_release(&r.rec);
+    llmopt_avro_codec_destroy(r.avro);
     return rc;
 }
 
@@ -330,7 +221,8 @@ int llmopt_cmd_backtest(int argc, char **argv) {
     const llmopt_cli_spec spec = {
         .prog = "llmopt backtest",
         .summary = "off-policy evaluation of candidate policies over llm.outcomes "
-                   "(--policy FILE [--from T] [--to T] [--format json|html] [--out FILE])",
+                   "and counterfactual controller replay (--policy FILE and/or --settings FILE "
+                   "[--from T] [--to T] [--format json|html] [--out FILE])",
         .bindings = b, .n_bindings = 2};
     char *owned[64];
     int n_owned = 0, nargc = 0, rc = 1;
@@ -358,13 +250,13 @@ int llmopt_cmd_backtest(int argc, char **argv) {
         goto done;
     }
     int64_t from_ms = INT64_MIN, to_ms = INT64_MAX;
-    if (conf.from && *conf.from && parse_time(conf.from, &from_ms)) {
+    if (conf.from && *conf.from && llmopt_bt_parse_time(conf.from, &from_ms)) {
         fprintf(stderr, "llmopt backtest: invalid --from '%s' (epoch ms or 2026-11-29T03:00:00Z)\n",
                 conf.from);
         rc = 2;
         goto done;
     }
-    if (conf.to && *conf.to && parse_time(conf.to, &to_ms)) {
+    if (conf.to && *conf.to && llmopt_bt_parse_time(conf.to, &to_ms)) {
         fprintf(stderr, "llmopt backtest: invalid --to '%s' (epoch ms or 2026-11-29T03:00:00Z)\n",
                 conf.to);
         rc = 2;
@@ -375,8 +267,10 @@ int llmopt_cmd_backtest(int argc, char **argv) {
         rc = 2;
         goto done;
     }
-    if (!conf.policy || !*conf.policy) {
-        fprintf(stderr, "llmopt backtest: name the candidate policies with --policy FILE\n");
+    const bool ope = conf.policy && *conf.policy, cf = conf.settings && *conf.settings;
+    if (!ope && !cf) {
+        fprintf(stderr, "llmopt backtest: name the candidate policies with --policy FILE and/or "
+                        "the controller settings to replay with --settings FILE\n");
         rc = 2;
         goto done;
     }
@@ -386,6 +280,17 @@ int llmopt_cmd_backtest(int argc, char **argv) {
         goto done;
     }
     char err[1024];
+    if (!ope) {
+        llmopt_signals_install();
+        json_t *cfr = llmopt_bt_cf_run(&conf, cli.config, from_ms, to_ms, err, sizeof(err));
+        if (!cfr) {
+            fprintf(stderr, "llmopt backtest: %s\n", err);
+            goto done;
+        }
+        rep = json_pack("{s:O,s:[],s:[],s:o}", "status", json_object_get(cfr, "status"),
+                        "routes", "warnings", "counterfactual", cfr);
+        goto write;
+    }
     if (llmopt_bt_policy_load(conf.policy, &ps, err, sizeof(err)) != LLMOPT_OK) {
         fprintf(stderr, "llmopt backtest: %s\n", err);
         goto done;
@@ -433,6 +338,15 @@ int llmopt_cmd_backtest(int argc, char **argv) {
     if (log.no_propensity)
         fprintf(stderr, "llmopt backtest: warning: %llu outcomes without a valid propensity "
                         "excluded\n", (unsigned long long)log.no_propensity);
+    if (cf) {
+        json_t *cfr = llmopt_bt_cf_run(&conf, cli.config, from_ms, to_ms, err, sizeof(err));
+        if (!cfr) {
+            fprintf(stderr, "llmopt backtest: %s\n", err);
+            goto done;
+        }
+        json_object_set_new(rep, "counterfactual", cfr);
+    }
+write:;
     const int to_stdout = !conf.out || !*conf.out || !strcmp(conf.out, "-");
     out = to_stdout ? stdout : fopen(conf.out, "w");
     if (!out) {

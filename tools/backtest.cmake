@@ -6,8 +6,14 @@ list(APPEND LLMOPT_TOOLS_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/backtest.c
   ${CMAKE_CURRENT_LIST_DIR}/backtest_eval.c
   ${CMAKE_CURRENT_LIST_DIR}/backtest_policy.c
+  ${CMAKE_CURRENT_LIST_DIR}/backtest_read.c
+  ${CMAKE_CURRENT_LIST_DIR}/backtest_cf.c
   ${CMAKE_CURRENT_LIST_DIR}/report_html.c)
 # backtest_conf.c is compiled into the tool through the registration.
 llmopt_config_table(llmopt_backtest_config_table ${CMAKE_CURRENT_LIST_DIR}/backtest_conf.c)
 cmake_language(DEFER DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
   CALL target_link_libraries llmopt_tool PRIVATE llmopt_ccore)
+# The counterfactual replay runs the controller's decision loop
+# (controller/replay.c in llmopt_ctl) and the processor's engine.
+cmake_language(DEFER DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
+  CALL target_link_libraries llmopt_tool PRIVATE llmopt_ctl llmopt_runner)

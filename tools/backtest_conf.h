@@ -1,8 +1,8 @@
 /*
  * backtest_conf.h - configuration of `llmopt backtest` (the `backtest`
  * property table, documented in docs/CONFIG.md). The command-line flags
- * --policy, --from, --to, --format and --out are shorthands for the
- * backtest.policy, .from, .to, .format and .out keys.
+ * --policy, --settings, --from, --to, --format and --out are shorthands for
+ * the backtest.policy, .settings, .from, .to, .format and .out keys.
  */
 #ifndef LLMOPT_BACKTEST_CONF_H
 #define LLMOPT_BACKTEST_CONF_H
@@ -17,6 +17,13 @@ enum { LLMOPT_BT_MODEL_MEAN = 0, LLMOPT_BT_MODEL_RIDGE = 1 };
 typedef struct llmopt_backtest_conf {
     llmopt_common_conf common;
     char *outcomes_topic;  /* topic of the Outcome records */
+    char *metrics_topic;   /* counterfactual replay inputs ... */
+    char *signals_topic;
+    char *routing_topic;   /* ... and the logged decisions */
+    char *requests_topic;  /* telemetry, for settings that re-run the processor */
+    char *responses_topic;
+    char *feedback_topic;
+    char *settings;        /* counterfactual settings file (JSON) */
     char *policy;          /* candidate policy file (JSON) */
     char *from;            /* start of the range: epoch ms or ISO-8601 UTC, inclusive */
     char *to;              /* end of the range, exclusive */

@@ -285,6 +285,212 @@ static llmopt_err_t route_section(FILE *f, const json_t *r, char *errstr, size_t
     return LLMOPT_OK;
 }
 
+/* ---- counterfactual controller replay (backtest_cf.h) ------------------ */
+
+static void fmt_ms(FILE *f, const json_t *v) {
+    if (json_is_number(v))
+        fprintf(f, "%.0f", json_number_value(v));
+    else
+        fputs("&ndash;", f);
+}
+
+/* One arm's weight over replay time: the logged decisions as a solid step
+ * line, each setting's as a dashed one, and the signals on the arm that
+ * each setting saw as ticks under the axis, in that setting's colour. */
+static void cf_arm_chart(FILE *f, const json_t *cf, const char *route, const char *arm,
+                         double t0, double t1) {
+    const json_t *sets = json_object_get(cf, "settings");
+    size_t ns = json_array_size(sets);
+    const int h = 190 + 10 * (int)ns, top = 20, bottom = 160, left = 60, right = W - 150;
+    if (t1 <= t0)
+        t1 = t0 + 1;
+#define XT(t) (left + ((t) - t0) / (t1 - t0) * (right - left))
+#define YW(w) (bottom - (w) * (bottom - top))
+    fprintf(f, "<svg class=\"cf\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+               "xmlns=\"http://www.w3.org/2000/svg\" role=\"img\">\n<title>weight of ", W, h, W, h);
+    esc(f, arm);
+    fputs("</title>\n", f);
+    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>\n",
+            left, top, right - left, bottom - top);
+    for (int t = 0; t <= 4; t++)
+        fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.2f</text>\n",
+                left - 4, YW(t / 4.0) + 3, t / 4.0);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\">", left, top - 6);
+    esc(f, arm);
+    fprintf(f, ": weight over %.1f s of broker time</text>\n", (t1 - t0) / 1000);
+    for (size_t s = 0; s <= ns; s++) {
+        const json_t *decs = s == 0 ? json_object_get(json_object_get(cf, "logged"), "decisions")
+                                    : json_object_get(json_array_get(sets, s - 1), "decisions");
+        const char *name = s == 0 ? "logged" : json_string_value(json_object_get(json_array_get(sets, s - 1), "name"));
+        fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"%s\"%s d=\"",
+                s == 0 ? "#000" : COLOR(s - 1), s == 0 ? "2.2" : "1.4",
+                s == 0 ? "" : " stroke-dasharray=\"5,3\"");
+        int pen = 0;
+        double prev = NAN;
+        size_t i;
+        const json_t *d;
+        json_array_foreach(decs, i, d) {
+            const char *r = json_string_value(json_object_get(d, "route"));
+            const json_t *w = json_object_get(json_object_get(d, "weights"), arm);
+            if (!r || strcmp(r, route) || !json_is_number(w))
+                continue;
+            double t = (double)json_integer_value(json_object_get(d, "ts_ms"));
+            double x = XT(fmin(fmax(t, t0), t1)), y = YW(json_number_value(w));
+            if (pen)
+                fprintf(f, "L%.1f %.1f ", x, prev);
+            fprintf(f, "%c%.1f %.1f ", pen ? 'L' : 'M', x, y);
+            prev = y;
+            pen = 1;
+        }
+        if (pen)
+            fprintf(f, "L%.1f %.1f", XT(t1), prev);
+        fputs("\"/>\n", f);
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"%s\">", right + 8,
+                top + 10 + (int)s * 13, s == 0 ? "#000" : COLOR(s - 1));
+        esc(f, name ? name : "?");
+        fputs(s == 0 ? " (solid)" : "", f);
+        fputs("</text>\n", f);
+        if (s == 0)
+            continue;
+        const json_t *sig;
+        json_array_foreach(json_object_get(json_array_get(sets, s - 1), "signals"), i, sig) {
+            const char *r = json_string_value(json_object_get(sig, "route"));
+            const char *a = json_string_value(json_object_get(sig, "arm"));
+            if (!r || !a || strcmp(r, route) || strcmp(a, arm))
+                continue;
+            double x = XT((double)json_integer_value(json_object_get(sig, "seen_ms")));
+            int y = bottom + 8 + 10 * (int)(s - 1);
+            const char *kind = json_string_value(json_object_get(sig, "kind"));
+            fprintf(f, "<path d=\"M%.1f %d l-3 7 h6 z\" fill=\"%s\"%s><title>", x, y, COLOR(s - 1),
+                    kind && !strcmp(kind, "anomaly") ? "" : " fill-opacity=\"0.35\"");
+            esc(f, kind);
+            fputs(" ", f);
+            esc(f, json_string_value(json_object_get(sig, "detector")));
+            fputs(" ", f);
+            esc(f, json_string_value(json_object_get(sig, "metric")));
+            fputs("</title></path>\n", f);
+        }
+    }
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\">markers: signals each setting saw "
+               "(solid: anomaly, pale: drift)</text>\n", left, h - 4);
+    fputs("</svg>\n", f);
+#undef XT
+#undef YW
+}
+
+static void cf_section(FILE *f, const json_t *cf) {
+    const json_t *sets = json_object_get(cf, "settings");
+    fputs("<h2>Counterfactual controller replay</h2>\n<p>status: ", f);
+    esc(f, json_string_value(json_object_get(cf, "status")));
+    fprintf(f, "; %lld controller inputs in the range (clock: broker timestamps); %lld logged "
+               "decisions (%lld heartbeats left out)</p>\n",
+            (long long)json_integer_value(json_object_get(cf, "records_in_range")),
+            (long long)json_array_size(json_object_get(json_object_get(cf, "logged"), "decisions")),
+            (long long)json_integer_value(json_object_get(json_object_get(cf, "logged"), "heartbeats")));
+    warnings_list(f, json_object_get(cf, "warnings"));
+    if (!json_array_size(sets))
+        return;
+    fputs("<table>\n<tr><th>setting</th><th>decisions</th><th>signals</th><th>reacted</th>"
+          "<th>reaction median ms</th><th>reaction p90 ms</th><th>route</th>"
+          "<th>state agreement with logged</th><th>|&Delta;w| median</th><th>|&Delta;w| max</th>"
+          "<th>logged signal ids replayed</th></tr>\n", f);
+    size_t i;
+    const json_t *s;
+    json_array_foreach(sets, i, s) {
+        const json_t *sum = json_object_get(s, "summary");
+        const json_t *ag = json_object_get(sum, "agreement");
+        size_t na = json_array_size(ag) ? json_array_size(ag) : 1;
+        for (size_t j = 0; j < na; j++) {
+            const json_t *a = json_array_get(ag, j);
+            fputs("<tr><td>", f);
+            esc(f, json_string_value(json_object_get(s, "name")));
+            fprintf(f, "</td><td>%lld</td><td>%lld</td><td>%lld</td><td>",
+                    (long long)json_integer_value(json_object_get(sum, "decisions")),
+                    (long long)json_integer_value(json_object_get(sum, "signals")),
+                    (long long)json_integer_value(json_object_get(sum, "reacted")));
+            fmt_ms(f, json_object_get(sum, "reaction_ms_median"));
+            fputs("</td><td>", f);
+            fmt_ms(f, json_object_get(sum, "reaction_ms_p90"));
+            fputs("</td><td>", f);
+            esc(f, a ? json_string_value(json_object_get(a, "route")) : "");
+            fputs("</td><td>", f);
+            fmt_num(f, getnum(a, "state_agreement"));
+            fputs("</td><td>", f);
+            fmt_num(f, getnum(json_object_get(a, "max_abs_weight_diff"), "p50"));
+            fputs("</td><td>", f);
+            fmt_num(f, getnum(json_object_get(a, "max_abs_weight_diff"), "max"));
+            fprintf(f, "</td><td>%lld / %lld</td></tr>\n",
+                    (long long)json_integer_value(json_object_get(a, "signal_ids_common")),
+                    (long long)json_integer_value(json_object_get(a, "signal_ids_logged")));
+        }
+    }
+    fputs("</table>\n", f);
+    const json_t *changes = json_object_get(cf, "changes");
+    if (json_array_size(changes)) {
+        fputs("<h3>Detection and reaction per change</h3>\n<p>detection: first signal on the "
+              "arm after the change (event time); reaction: from that signal to the first "
+              "decision moving the arm's weight (replay clock)</p>\n<table>\n<tr><th>change</th>", f);
+        json_array_foreach(sets, i, s) {
+            fputs("<th>", f);
+            esc(f, json_string_value(json_object_get(s, "name")));
+            fputs(": detection / reaction ms</th>", f);
+        }
+        fputs("</tr>\n", f);
+        const json_t *c;
+        size_t k;
+        json_array_foreach(changes, k, c) {
+            fputs("<tr><td>", f);
+            esc(f, json_string_value(json_object_get(c, "label")));
+            fputs(" (", f);
+            esc(f, json_string_value(json_object_get(c, "arm")));
+            fputs(")</td>", f);
+            json_array_foreach(sets, i, s) {
+                const json_t *row = json_array_get(json_object_get(s, "changes"), k);
+                fputs("<td>", f);
+                fmt_ms(f, json_object_get(row, "detection_ms"));
+                fputs(" / ", f);
+                fmt_ms(f, json_object_get(row, "reaction_ms"));
+                if (json_is_string(json_object_get(row, "detector"))) {
+                    fputs(" (", f);
+                    esc(f, json_string_value(json_object_get(row, "detector")));
+                    fputs(" ", f);
+                    esc(f, json_string_value(json_object_get(row, "metric")));
+                    fputs(")", f);
+                }
+                fputs("</td>", f);
+            }
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    /* charts: one per (route, arm) of the first setting's decisions */
+    double t0 = (double)json_integer_value(json_object_get(cf, "first_ms"));
+    double t1 = (double)json_integer_value(json_object_get(cf, "last_ms"));
+    const json_t *first = json_array_get(json_object_get(json_array_get(sets, 0), "decisions"), 0);
+    const json_t *d0;
+    json_array_foreach(json_object_get(json_array_get(sets, 0), "decisions"), i, d0)
+        if (json_integer_value(json_object_get(d0, "ts_ms")) < t0)
+            t0 = (double)json_integer_value(json_object_get(d0, "ts_ms"));
+    if (!first)
+        return;
+    /* every route's first decision names its arms */
+    json_t *done = json_object();
+    json_array_foreach(json_object_get(json_array_get(sets, 0), "decisions"), i, d0) {
+        const char *route = json_string_value(json_object_get(d0, "route"));
+        if (!route || json_object_get(done, route))
+            continue;
+        json_object_set_new(done, route, json_true());
+        fputs("<h3>Arm weights over time, route ", f);
+        esc(f, route);
+        fputs(": logged (solid) against each setting (dashed)</h3>\n", f);
+        const char *arm;
+        const json_t *w;
+        json_object_foreach(json_object_get((json_t *)d0, "weights"), arm, w)
+            cf_arm_chart(f, cf, route, arm, t0, t1);
+    }
+    json_decref(done);
+}
+
 llmopt_err_t llmopt_report_html_write(FILE *f, const json_t *rep, const char *title, char *errstr,
                                       size_t errstr_size) {
     const json_t *routes = json_object_get(rep, "routes");
@@ -301,7 +507,10 @@ llmopt_err_t llmopt_report_html_write(FILE *f, const json_t *rep, const char *ti
     esc(f, title);
     fputs("</h1>\n<p>status: ", f);
     esc(f, status);
-    fprintf(f, "; %lld outcomes evaluated, %lld without propensity excluded, %lld revisions "
+    if (!json_object_get(rep, "config"))
+        fputs("</p>\n", f);
+    else
+        fprintf(f, "; %lld outcomes evaluated, %lld without propensity excluded, %lld revisions "
                "applied</p>\n",
             (long long)json_integer_value(json_object_get(rep, "outcomes")),
             (long long)json_integer_value(json_object_get(rep, "outcomes_without_propensity")),
@@ -321,6 +530,9 @@ llmopt_err_t llmopt_report_html_write(FILE *f, const json_t *rep, const char *ti
         if (rc != LLMOPT_OK)
             return rc;
     }
+    const json_t *cf = json_object_get(rep, "counterfactual");
+    if (cf)
+        cf_section(f, cf);
     fputs("</body>\n</html>\n", f);
     if (ferror(f))
         return llmopt_errf(LLMOPT_ERR_IO, errstr, errstr_size, "cannot write the HTML report");
