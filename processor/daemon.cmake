@@ -6,6 +6,7 @@ add_library(llmopt_runner STATIC
   ${CMAKE_CURRENT_LIST_DIR}/proc_config.c
   ${CMAKE_CURRENT_LIST_DIR}/proc_engine_conf.c
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.c
+  ${CMAKE_CURRENT_LIST_DIR}/pmerge.c
   ${CMAKE_CURRENT_LIST_DIR}/runner.c)
 target_link_libraries(llmopt_runner PUBLIC llmopt_engine llmopt)
 add_executable(llmopt_processor ${CMAKE_CURRENT_LIST_DIR}/main.c)

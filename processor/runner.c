@@ -35,11 +35,10 @@
 #include "common/registry.h"
 #include "processor/checkpoint.h"
 #include "processor/engine.h"
+#include "processor/pmerge.h"
 
 static const llmopt_logger lg = LLMOPT_LOGGER("processor");
 
-static const llmopt_record_type in_types[LLMOPT_PROC_IN_COUNT] = {
-    LLMOPT_REC_REQUEST, LLMOPT_REC_RESPONSE, LLMOPT_REC_FEEDBACK};
 static const llmopt_record_type out_types[LLMOPT_PROC_OUT_COUNT] = {
     LLMOPT_REC_OUTCOME, LLMOPT_REC_WINDOW_METRICS, LLMOPT_REC_SIGNAL};
 
@@ -270,16 +269,8 @@ static void sink_signal(void *ctx, const llmopt_signal *s) {
 /* The original key and bytes of msg with the reason and source in headers. */
 static void dead_letter(llmopt_runner *r, const rd_kafka_message_t *msg, const char *topic,
                         llmopt_dlq_reason reason, const char *detail) {
-    char part_s[16], off_s[24];
-    snprintf(part_s, sizeof(part_s), "%" PRId32, msg->partition);
-    snprintf(off_s, sizeof(off_s), "%" PRId64, msg->offset);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
-    const char *rn = llmopt_dlq_reason_name(reason);
-    rd_kafka_header_add(h, "reason", -1, rn, -1);
-    rd_kafka_header_add(h, "detail", -1, detail ? detail : "", -1);
-    rd_kafka_header_add(h, "source_topic", -1, topic, -1);
-    rd_kafka_header_add(h, "source_partition", -1, part_s, -1);
-    rd_kafka_header_add(h, "source_offset", -1, off_s, -1);
+    rd_kafka_headers_t *h =
+        llmopt_pmerge_dlq_headers(reason, detail, topic, msg->partition, msg->offset);
     produce(r, r->rkt_dlq, RD_KAFKA_PARTITION_UA, msg->key, msg->key_len, msg->payload, msg->len,
             h, NULL);
     if ((unsigned)reason < LLMOPT_DLQ_COUNT)
@@ -391,49 +382,28 @@ static void update_gauges(llmopt_runner *r) {
 
 /* ---- decode and merge ---- */
 
-static int64_t merge_key(llmopt_runner *r, part *pt, int64_t ts);
-
-/* Decodes the head of queue t. false: the registry is unreachable right
- * now (retry later, never dead-letter for that). */
+/* Decodes the head of queue t (docs/PROCESSOR.md "Merge", processor/pmerge.h).
+ * false: the registry is unreachable right now (retry later, never
+ * dead-letter for that). */
 static bool decode_head(llmopt_runner *r, part *pt, int t) {
     const rd_kafka_message_t *m = q_peek(&pt->q[t]);
     void *rec = t == LLMOPT_PROC_IN_REQUESTS    ? (void *)&pt->req
                 : t == LLMOPT_PROC_IN_RESPONSES ? (void *)&pt->resp
                                                 : (void *)&pt->fb;
-    char err[256];
-    err[0] = '\0';
-    llmopt_err_t e;
-    const char *why;
-    if (!m->payload) {
-        snprintf(pt->head_err[t], sizeof(pt->head_err[t]), "empty: the message has no value");
+    int64_t ts = 0;
+    switch (llmopt_pmerge_decode(t, r->pc->format_in[t], r->avro, m, rec, &ts, pt->head_err[t],
+                                 sizeof(pt->head_err[t]))) {
+    case LLMOPT_PMERGE_RETRY:
+        llmopt_log_warn(&lg, "schema registry unavailable, will retry: %s", pt->head_err[t]);
+        return false;
+    case LLMOPT_PMERGE_UNDECODABLE:
         pt->hs[t] = HEAD_BAD;
         return true;
-    }
-    if (r->pc->format_in[t] == LLMOPT_PROC_JSON) {
-        llmopt_json_error je;
-        memset(&je, 0, sizeof(je));
-        e = llmopt_json_decode(in_types[t], m->payload, m->len, rec, &je, err, sizeof(err));
-        why = llmopt_json_reason_name(je.reason);
-    } else {
-        llmopt_avro_reason ar = LLMOPT_AVRO_OK;
-        e = llmopt_avro_decode(r->avro, m->payload, m->len, in_types[t], rec, &ar, err,
-                               sizeof(err));
-        if (ar == LLMOPT_AVRO_REGISTRY_UNAVAILABLE) {
-            llmopt_log_warn(&lg, "schema registry unavailable, will retry: %s", err);
-            return false;
-        }
-        why = llmopt_avro_reason_name(ar);
-    }
-    if (e) {
-        snprintf(pt->head_err[t], sizeof(pt->head_err[t]), "%s: %s", why, err);
-        pt->hs[t] = HEAD_BAD;
-        return true;
+    case LLMOPT_PMERGE_DECODED:
+        break;
     }
     pt->hs[t] = HEAD_OK;
-    pt->head_ts[t] = t == LLMOPT_PROC_IN_REQUESTS    ? pt->req.ts_ms
-                     : t == LLMOPT_PROC_IN_RESPONSES ? pt->resp.ts_ms
-                                                     : pt->fb.ts_ms;
-    pt->head_ts[t] = merge_key(r, pt, pt->head_ts[t]);
+    pt->head_ts[t] = llmopt_pmerge_key(pt->eng, r->ecfg.max_future_ms, &pt->emax, ts);
     return true;
 }
 
@@ -454,65 +424,46 @@ static void head_done(llmopt_runner *r, part *pt, int t) {
     }
 }
 
-/* The merge key of a decoded head: its event time, except that a record the
- * engine will reject for its timestamp (invalid, or beyond the max event
- * time + max_future) goes first: waiting for its turn would hold its whole
- * topic back behind one absurd value. Exact (so deterministic): the cached
- * engine max only ever underestimates, and is re-read before deciding. */
-static int64_t merge_key(llmopt_runner *r, part *pt, int64_t ts) {
-    if (ts <= 0 || ts >= LLMOPT_WINDOW_TS_MAX)
-        return INT64_MIN;
-    if (pt->emax != INT64_MIN && ts <= pt->emax + r->ecfg.max_future_ms)
-        return ts;
-    llmopt_engine_stats st;
-    llmopt_engine_get_stats(pt->eng, &st);
-    pt->emax = st.max_event_ms;
-    if (pt->emax != INT64_MIN && ts > pt->emax + r->ecfg.max_future_ms)
-        return INT64_MIN;
-    return ts;
-}
-
-/* Feeds partition pt's engine as far as the merge allows. */
+/* Feeds partition pt's engine as far as the merge allows (pmerge.h). */
 static void merge(llmopt_runner *r, part *pt) {
     /* stops at commit.max.messages so the loop commits in time */
     while (!r->fatal && r->cycle_msgs < r->pc->commit_max_messages) {
-        int best = -1;
-        bool blocked = false;
+        llmopt_pmerge_topic tp[LLMOPT_PROC_IN_COUNT];
         for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++) {
-            if (!pt->q[t].len) {
-                if (!pt->eof[t])
-                    blocked = true;
-                continue;
-            }
-            if (pt->hs[t] == HEAD_NONE && !decode_head(r, pt, t))
-                return;
-            if (pt->hs[t] == HEAD_BAD) {
-                /* undecodable: out right away, it cannot affect the engine */
-                ensure_txn(r);
-                rd_kafka_message_t *m = q_peek(&pt->q[t]);
-                dead_letter(r, m, r->pc->topic_in[t], LLMOPT_DLQ_DECODE, pt->head_err[t]);
-                head_done(r, pt, t);
-                best = -2;
-                break;
-            }
-            if (best < 0 || pt->head_ts[t] < pt->head_ts[best])
-                best = t;
+            tp[t].key = pt->head_ts[t];
+            if (!pt->q[t].len)
+                tp[t].head = pt->eof[t] ? LLMOPT_PMERGE_ENDED : LLMOPT_PMERGE_EMPTY;
+            else
+                tp[t].head = pt->hs[t] == HEAD_NONE ? LLMOPT_PMERGE_QUEUED
+                             : pt->hs[t] == HEAD_OK ? LLMOPT_PMERGE_OK
+                                                    : LLMOPT_PMERGE_BAD;
         }
-        if (best == -2)
-            continue;
-        if (blocked || best < 0)
+        llmopt_pmerge_step st = llmopt_pmerge_next(tp);
+        int t = st.topic;
+        if (st.action == LLMOPT_PMERGE_WAIT || st.action == LLMOPT_PMERGE_DONE)
             return;
+        if (st.action == LLMOPT_PMERGE_DECODE) {
+            if (!decode_head(r, pt, t))
+                return;
+            continue;
+        }
         ensure_txn(r);
         if (r->fatal)
             return;
-        rd_kafka_message_t *m = q_peek(&pt->q[best]);
-        llmopt_engine_src src = {r->pc->topic_in[best], m->partition, m->offset};
+        rd_kafka_message_t *m = q_peek(&pt->q[t]);
+        if (st.action == LLMOPT_PMERGE_DEAD) {
+            /* undecodable: out right away, it cannot affect the engine */
+            dead_letter(r, m, r->pc->topic_in[t], LLMOPT_DLQ_DECODE, pt->head_err[t]);
+            head_done(r, pt, t);
+            continue;
+        }
+        llmopt_engine_src src = {r->pc->topic_in[t], m->partition, m->offset};
         r->cur = m;
-        r->cur_topic = best;
+        r->cur_topic = t;
         llmopt_err_t e;
-        if (best == LLMOPT_PROC_IN_REQUESTS)
+        if (t == LLMOPT_PROC_IN_REQUESTS)
             e = llmopt_engine_on_request(pt->eng, &pt->req, &src);
-        else if (best == LLMOPT_PROC_IN_RESPONSES)
+        else if (t == LLMOPT_PROC_IN_RESPONSES)
             e = llmopt_engine_on_response(pt->eng, &pt->resp, &src);
         else
             e = llmopt_engine_on_feedback(pt->eng, &pt->fb, &src);
@@ -521,7 +472,7 @@ static void merge(llmopt_runner *r, part *pt) {
             set_fatal(r, "engine of partition '%d' failed: %s", pt->p, llmopt_err_name(e));
             return;
         }
-        head_done(r, pt, best);
+        head_done(r, pt, t);
         pt->last_activity_ms = now_ms();
     }
 }

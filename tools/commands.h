@@ -10,5 +10,8 @@
 int llmopt_cmd_tail(int argc, char **argv);
 /* llmopt traffic: synthetic gateway telemetry with a scheduled fault. */
 int llmopt_cmd_traffic(int argc, char **argv);
+/* llmopt replay --from T --to T: a time range through the processor's engine
+ * into run-scoped topics (tools/replay_cmd.c); 3: no data in the range. */
+int llmopt_cmd_replay(int argc, char **argv);
 
 #endif

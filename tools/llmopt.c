@@ -64,6 +64,7 @@ static void usage(FILE *out) {
                  "  traffic                        produce synthetic gateway telemetry (demo, load)\n"
                  "  tail TOPIC...                  print a topic's records as JSON lines\n"
                  "  simulate --scenario FILE       closed-loop gateway + backend simulation\n"
+                 "  replay --from T --to T         replay a time range through the processor\n"
                  "  backtest --policy FILE         off-policy evaluation of candidate policies\n"
                  "  experiment create|start|stop|status|list  A/B/n experiments (controller)\n"
                  "  arm pin|unpin|disable|enable ROUTE ARM  operator overrides (controller)\n"
@@ -164,6 +165,8 @@ int main(int argc, char **argv) {
         return llmopt_cmd_simulate(argc - 1, argv + 1);
     if (!strcmp(cmd, "tail"))
         return llmopt_cmd_tail(argc - 1, argv + 1);
+    if (!strcmp(cmd, "replay"))
+        return llmopt_cmd_replay(argc - 1, argv + 1);
     if (!strcmp(cmd, "backtest"))
         return llmopt_cmd_backtest(argc - 1, argv + 1);
     if (!strcmp(cmd, "experiment"))

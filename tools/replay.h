@@ -26,6 +26,7 @@
 #ifndef LLMOPT_TOOLS_REPLAY_H
 #define LLMOPT_TOOLS_REPLAY_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,7 +70,7 @@ typedef struct llmopt_replay_opts {
     bool flush;                      /* close everything at the end of each partition */
     int64_t progress_interval_ms;    /* <= 0: 1000 */
     int64_t timeout_ms;              /* bound on the whole replay; <= 0: none */
-    volatile const int *stop;        /* non-NULL and set: stop early (LLMOPT_ERR_STATE) */
+    const volatile sig_atomic_t *stop; /* non-NULL and set: stop early (LLMOPT_ERR_STATE) */
 } llmopt_replay_opts;
 
 typedef struct llmopt_replay_stats {
