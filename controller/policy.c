@@ -449,12 +449,99 @@ static void parse_strategies(walker *w, json_t *o, const char *p, llmopt_policy_
     }
 }
 
+/* "tuner": {"arms": [ids, 2..16], "params": {NAME: {min, max, step,
+ * min_step}}, min_samples, z, shrink}; the first arm's value of each
+ * parameter is the start (required, within range). */
+static void parse_tuner(walker *w, json_t *o, const char *p, llmopt_policy_route *r) {
+    static const char *const tk[] = {"arms", "params", "min_samples", "z", "shrink", NULL};
+    static const char *const pk[] = {"min", "max", "step", "min_step", NULL};
+    llmopt_tuner_config *c = &r->tuner;
+    json_t *t = get_obj(w, o, p, "tuner", false);
+    if (!t)
+        return;
+    char sp[224], ip[256];
+    path_key(sp, sizeof(sp), p, "tuner");
+    check_members(w, t, sp, tk);
+    llmopt_tuner_config_default(c);
+    c->min_samples = get_num(w, t, sp, "min_samples", c->min_samples, 1, 1e12, false);
+    c->z = get_num(w, t, sp, "z", c->z, 0, 100, false);
+    c->shrink = get_num(w, t, sp, "shrink", c->shrink, 0.01, 0.99, false);
+    json_t *arms = json_object_get(t, "arms");
+    path_key(ip, sizeof(ip), sp, "arms");
+    if (!json_is_array(arms) || json_array_size(arms) < 2 ||
+        json_array_size(arms) > LLMOPT_TUNER_MAX_SLOTS) {
+        fail(w, ip, "expected an array of 2..%d arm ids", LLMOPT_TUNER_MAX_SLOTS);
+        return;
+    }
+    size_t ns = json_array_size(arms);
+    for (size_t i = 0; i < ns && !w->failed; i++) {
+        json_t *v = json_array_get(arms, i);
+        int idx = json_is_string(v) ? llmopt_policy_arm_index(r, json_string_value(v)) : -1;
+        for (size_t j = 0; idx >= 0 && j < i; j++)
+            if (r->tuner_arms[j] == (size_t)idx)
+                idx = -1;
+        if (idx < 0) {
+            char ap[280];
+            path_idx(ap, sizeof(ap), ip, i);
+            fail(w, ap, "expected the id of an arm of this route, once");
+            return;
+        }
+        r->tuner_arms[i] = (size_t)idx;
+    }
+    json_t *ps = get_obj(w, t, sp, "params", true);
+    if (!ps || w->failed)
+        return;
+    path_key(ip, sizeof(ip), sp, "params");
+    if (json_object_size(ps) < 1 || json_object_size(ps) > LLMOPT_TUNER_MAX_PARAMS) {
+        fail(w, ip, "expected 1..%d parameters", LLMOPT_TUNER_MAX_PARAMS);
+        return;
+    }
+    const char *key;
+    json_t *pv;
+    const llmopt_policy_arm *a0 = &r->arms[r->tuner_arms[0]];
+    json_object_foreach(ps, key, pv) {
+        char pp[300];
+        path_key(pp, sizeof(pp), ip, key);
+        if (!json_is_object(pv)) {
+            fail(w, pp, "expected an object");
+            return;
+        }
+        check_members(w, pv, pp, pk);
+        llmopt_tuner_param *tp = &c->params[c->n_params];
+        if (strlen(key) >= sizeof(tp->name)) {
+            fail(w, pp, "parameter name too long");
+            return;
+        }
+        snprintf(tp->name, sizeof(tp->name), "%s", key);
+        tp->lo = get_num(w, pv, pp, "min", 0, -1e12, 1e12, true);
+        tp->hi = get_num(w, pv, pp, "max", 0, -1e12, 1e12, true);
+        tp->step = get_num(w, pv, pp, "step", 0, 1e-12, 1e12, true);
+        tp->min_step = get_num(w, pv, pp, "min_step", tp->step / 16, 1e-12, 1e12, false);
+        size_t k = 0;
+        while (k < a0->n_params && strcmp(a0->param_names[k], key))
+            k++;
+        if (k == a0->n_params) {
+            fail(w, pp, "the first tuner arm '%s' has no params.%s to start from", a0->id, key);
+            return;
+        }
+        c->start[c->n_params++] = a0->param_values[k];
+        if (w->failed)
+            return;
+    }
+    c->n_slots = ns;
+    llmopt_tuner tu;
+    char e[200];
+    if (llmopt_tuner_init(&tu, c, e, sizeof(e)))
+        fail(w, sp, "%s", e);
+}
+
 static void parse_route(walker *w, json_t *o, const char *p, llmopt_policy *pol,
                         llmopt_policy_route *r) {
     static const char *const rk[] = {"route", "algorithm", "reward", "objective",
                                      "constraints", "exploration_floor", "update",
                                      "guardrails", "drift", "canary", "fallback", "arms",
-                                     "rate_limits", "cache", "batching", "$comment", NULL};
+                                     "rate_limits", "cache", "batching", "tuner", "$comment",
+                                     NULL};
     if (!json_is_object(o)) {
         fail(w, p, "expected an object");
         return;
@@ -662,6 +749,9 @@ static void parse_route(walker *w, json_t *o, const char *p, llmopt_policy *pol,
     if (w->failed)
         return;
     parse_strategies(w, o, p, r);
+    if (w->failed)
+        return;
+    parse_tuner(w, o, p, r);
     if (w->failed)
         return;
     /* cross-checks by the cores themselves, so limits stay in one place */

@@ -33,6 +33,7 @@
 #include "controller/core/bandit.h"
 #include "controller/core/breaker.h"
 #include "controller/core/canary.h"
+#include "controller/core/tuner.h"
 #include "controller/strategy.h"
 
 #define LLMOPT_POLICY_MAX_PARAMS 16
@@ -84,6 +85,10 @@ typedef struct llmopt_policy_route {
     int64_t heartbeat_ms;
     double discount;            /* bandit gamma per metrics window */
     uint32_t window;            /* or a sliding window of this many rounds (0: off) */
+    /* parameter tuner (member "tuner"): its slots are these arms, the first
+     * one's params give the start; n_slots == 0: no tuner */
+    llmopt_tuner_config tuner;
+    size_t tuner_arms[LLMOPT_TUNER_MAX_SLOTS];
     uint32_t thompson_draws;
     double ucb_c;
     double egreedy_eps;

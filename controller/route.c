@@ -38,6 +38,10 @@ struct llmopt_route {
     arm_figures fig[K];
     llmopt_route_window last[K];
     llmopt_strategy strat;       /* rate limits, cache, batching (strategy.h) */
+    /* parameter tuner (policy "tuner"): slot s serves arm pol->tuner_arms[s] */
+    bool has_tuner;
+    llmopt_tuner tuner;
+    int64_t tuner_since_ms[LLMOPT_TUNER_MAX_SLOTS]; /* windows before: old params */
     int64_t last_window_end_ms;  /* discount rounds: one per new window end */
     /* overrides and overlays (reloaded from Postgres, not checkpointed) */
     uint8_t disabled[K];
@@ -61,7 +65,7 @@ struct llmopt_route {
     bool dirty;
     /* record building */
     llmopt_arm rec_arms[K];
-    llmopt_kv_double rec_params[K][LLMOPT_POLICY_MAX_PARAMS];
+    llmopt_kv_double rec_params[K][LLMOPT_POLICY_MAX_PARAMS + LLMOPT_TUNER_MAX_PARAMS];
     llmopt_str rec_sigs[LLMOPT_ROUTE_MAX_SIGNALS];
     char reason_buf[LLMOPT_ROUTE_REASON_MAX];
 };
@@ -147,6 +151,11 @@ llmopt_route *llmopt_route_new(const llmopt_policy_route *pol, uint64_t seed, in
         prov[i] = pol->arms[i].provider;
     if (llmopt_strategy_init(&r->strat, &pol->strat, prov, r->k, errstr, errstr_size))
         goto fail;
+    if (pol->tuner.n_slots) {
+        if (llmopt_tuner_init(&r->tuner, &pol->tuner, errstr, errstr_size))
+            goto fail;
+        r->has_tuner = true;
+    }
     llmopt_rng_seed(&r->rng, seed);
     r->dirty = true;
     return r;
@@ -215,6 +224,72 @@ static bool finite_opt(bool has, double v) {
     return !has || isfinite(v);
 }
 
+/* ---- parameter tuner (controller/core/tuner.h) ------------------------- */
+
+static int tuner_slot(const llmopt_route *r, size_t arm) {
+    if (!r->has_tuner)
+        return -1;
+    for (size_t s = 0; s < r->tuner.cfg.n_slots; s++)
+        if (r->pol->tuner_arms[s] == arm)
+            return (int)s;
+    return -1;
+}
+
+/* A retired tuner slot serves nothing. */
+static bool tuner_idle(const llmopt_route *r, size_t arm) {
+    int s = tuner_slot(r, arm);
+    return s >= 0 && r->tuner.slot[s].state == LLMOPT_TUNER_IDLE;
+}
+
+/* The tuned values replace (or join) the arm's policy params in kv[0..n):
+ * returns the new count. */
+static size_t tuner_params(const llmopt_route *r, size_t arm, llmopt_kv_double *kv, size_t n) {
+    int s = tuner_slot(r, arm);
+    if (s < 0)
+        return n;
+    const llmopt_tuner_config *c = &r->tuner.cfg;
+    for (size_t i = 0; i < c->n_params; i++) {
+        size_t j = 0;
+        while (j < n && (kv[j].key.len != strlen(c->params[i].name) ||
+                         memcmp(kv[j].key.ptr, c->params[i].name, kv[j].key.len)))
+            j++;
+        if (j == n)
+            kv[n++].key = llmopt_str_of(c->params[i].name);
+        kv[j].value = r->tuner.slot[s].x[i];
+    }
+    return n;
+}
+
+/* A closed tumbling window of a tuner arm: its rewards go to the slot (if
+ * the window started after the slot's current parameters were proposed);
+ * a finished round moves slots: proposals start their arm afresh (bandit
+ * evidence and figures forgotten: it is a new arm), retired arms go off. */
+static void tuner_window(llmopt_route *r, size_t arm, const llmopt_window_metrics *m) {
+    int s = tuner_slot(r, arm);
+    if (s < 0 || m->window_kind != LLMOPT_WINDOW_TUMBLING || !m->has_reward_mean ||
+        m->reward_count <= 0 || m->window_start_ms < r->tuner_since_ms[s])
+        return;
+    double n = (double)m->reward_count;
+    double m2 = m->has_reward_variance ? m->reward_variance * (n > 1 ? n - 1 : 0) : 0;
+    if (llmopt_tuner_observe(&r->tuner, (size_t)s, n, m->reward_mean, m2) != LLMOPT_OK)
+        return;
+    llmopt_tuner_change ch[LLMOPT_TUNER_MAX_SLOTS + 1];
+    size_t nch = llmopt_tuner_round(&r->tuner, ch, LLMOPT_TUNER_MAX_SLOTS + 1);
+    for (size_t i = 0; i < nch && i < LLMOPT_TUNER_MAX_SLOTS + 1; i++) {
+        size_t a = r->pol->tuner_arms[ch[i].slot];
+        if (ch[i].to == LLMOPT_TUNER_CANDIDATE) {
+            llmopt_bandit_reset_arm(&r->bandit, (uint32_t)a);
+            r->fig[a] = (arm_figures){NAN, NAN, NAN, NAN};
+            r->tuner_since_ms[ch[i].slot] = m->window_end_ms;
+        }
+        char what[LLMOPT_TUNER_REASON_MAX + 64];
+        snprintf(what, sizeof(what), "tuner: arm '%s' %s -> %s: %s", r->pol->arms[a].id,
+                 llmopt_tuner_slot_state_names[ch[i].from],
+                 llmopt_tuner_slot_state_names[ch[i].to], ch[i].reason);
+        llmopt_route_note(r, what);
+    }
+}
+
 llmopt_err_t llmopt_route_metrics(llmopt_route *r, const llmopt_window_metrics *m,
                                   int64_t now_ms, char *errstr, size_t errstr_size) {
     int a = arm_of(r, &m->arm);
@@ -267,6 +342,7 @@ llmopt_err_t llmopt_route_metrics(llmopt_route *r, const llmopt_window_metrics *
             llmopt_bandit_decay(&r->bandit);
         r->last_window_end_ms = m->window_end_ms;
     }
+    tuner_window(r, (size_t)a, m);
     char adapted[LLMOPT_ROUTE_REASON_MAX / 2] = "";
     if (llmopt_strategy_window(&r->strat, (size_t)a, m, adapted, sizeof(adapted)))
         llmopt_route_note(r, adapted);
@@ -549,7 +625,7 @@ int llmopt_route_decide(llmopt_route *r, int64_t now_ms, llmopt_route_decision *
         const llmopt_breaker *b = &r->breaker[i];
         al[i] = (llmopt_alloc_arm){.role = LLMOPT_ALLOC_FLOAT};
         d->state[i] = LLMOPT_ARM_ACTIVE;
-        if (r->disabled[i]) {
+        if (r->disabled[i] || tuner_idle(r, i)) {
             al[i].role = LLMOPT_ALLOC_OFF;
             d->state[i] = LLMOPT_ARM_DISABLED;
         } else if (b->state == LLMOPT_BREAKER_OPEN) {
@@ -710,8 +786,9 @@ void llmopt_route_fill(llmopt_route *r, const llmopt_route_decision *d, int64_t 
         for (size_t j = 0; j < pa->n_params; j++)
             r->rec_params[i][j] = (llmopt_kv_double){llmopt_str_of(pa->param_names[j]),
                                                      pa->param_values[j]};
-        a->params.items = pa->n_params ? r->rec_params[i] : NULL;
-        a->params.count = pa->n_params;
+        size_t np = tuner_params(r, i, r->rec_params[i], pa->n_params);
+        a->params.items = np ? r->rec_params[i] : NULL;
+        a->params.count = np;
         a->prompt_template_id = llmopt_str_of(pa->prompt_template_id);
         a->weight = d->w[i];
         a->state = d->state[i];
@@ -790,6 +867,11 @@ void llmopt_route_serialize(const llmopt_route *r, llmopt_wbuf *w) {
     size_t rl = strlen(r->published.reason);
     llmopt_wbuf_u32(w, (uint32_t)rl);
     llmopt_wbuf_bytes(w, r->published.reason, rl);
+    if (r->has_tuner) { /* only routes whose policy has a tuner */
+        llmopt_tuner_serialize(&r->tuner, w);
+        for (size_t s = 0; s < r->tuner.cfg.n_slots; s++)
+            llmopt_wbuf_i64(w, r->tuner_since_ms[s]);
+    }
 }
 
 llmopt_err_t llmopt_route_deserialize(llmopt_route *r, const void *data, size_t len,
@@ -869,6 +951,11 @@ llmopt_err_t llmopt_route_deserialize(llmopt_route *r, const void *data, size_t 
             e = llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size, "truncated reason");
         else if (!e)
             t->published.reason[rl] = '\0';
+        if (!e && t->has_tuner) {
+            e = llmopt_tuner_deserialize(&t->tuner, &rb, errstr, errstr_size);
+            for (size_t s = 0; !e && s < t->tuner.cfg.n_slots; s++)
+                t->tuner_since_ms[s] = llmopt_rbuf_i64(&rb);
+        }
         if (!e && rb.err)
             e = llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size, "truncated route state");
         if (!e && rb.left)

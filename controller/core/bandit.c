@@ -197,6 +197,15 @@ llmopt_err_t llmopt_bandit_drift(llmopt_bandit *b, uint32_t arm, int64_t ts_ms) 
     return LLMOPT_OK;
 }
 
+llmopt_err_t llmopt_bandit_reset_arm(llmopt_bandit *b, uint32_t arm) {
+    if (arm >= b->cfg.k)
+        return LLMOPT_ERR_RANGE;
+    llmopt_bandit_arm *a = &b->arm[arm];
+    a->n = a->mean = a->m2 = 0;
+    memset(a->win, 0, sizeof(a->win));
+    return LLMOPT_OK;
+}
+
 double llmopt_bandit_floor(const llmopt_bandit *b, uint32_t arm, int64_t now_ms) {
     assert(arm < b->cfg.k);
     return now_ms < b->arm[arm].boost_until_ms ? b->cfg.drift_floor : b->cfg.floor;

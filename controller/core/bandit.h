@@ -149,6 +149,10 @@ void llmopt_bandit_decay(llmopt_bandit *b);
 /* Drift or anomaly on `arm` at ts_ms: n and m2 *= cfg.drift_shrink and the
  * arm's floor is raised until ts_ms + cfg.drift_boost_ms. RANGE for a bad arm. */
 llmopt_err_t llmopt_bandit_drift(llmopt_bandit *b, uint32_t arm, int64_t ts_ms);
+/* Forgets all evidence of `arm` (a new arm now sits in its place, e.g. a
+ * tuner proposal): n, mean, m2 and window slots to 0, prior kept. RANGE for
+ * a bad arm. */
+llmopt_err_t llmopt_bandit_reset_arm(llmopt_bandit *b, uint32_t arm);
 /* The exploration floor of `arm` at now_ms (cfg.floor or cfg.drift_floor). */
 double llmopt_bandit_floor(const llmopt_bandit *b, uint32_t arm, int64_t now_ms);
 

@@ -226,3 +226,70 @@ size_t llmopt_tuner_round(llmopt_tuner *t, llmopt_tuner_change *ch, size_t cap) 
     propose(t, prev, ch, cap, &nch);
     return nch;
 }
+
+void llmopt_tuner_serialize(const llmopt_tuner *t, llmopt_wbuf *w) {
+    llmopt_wbuf_header(w, "TUNR", 1);
+    llmopt_wbuf_u32(w, (uint32_t)t->cfg.n_slots);
+    llmopt_wbuf_u32(w, (uint32_t)t->cfg.n_params);
+    llmopt_wbuf_u32(w, (uint32_t)t->best);
+    llmopt_wbuf_u64(w, t->rounds);
+    llmopt_wbuf_u8(w, (uint8_t)t->converged);
+    for (size_t i = 0; i < t->cfg.n_params; i++)
+        llmopt_wbuf_f64(w, t->step[i]);
+    for (size_t s = 0; s < t->cfg.n_slots; s++) {
+        const llmopt_tuner_slot *sl = &t->slot[s];
+        llmopt_wbuf_u8(w, (uint8_t)sl->state);
+        for (size_t i = 0; i < t->cfg.n_params; i++)
+            llmopt_wbuf_f64(w, sl->x[i]);
+        llmopt_wbuf_f64(w, sl->n);
+        llmopt_wbuf_f64(w, sl->mean);
+        llmopt_wbuf_f64(w, sl->m2);
+        llmopt_wbuf_u64(w, sl->generation);
+    }
+}
+
+llmopt_err_t llmopt_tuner_deserialize(llmopt_tuner *t, llmopt_rbuf *r, char *errstr,
+                                      size_t errstr_size) {
+    if (!llmopt_rbuf_header(r, "TUNR", 1))
+        return llmopt_errf(r->err ? (llmopt_err_t)r->err : LLMOPT_ERR_INVALID, errstr,
+                           errstr_size, "not a tuner state");
+    llmopt_tuner x = *t;
+    uint32_t ns = llmopt_rbuf_u32(r), np = llmopt_rbuf_u32(r);
+    x.best = llmopt_rbuf_u32(r);
+    x.rounds = llmopt_rbuf_u64(r);
+    x.converged = llmopt_rbuf_u8(r) != 0;
+    if (r->err)
+        return llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size, "tuner state truncated");
+    if (ns != t->cfg.n_slots || np != t->cfg.n_params || x.best >= ns)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                           "tuner state for %u slots and %u params, config has %zu and %zu", ns,
+                           np, t->cfg.n_slots, t->cfg.n_params);
+    int bad = 0;
+    for (size_t i = 0; i < np; i++) {
+        x.step[i] = llmopt_rbuf_f64(r);
+        bad |= !(x.step[i] > 0 && x.step[i] <= t->cfg.params[i].step);
+    }
+    size_t nbest = 0;
+    for (size_t s = 0; s < ns; s++) {
+        llmopt_tuner_slot *sl = &x.slot[s];
+        uint8_t st = llmopt_rbuf_u8(r);
+        bad |= st >= LLMOPT_TUNER_N_STATES;
+        sl->state = (llmopt_tuner_slot_state)(st % LLMOPT_TUNER_N_STATES);
+        nbest += sl->state == LLMOPT_TUNER_BEST;
+        for (size_t i = 0; i < np; i++) {
+            sl->x[i] = llmopt_rbuf_f64(r);
+            bad |= !(sl->x[i] >= t->cfg.params[i].lo && sl->x[i] <= t->cfg.params[i].hi);
+        }
+        sl->n = llmopt_rbuf_f64(r);
+        sl->mean = llmopt_rbuf_f64(r);
+        sl->m2 = llmopt_rbuf_f64(r);
+        sl->generation = llmopt_rbuf_u64(r);
+        bad |= !(sl->n >= 0 && fin(sl->n) && fin(sl->mean) && sl->m2 >= 0 && fin(sl->m2));
+    }
+    if (r->err)
+        return llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size, "tuner state truncated");
+    if (bad || nbest != 1 || x.slot[x.best].state != LLMOPT_TUNER_BEST)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size, "tuner state out of range");
+    *t = x;
+    return LLMOPT_OK;
+}

@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "processor/core/serial.h"
 
 #define LLMOPT_TUNER_MAX_PARAMS 4
 #define LLMOPT_TUNER_MAX_SLOTS 16
@@ -111,5 +112,13 @@ int llmopt_tuner_ready(const llmopt_tuner *t);
  * changes into ch and returns how many happened (0: not ready or nothing
  * to do). */
 size_t llmopt_tuner_round(llmopt_tuner *t, llmopt_tuner_change *ch, size_t cap);
+
+/* Checkpoint, tag "TUNR" v1: slots, best, steps, rounds (the config is the
+ * caller's, from its policy). deserialize into a tuner initialised with the
+ * same config: INVALID/TRUNCATED/RANGE (slot count differs, a value outside
+ * its range, bad state), *t untouched on failure. */
+void llmopt_tuner_serialize(const llmopt_tuner *t, llmopt_wbuf *w);
+llmopt_err_t llmopt_tuner_deserialize(llmopt_tuner *t, llmopt_rbuf *r, char *errstr,
+                                      size_t errstr_size);
 
 #endif

@@ -99,6 +99,48 @@ static void test_rounds_by_hand(void) {
     CU_ASSERT_FALSE(llmopt_tuner_ready(&t)); /* nothing left to evaluate */
 }
 
+/* The checkpoint restores every slot, step and the incumbent; a truncated
+ * blob or one for another slot count is refused and changes nothing. */
+static void test_serialize(void) {
+    llmopt_tuner t, u;
+    llmopt_tuner_config c = temp_cfg(0.7, 0.4);
+    llmopt_tuner_init(&t, &c, NULL, 0);
+    llmopt_tuner_change ch[8];
+    llmopt_tuner_observe(&t, 0, 100, 0.60, 1);
+    llmopt_tuner_observe(&t, 1, 100, 0.70, 1);
+    llmopt_tuner_observe(&t, 2, 100, 0.50, 1);
+    llmopt_tuner_round(&t, ch, 8);
+    llmopt_tuner_observe(&t, 0, 30, 0.55, 0.3);
+    llmopt_wbuf w1, w2;
+    llmopt_wbuf_init(&w1);
+    llmopt_wbuf_init(&w2);
+    llmopt_tuner_serialize(&t, &w1);
+    llmopt_tuner_init(&u, &c, NULL, 0);
+    llmopt_rbuf rb;
+    char err[160];
+    llmopt_rbuf_init(&rb, w1.data, w1.len);
+    CU_ASSERT_EQUAL_FATAL(llmopt_tuner_deserialize(&u, &rb, err, sizeof(err)), LLMOPT_OK);
+    CU_ASSERT_EQUAL(rb.left, 0);
+    CU_ASSERT_EQUAL(u.best, 1);
+    CU_ASSERT_EQUAL(u.slot[0].n, 30);
+    llmopt_tuner_serialize(&u, &w2);
+    CU_ASSERT_EQUAL_FATAL(w1.len, w2.len);
+    CU_ASSERT_EQUAL(memcmp(w1.data, w2.data, w1.len), 0);
+    for (size_t n = 0; n < w1.len; n++) {
+        llmopt_tuner v;
+        llmopt_tuner_init(&v, &c, NULL, 0);
+        llmopt_rbuf_init(&rb, w1.data, n);
+        CU_ASSERT_NOT_EQUAL(llmopt_tuner_deserialize(&v, &rb, err, sizeof(err)), LLMOPT_OK);
+        CU_ASSERT_EQUAL(v.best, 0);
+    }
+    c.n_slots = 4;
+    llmopt_tuner_init(&u, &c, NULL, 0);
+    llmopt_rbuf_init(&rb, w1.data, w1.len);
+    CU_ASSERT_EQUAL(llmopt_tuner_deserialize(&u, &rb, err, sizeof(err)), LLMOPT_ERR_RANGE);
+    llmopt_wbuf_release(&w1);
+    llmopt_wbuf_release(&w2);
+}
+
 static void test_config_errors(void) {
     llmopt_tuner t;
     char err[160];
@@ -186,6 +228,7 @@ int main(void) {
     CU_add_test(s, "first_proposals_and_clamp", test_first_proposals_and_clamp);
     CU_add_test(s, "rounds_by_hand", test_rounds_by_hand);
     CU_add_test(s, "config_errors", test_config_errors);
+    CU_add_test(s, "serialize", test_serialize);
     CU_add_test(s, "converges_to_best_temperature", test_converges_to_best_temperature);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
