@@ -273,7 +273,8 @@ def main():
                 elif phase[k] == "canary" and rec and rec["state"] != "canary":
                     reason = rt.last[R[k]]["reason"]
                     phase[k] = ("promoted" if "-> promoted" in reason else
-                                "rolled back" if "-> rolled_back" in reason else
+                                "rolled back" if ("-> rolled_back" in reason or
+                                                 "canary rolled back" in reason) else
                                 "left the ramp unexplained")
                     log("%s: canary ended (%s), weight %.3f: %s" % (k, phase[k], rec["weight"],
                                                                    reason[:160]))
