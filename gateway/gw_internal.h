@@ -58,7 +58,37 @@ typedef struct gw_snap {
     struct gw_snap *retired_next;
 } gw_snap;
 
+/* A route's rate limits compiled for llmopt_gw_admit (limiter.c): GCRA
+ * emission intervals and per-priority capacities in integer nanoseconds, so
+ * a check does no division and no rounding call. One tier per scope
+ * (global, tenant, user); a snapshot without rate_limits has no tier. */
+typedef struct gw_tier {
+    _Atomic int64_t req_inc_ns;
+    _Atomic int64_t req_cap_ns[4];    /* per llmopt_gw_priority */
+    _Atomic double tok_ns;            /* ns per token; 0: no token bucket */
+    _Atomic int64_t tok_cap_ns[4];
+} gw_tier;
+
+typedef struct gw_limits_copy {
+    _Atomic int64_t version;          /* decision version, 0 when none */
+    _Atomic int on_limit;             /* llmopt_on_limit */
+    _Atomic uint8_t tiers;            /* bit k: tier k present */
+    _Atomic uint8_t zero_share;       /* bit p: class p has weight 0 */
+    _Atomic int64_t retry_after_ms, queue_timeout_ms;
+    gw_tier tier[3];
+} gw_limits_copy;
+
+/* Written by the table's writer only (gw_route_publish); read without any
+ * read-modify-write: the writer fills the copy readers are not using and
+ * then flips seq (a two-copy sequence latch), so a reader never waits for
+ * a writer and retries only when a flip happened during its read. */
+typedef struct gw_route_limits {
+    _Atomic uint64_t seq;             /* copy[seq & 1] is current */
+    gw_limits_copy copy[2];
+} gw_route_limits;
+
 typedef struct gw_route {
+    gw_route_limits limits;           /* rate limits as llmopt_gw_admit reads them */
     char *name;
     size_t len;
     uint64_t hash;
@@ -161,6 +191,8 @@ bool gw_user_set(const llmopt_gw *gw, const char *key);
 
 gw_limiter *gw_limiter_new(size_t slots);
 void gw_limiter_destroy(gw_limiter *l);
+/* Writer only: compiles snap's rate limits (NULL: none) into r->limits. */
+void gw_limits_publish(gw_route *r, const gw_snap *snap);
 
 int64_t gw_mono_us(void);
 void gw_copy_str(char *dst, size_t cap, const char *src, size_t len);

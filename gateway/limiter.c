@@ -3,10 +3,19 @@
  * the admission rules of a decision's rate_limits (llmopt_gateway.h, "Rate
  * limits").
  *
- * Table: open addressing over slots whose key (a non-zero 64-bit hash) is
- * claimed once with CAS and never released, so a reader that matched a key
- * keeps a valid bucket forever. Two different keys with the same 64-bit
- * hash would share a bucket (probability ~ n^2 / 2^65; accepted).
+ * Table: open addressing over cache-line-sized slots whose key (a 64-bit
+ * hash) is claimed once with CAS and never released, so a reader that
+ * matched a key keeps a valid bucket forever, and two hot keys never share
+ * a cache line. Two different keys with the same 64-bit hash would share a
+ * bucket (probability ~ n^2 / 2^65; accepted).
+ *
+ * Hot path of llmopt_gw_admit, per check: one hash of the route (also the
+ * route-table probe), one hash per tenant/user id, the route's compiled
+ * limits read through a sequence latch (no read-modify-write, no lock), at
+ * most one clock read, and one CAS per bucket. Emission intervals and the
+ * per-priority capacities are integer nanoseconds computed when the
+ * decision is published, so a request bucket needs no arithmetic beyond
+ * max/add/compare; a token bucket one multiplication.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -16,26 +25,31 @@
 #include "gateway/gw_internal.h"
 
 #define PROBE_LIMIT 64
+#define NS_MAX ((int64_t)1 << 60) /* 36 years: keeps tat + inc from overflowing */
 
 typedef struct gw_limit_slot {
-    _Atomic uint64_t key;
+    _Alignas(64) _Atomic uint64_t key;
     llmopt_gw_bucket req;
     llmopt_gw_bucket tok;
 } gw_limit_slot;
 
 struct gw_limiter {
+    gw_limit_slot overflow; /* shared when the probe window is full */
     gw_limit_slot *slots;
     size_t mask;
-    gw_limit_slot overflow; /* shared when the table is full */
 };
 
-void llmopt_gw_bucket_init(llmopt_gw_bucket *b) { atomic_init(&b->tat_ns, 0); }
+/* llround() for x >= 0 (half away from zero), clamped to NS_MAX: x - (int64_t)x is exact. */
+static inline int64_t round_ns(double x) {
+    if (!(x < (double)NS_MAX))
+        return x > 0 ? NS_MAX : 0;
+    int64_t r = (int64_t)x;
+    return x - (double)r >= 0.5 ? r + 1 : r;
+}
 
-bool llmopt_gw_bucket_take(llmopt_gw_bucket *b, double rate_per_s, double burst, double share,
-                           double cost, int64_t now_ns, int64_t *wait_ns) {
-    double t_ns = 1e9 / rate_per_s;
-    int64_t inc = (int64_t)llround(cost * t_ns);
-    int64_t cap = (int64_t)llround(share * burst * t_ns);
+/* GCRA on one word: tat' = max(tat, now) + inc, allowed iff tat' - now <= cap. */
+static inline bool gcra_take(llmopt_gw_bucket *b, int64_t inc, int64_t cap, int64_t now_ns,
+                             int64_t *wait_ns) {
     int64_t tat = atomic_load_explicit(&b->tat_ns, memory_order_relaxed);
     for (;;) {
         int64_t base = tat > now_ns ? tat : now_ns;
@@ -51,23 +65,33 @@ bool llmopt_gw_bucket_take(llmopt_gw_bucket *b, double rate_per_s, double burst,
     }
 }
 
+void llmopt_gw_bucket_init(llmopt_gw_bucket *b) { atomic_init(&b->tat_ns, 0); }
+
+bool llmopt_gw_bucket_take(llmopt_gw_bucket *b, double rate_per_s, double burst, double share,
+                           double cost, int64_t now_ns, int64_t *wait_ns) {
+    double t_ns = 1e9 / rate_per_s;
+    return gcra_take(b, round_ns(cost * t_ns), round_ns(share * burst * t_ns), now_ns, wait_ns);
+}
+
 void llmopt_gw_bucket_refund(llmopt_gw_bucket *b, double rate_per_s, double cost) {
-    int64_t inc = (int64_t)llround(cost * 1e9 / rate_per_s);
-    atomic_fetch_sub_explicit(&b->tat_ns, inc, memory_order_acq_rel);
+    atomic_fetch_sub_explicit(&b->tat_ns, round_ns(cost * (1e9 / rate_per_s)),
+                              memory_order_acq_rel);
 }
 
 gw_limiter *gw_limiter_new(size_t slots) {
     size_t n = 64;
     while (n < slots)
         n <<= 1;
-    gw_limiter *l = calloc(1, sizeof(*l));
+    gw_limiter *l = aligned_alloc(_Alignof(gw_limiter), sizeof(*l));
     if (!l)
         return NULL;
-    l->slots = calloc(n, sizeof(*l->slots));
+    memset(l, 0, sizeof(*l));
+    l->slots = aligned_alloc(_Alignof(gw_limit_slot), n * sizeof(*l->slots));
     if (!l->slots) {
         free(l);
         return NULL;
     }
+    memset(l->slots, 0, n * sizeof(*l->slots));
     l->mask = n - 1;
     return l;
 }
@@ -94,42 +118,133 @@ static gw_limit_slot *slot_for(gw_limiter *l, uint64_t key) {
                 return &l->slots[i];
         }
     }
-    return NULL;
+    return &l->overflow;
 }
+
+/* ---- compiled limits ------------------------------------------------------ */
+
+void gw_limits_publish(gw_route *r, const gw_snap *snap) {
+    gw_route_limits *L = &r->limits;
+    uint64_t seq = atomic_load_explicit(&L->seq, memory_order_relaxed); /* writer-owned */
+    gw_limits_copy *c = &L->copy[(seq + 1) & 1];
+    const llmopt_rate_limits *rl =
+        snap && snap->rec.has_rate_limits ? &snap->rec.rate_limits : NULL;
+    /* a reader that sees any store below also sees seq move (and retries) */
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&c->version, snap ? snap->rec.version : 0, memory_order_relaxed);
+    unsigned tiers = 0, zero = 0;
+    for (int k = 0; k < 3; k++) {
+        const llmopt_token_bucket *tb = NULL;
+        if (rl && k == 0 && rl->has_global)
+            tb = &rl->global;
+        else if (rl && k == 1 && rl->has_per_tenant)
+            tb = &rl->per_tenant;
+        else if (rl && k == 2 && rl->has_per_user)
+            tb = &rl->per_user;
+        gw_tier *t = &c->tier[k];
+        double rt = tb ? 1e9 / tb->requests_per_s : 0;
+        double tt = tb && tb->tokens_per_min > 0 ? 1e9 / (tb->tokens_per_min / 60.0) : 0;
+        if (tb)
+            tiers |= 1u << k;
+        atomic_store_explicit(&t->req_inc_ns, round_ns(rt), memory_order_relaxed);
+        atomic_store_explicit(&t->tok_ns, tt, memory_order_relaxed);
+        for (int p = 0; p < 4; p++) {
+            double share = snap ? snap->prio_share[p] : 1.0;
+            atomic_store_explicit(&t->req_cap_ns[p],
+                                  tb ? round_ns(share * tb->requests_burst * rt) : 0,
+                                  memory_order_relaxed);
+            atomic_store_explicit(&t->tok_cap_ns[p],
+                                  tb ? round_ns(share * tb->tokens_burst * tt) : 0,
+                                  memory_order_relaxed);
+        }
+    }
+    for (int p = 0; p < 4; p++)
+        if (snap && !(snap->prio_share[p] > 0))
+            zero |= 1u << p;
+    atomic_store_explicit(&c->tiers, (uint8_t)tiers, memory_order_relaxed);
+    atomic_store_explicit(&c->zero_share, (uint8_t)zero, memory_order_relaxed);
+    atomic_store_explicit(&c->on_limit, rl ? (int)rl->on_limit : 0, memory_order_relaxed);
+    atomic_store_explicit(&c->retry_after_ms, rl ? rl->retry_after_ms : 0, memory_order_relaxed);
+    atomic_store_explicit(&c->queue_timeout_ms, rl ? rl->queue_timeout_ms : 0,
+                          memory_order_relaxed);
+    atomic_store_explicit(&L->seq, seq + 1, memory_order_release);
+}
+
+/* What one check needs of the compiled limits, for one priority class. */
+typedef struct tier_view {
+    int64_t req_inc, req_cap, tok_cap;
+    double tok_ns;
+} tier_view;
+
+typedef struct limits_view {
+    int64_t version, retry_after_ms, queue_timeout_ms;
+    int on_limit;
+    unsigned tiers;
+    bool zero_share;
+    tier_view t[3];
+} limits_view;
+
+static void limits_read(const gw_route_limits *L, unsigned prio, limits_view *v) {
+    for (;;) {
+        uint64_t seq = atomic_load_explicit(&L->seq, memory_order_acquire);
+        const gw_limits_copy *c = &L->copy[seq & 1];
+        v->version = atomic_load_explicit(&c->version, memory_order_relaxed);
+        v->tiers = atomic_load_explicit(&c->tiers, memory_order_relaxed);
+        v->zero_share = (atomic_load_explicit(&c->zero_share, memory_order_relaxed) >> prio) & 1;
+        v->on_limit = atomic_load_explicit(&c->on_limit, memory_order_relaxed);
+        v->retry_after_ms = atomic_load_explicit(&c->retry_after_ms, memory_order_relaxed);
+        v->queue_timeout_ms = atomic_load_explicit(&c->queue_timeout_ms, memory_order_relaxed);
+        for (int k = 0; k < 3; k++) {
+            if (!(v->tiers & (1u << k)))
+                continue;
+            const gw_tier *t = &c->tier[k];
+            v->t[k].req_inc = atomic_load_explicit(&t->req_inc_ns, memory_order_relaxed);
+            v->t[k].req_cap = atomic_load_explicit(&t->req_cap_ns[prio], memory_order_relaxed);
+            v->t[k].tok_ns = atomic_load_explicit(&t->tok_ns, memory_order_relaxed);
+            v->t[k].tok_cap = atomic_load_explicit(&t->tok_cap_ns[prio], memory_order_relaxed);
+        }
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&L->seq, memory_order_relaxed) == seq)
+            return;
+    }
+}
+
+/* ---- admission ------------------------------------------------------------ */
 
 typedef struct scope_take {
     gw_limit_slot *slot;
-    const llmopt_token_bucket *tb;
+    const tier_view *t;
+    int64_t tok_inc; /* 0: no token bucket to take from */
     bool took_req, took_tok;
 } scope_take;
 
 /* Tries every scope; all or nothing. Returns true, or false with *wait_ns. */
-static bool take_all(gw_limiter *l, scope_take *sc, size_t n, double share, double tokens,
-                     int64_t now_ns, int64_t *wait_ns) {
+static bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns) {
     size_t i;
     int64_t w = 0;
     for (i = 0; i < n; i++) {
-        const llmopt_token_bucket *tb = sc[i].tb;
+        const tier_view *t = sc[i].t;
         gw_limit_slot *s = sc[i].slot;
         sc[i].took_req = sc[i].took_tok = false;
-        if (!llmopt_gw_bucket_take(&s->req, tb->requests_per_s, tb->requests_burst, share, 1.0,
-                                   now_ns, &w))
+        if (!gcra_take(&s->req, t->req_inc, t->req_cap, now_ns, &w))
             break;
         sc[i].took_req = true;
-        if (tb->tokens_per_min > 0 && tokens > 0) {
-            if (!llmopt_gw_bucket_take(&s->tok, tb->tokens_per_min / 60.0, tb->tokens_burst,
-                                       share, tokens, now_ns, &w))
+        if (sc[i].tok_inc > 0) {
+            if (!gcra_take(&s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w))
                 break;
             sc[i].took_tok = true;
         }
     }
     if (i == n)
         return true;
+    /* a refund gives back exactly what was taken */
     for (size_t j = 0; j <= i && j < n; j++) {
         if (sc[j].took_req)
-            llmopt_gw_bucket_refund(&sc[j].slot->req, sc[j].tb->requests_per_s, 1.0);
+            atomic_fetch_sub_explicit(&sc[j].slot->req.tat_ns, sc[j].t->req_inc,
+                                      memory_order_acq_rel);
         if (sc[j].took_tok)
-            llmopt_gw_bucket_refund(&sc[j].slot->tok, sc[j].tb->tokens_per_min / 60.0, tokens);
+            atomic_fetch_sub_explicit(&sc[j].slot->tok.tat_ns, sc[j].tok_inc,
+                                      memory_order_acq_rel);
     }
     *wait_ns = w;
     return false;
@@ -140,73 +255,73 @@ static uint64_t scope_key(uint64_t route_hash, char scope, const char *id) {
     return (route_hash * 0x9e3779b97f4a7c15ull) ^ (h + (uint64_t)scope * 0xc2b2ae3d27d4eb4full);
 }
 
+/* The default arm of the route's current decision (the configured default
+ * when the route lost its decision since the check). Slow path only. */
+static void degrade_arm(llmopt_gw *gw, gw_route *r, llmopt_gw_admission *out) {
+    gw_rcu_token tok = gw_read_lock(gw);
+    const gw_snap *s = atomic_load(&r->snap);
+    if (s) {
+        const gw_arm *def = &s->arms[s->default_idx];
+        memcpy(out->degrade_arm_id, def->arm_id, def->arm_id_len + 1);
+    } else {
+        gw_copy_str(out->degrade_arm_id, sizeof(out->degrade_arm_id), gw->cfg.default_arm_id,
+                    strlen(gw->cfg.default_arm_id));
+    }
+    gw_read_unlock(gw, tok);
+}
+
 llmopt_err_t llmopt_gw_admit(llmopt_gw *gw, const char *route, const llmopt_gw_admit_args *args,
                              llmopt_gw_admission *out) {
     if (!gw || !route || !args || !out || (unsigned)args->priority > LLMOPT_GW_PRIO_LOW)
         return LLMOPT_ERR_INVALID;
-    memset(out, 0, sizeof(*out));
     out->verdict = LLMOPT_GW_ADMIT;
+    out->retry_after_ms = 0;
+    out->queued_ms = 0;
+    out->degrade_arm_id[0] = '\0';
+    out->decision_version = 0;
     size_t len = strlen(route);
     uint64_t rh = gw_hash(route, len);
     gw_route *r = gw_route_find(gw, route, len, rh);
     if (!r)
         return LLMOPT_OK;
-    /* copy what we need out of the snapshot: queue mode sleeps, and a
-     * reader must never sleep inside the read-side section */
-    llmopt_rate_limits rl;
-    double share;
-    gw_rcu_token tok = gw_read_lock(gw);
-    const gw_snap *s = atomic_load(&r->snap);
-    if (!s || !s->rec.has_rate_limits) {
-        if (s)
-            out->decision_version = s->rec.version;
-        gw_read_unlock(gw, tok);
-        return LLMOPT_OK;
-    }
-    rl = s->rec.rate_limits;
-    rl.priority_weights.items = NULL; /* not needed, not to be kept */
-    share = s->prio_share[args->priority];
-    out->decision_version = s->rec.version;
-    const gw_arm *def = &s->arms[s->default_idx];
-    memcpy(out->degrade_arm_id, def->arm_id, def->arm_id_len + 1);
-    gw_read_unlock(gw, tok);
+    limits_view v;
+    limits_read(&r->limits, (unsigned)args->priority, &v);
+    out->decision_version = v.version;
 
     scope_take sc[3];
     size_t n = 0;
     int64_t wait_ns = 0;
     gw_limiter *l = gw->limiter;
-    gw_limit_slot *global = NULL;
-    if (rl.has_global) {
-        global = slot_for(l, scope_key(rh, 'g', NULL));
-        sc[n++] = (scope_take){global ? global : &l->overflow, &rl.global, false, false};
+    const char *ids[3] = {NULL, args->tenant, args->user};
+    static const char tags[3] = {'g', 't', 'u'};
+    for (int k = 0; k < 3; k++) {
+        if (!(v.tiers & (1u << k)) || (k > 0 && !ids[k]))
+            continue;
+        const tier_view *t = &v.t[k];
+        int64_t tok_inc = t->tok_ns > 0 && args->tokens > 0 ? round_ns(args->tokens * t->tok_ns)
+                                                            : 0;
+        sc[n++] = (scope_take){slot_for(l, scope_key(rh, tags[k], ids[k])), t, tok_inc, false,
+                               false};
     }
-    if (rl.has_per_tenant && args->tenant) {
-        gw_limit_slot *t = slot_for(l, scope_key(rh, 't', args->tenant));
-        sc[n++] = (scope_take){t ? t : &l->overflow, &rl.per_tenant, false, false};
-    }
-    if (rl.has_per_user && args->user) {
-        gw_limit_slot *u = slot_for(l, scope_key(rh, 'u', args->user));
-        sc[n++] = (scope_take){u ? u : &l->overflow, &rl.per_user, false, false};
-    }
-    if (n == 0 || share <= 0) {
-        if (share <= 0 && n > 0)
-            goto over; /* a class with weight 0 gets nothing */
+    if (n == 0)
         return LLMOPT_OK;
-    }
+    if (v.zero_share)
+        goto over; /* a class with weight 0 gets nothing */
     int64_t now_ns = args->now_us ? args->now_us * 1000 : gw_mono_us() * 1000;
-    if (take_all(l, sc, n, share, args->tokens, now_ns, &wait_ns))
+    if (take_all(sc, n, now_ns, &wait_ns))
         return LLMOPT_OK;
 over:
-    switch (rl.on_limit) {
+    switch (v.on_limit) {
     case LLMOPT_ON_LIMIT_DEGRADE:
         out->verdict = LLMOPT_GW_DEGRADE;
+        degrade_arm(gw, r, out);
         atomic_fetch_add_explicit(&gw->st.degraded, 1, memory_order_relaxed);
         return LLMOPT_OK;
     case LLMOPT_ON_LIMIT_QUEUE: {
-        if (share <= 0)
+        if (v.zero_share)
             break;
         int64_t start_us = gw_mono_us();
-        int64_t deadline_us = start_us + rl.queue_timeout_ms * 1000;
+        int64_t deadline_us = start_us + v.queue_timeout_ms * 1000;
         atomic_fetch_add_explicit(&gw->st.queued, 1, memory_order_relaxed);
         for (;;) {
             int64_t now_us = gw_mono_us();
@@ -216,7 +331,7 @@ over:
             struct timespec ts = {sleep_ns / 1000000000, sleep_ns % 1000000000};
             nanosleep(&ts, NULL);
             now_us = gw_mono_us();
-            if (take_all(l, sc, n, share, args->tokens, now_us * 1000, &wait_ns)) {
+            if (take_all(sc, n, now_us * 1000, &wait_ns)) {
                 out->queued_ms = (now_us - start_us) / 1000;
                 return LLMOPT_OK;
             }
@@ -230,7 +345,7 @@ over:
     }
     out->verdict = LLMOPT_GW_DENY;
     int64_t wait_ms = (wait_ns + 999999) / 1000000;
-    out->retry_after_ms = rl.retry_after_ms > wait_ms ? rl.retry_after_ms : wait_ms;
+    out->retry_after_ms = v.retry_after_ms > wait_ms ? v.retry_after_ms : wait_ms;
     atomic_fetch_add_explicit(&gw->st.denied, 1, memory_order_relaxed);
     return LLMOPT_OK;
 }

@@ -8,15 +8,38 @@
 
 #include "gateway/gw_internal.h"
 
-/* FNV-1a, then a 64-bit finaliser so low bits (the slot index) mix well. */
+/* Eight bytes at a time (route names, tenant and user ids are short), then
+ * the murmur3 64-bit finaliser so low bits (the slot index) mix well. Not
+ * keyed: the tables it indexes are bounded and probe-limited. */
 uint64_t gw_hash(const char *s, size_t len) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
+    const unsigned char *p = (const unsigned char *)s;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)len * 0xc2b2ae3d27d4eb4full);
+    uint64_t w;
+    size_t n = len;
+    while (n > 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
     }
+    /* the last 1..8 bytes as whole loads (overlapping ones when needed), so
+     * no byte-wise copy stalls the next load; len is already in h */
+    if (len >= 8) {
+        memcpy(&w, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        w = a | (uint64_t)b << 32;
+    } else if (n > 0) {
+        w = p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+    } else {
+        w = 0;
+    }
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
     h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
+    h *= 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 33;
     return h;
 }
@@ -117,6 +140,7 @@ gw_route *gw_route_get_or_add(llmopt_gw *gw, const char *name, size_t len) {
 }
 
 void gw_route_publish(llmopt_gw *gw, gw_route *r, gw_snap *snap) {
+    gw_limits_publish(r, snap);
     gw_snap *old = atomic_exchange(&r->snap, snap); /* seq_cst */
     if (old) {
         old->retired_next = gw->retired;

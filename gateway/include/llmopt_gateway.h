@@ -147,7 +147,13 @@
  * (cost = args.tokens). Scopes are checked global -> tenant -> user; a
  * failure refunds what earlier scopes took, so no scope is ever
  * over-admitted: admitted cost in any interval t <= burst + rate * t.
- * If the table is full, a new key shares the route's global bucket.
+ * Each key's buckets have a cache line of their own. When 64 slots from a
+ * new key's hash are all taken, the key uses one overflow bucket shared by
+ * every such key (stricter, never looser). The route's limits are compiled
+ * when its decision is installed (integer ns per request and per token,
+ * capacity per priority class) and read without a lock, so a check costs
+ * a hash per string, at most one clock read (none when now_us is given)
+ * and one CAS per bucket.
  *
  * Priority classes critical/high/medium/low: share = weight(class) /
  * max weight (weights from rate_limits.priority_weights; missing ones default
@@ -406,7 +412,8 @@ typedef struct llmopt_gw_admission {
     llmopt_gw_verdict verdict;
     int64_t retry_after_ms;      /* DENY */
     int64_t queued_ms;           /* time spent waiting (queue mode) */
-    char degrade_arm_id[LLMOPT_GW_NAME_MAX]; /* DEGRADE */
+    char degrade_arm_id[LLMOPT_GW_NAME_MAX]; /* DEGRADE: the current decision's
+                                              * default_arm; "" otherwise */
     int64_t decision_version;
 } llmopt_gw_admission;
 

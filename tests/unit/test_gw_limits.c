@@ -1,13 +1,17 @@
 /*
  * test_gw_limits.c - GCRA buckets (exact admission, 4 threads never over
  * admit beyond burst + rate * t), scopes global/tenant/user, priority
- * shares, token buckets, and the deny / queue / degrade outcomes.
+ * shares, token buckets, and the deny / queue / degrade outcomes; the
+ * compiled limits agree with the bucket primitive, never tear while a new
+ * decision is installed, and keep 10 000 users apart; gw_hash reads only
+ * its len bytes.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "gateway/gw_internal.h"
 #include "tests/unit/test_gw_helpers.h"
 
 static int64_t mono_ns(void) {
@@ -233,6 +237,207 @@ static void test_admit_four_threads(void) {
     llmopt_gw_destroy(gw);
 }
 
+/* The compiled path (integer ns computed when the decision is installed)
+ * admits exactly what the bucket primitive admits, at awkward rates, bursts,
+ * priority shares and token counts. */
+static void test_compiled_matches_primitive(void) {
+    llmopt_gw *gw = gw_offline();
+    test_decision t;
+    td_init(&t, "odd", 1, 2);
+    t.d.has_rate_limits = true;
+    t.d.rate_limits.has_global = true;
+    t.d.rate_limits.global.requests_per_s = 3;
+    t.d.rate_limits.global.requests_burst = 2.5;
+    t.d.rate_limits.global.tokens_per_min = 700;
+    t.d.rate_limits.global.tokens_burst = 33.3;
+    t.d.rate_limits.has_per_user = true;
+    t.d.rate_limits.per_user.requests_per_s = 0.7;
+    t.d.rate_limits.per_user.requests_burst = 4;
+    llmopt_kv_double w[2] = {{llmopt_str_of("critical"), 3}, {llmopt_str_of("medium"), 1.9}};
+    t.d.rate_limits.priority_weights.items = w;
+    t.d.rate_limits.priority_weights.count = 2;
+    t.d.rate_limits.on_limit = LLMOPT_ON_LIMIT_DENY;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    /* shares: critical 1, high 0.8/3, medium 1.9/3, low 0.4/3 */
+    double share[4] = {1.0, 0.8 / 3, 1.9 / 3, 0.4 / 3};
+    llmopt_gw_bucket g_req, g_tok, u_req;
+    llmopt_gw_bucket_init(&g_req);
+    llmopt_gw_bucket_init(&g_tok);
+    llmopt_gw_bucket_init(&u_req);
+    uint64_t x = 12345;
+    int admitted = 0, denied = 0, mismatches = 0;
+    int64_t now_us = 1000000;
+    for (int i = 0; i < 4000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        now_us += (int64_t)(x % 400000);
+        int prio = (int)((x >> 20) % 4);
+        double tokens = (double)((x >> 30) % 50) / 7.0;
+        llmopt_gw_admit_args a = {.user = "u1", .priority = (llmopt_gw_priority)prio,
+                                  .tokens = tokens, .now_us = now_us};
+        llmopt_gw_admission ad;
+        CU_ASSERT_EQUAL(llmopt_gw_admit(gw, "odd", &a, &ad), LLMOPT_OK);
+        /* the reference: the same scopes in the same order, all or nothing */
+        int64_t now = now_us * 1000, wait = 0;
+        bool ok = llmopt_gw_bucket_take(&g_req, 3, 2.5, share[prio], 1, now, &wait);
+        bool ok_tok = false, ok_u = false;
+        if (ok) {
+            ok_tok = tokens <= 0 ||
+                     llmopt_gw_bucket_take(&g_tok, 700 / 60.0, 33.3, share[prio], tokens, now, &wait);
+            if (ok_tok)
+                ok_u = llmopt_gw_bucket_take(&u_req, 0.7, 4, share[prio], 1, now, &wait);
+        }
+        bool ref = ok && ok_tok && ok_u;
+        if (!ref) {
+            if (ok)
+                llmopt_gw_bucket_refund(&g_req, 3, 1);
+            if (ok && ok_tok && tokens > 0)
+                llmopt_gw_bucket_refund(&g_tok, 700 / 60.0, tokens);
+        }
+        if (ref != (ad.verdict == LLMOPT_GW_ADMIT))
+            mismatches++;
+        if (!ref) {
+            int64_t wait_ms = (wait + 999999) / 1000000;
+            if (ad.retry_after_ms != wait_ms)
+                mismatches++;
+        }
+        ref ? admitted++ : denied++;
+    }
+    fprintf(stderr, "  compiled vs primitive: %d admitted, %d denied, %d mismatches\n",
+            admitted, denied, mismatches);
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT_TRUE(admitted > 100 && denied > 100);
+    llmopt_gw_destroy(gw);
+}
+
+/* Decisions replaced while four threads admit: version n carries
+ * retry_after_ms = 1000 * n, so a denial whose two fields disagree read a
+ * torn mix of two decisions. */
+typedef struct latch_ctx {
+    llmopt_gw *gw;
+    atomic_bool stop;
+    atomic_long checks, torn;
+} latch_ctx;
+
+static void *latch_reader(void *arg) {
+    latch_ctx *c = arg;
+    llmopt_gw_admit_args a = {.tenant = "t", .priority = LLMOPT_GW_PRIO_HIGH, .now_us = 7};
+    llmopt_gw_admission ad;
+    long n = 0, torn = 0;
+    while (!atomic_load(&c->stop)) {
+        llmopt_gw_admit(c->gw, "latch", &a, &ad);
+        if (ad.verdict == LLMOPT_GW_DENY && ad.retry_after_ms != ad.decision_version * 1000)
+            torn++;
+        n++;
+    }
+    atomic_fetch_add(&c->checks, n);
+    atomic_fetch_add(&c->torn, torn);
+    return NULL;
+}
+
+static void latch_decision(test_decision *t, int64_t version) {
+    td_init(t, "latch", version, 2);
+    t->d.has_rate_limits = true;
+    t->d.rate_limits.has_per_tenant = true;
+    t->d.rate_limits.per_tenant.requests_per_s = 1000;
+    t->d.rate_limits.per_tenant.requests_burst = 1;
+    t->d.rate_limits.on_limit = LLMOPT_ON_LIMIT_DENY;
+    t->d.rate_limits.retry_after_ms = 1000 * version;
+}
+
+static void test_limits_latch(void) {
+    llmopt_gw *gw = gw_offline();
+    test_decision t;
+    latch_decision(&t, 1);
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    latch_ctx c = {.gw = gw};
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, latch_reader, &c);
+    for (int64_t v = 2; v <= 400; v++) {
+        latch_decision(&t, v);
+        CU_ASSERT_EQUAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    }
+    atomic_store(&c.stop, true);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    fprintf(stderr, "  latch: %ld checks, %ld torn\n", atomic_load(&c.checks),
+            atomic_load(&c.torn));
+    CU_ASSERT_EQUAL(atomic_load(&c.torn), 0);
+    /* after the last install: version 400 */
+    llmopt_gw_admission ad;
+    llmopt_gw_admit_args a = {.tenant = "t", .priority = LLMOPT_GW_PRIO_HIGH, .now_us = 7};
+    llmopt_gw_admit(gw, "latch", &a, &ad);
+    CU_ASSERT_EQUAL(ad.decision_version, 400);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_DENY);
+    CU_ASSERT_EQUAL(ad.retry_after_ms, 400000);
+    /* limits removed: admitted, with the version */
+    td_init(&t, "latch", 401, 2);
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    llmopt_gw_admit(gw, "latch", &a, &ad);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(ad.decision_version, 401);
+    CU_ASSERT_STRING_EQUAL(ad.degrade_arm_id, "");
+    llmopt_gw_destroy(gw);
+}
+
+/* 10 000 users of one route: each has its own bucket of 2. */
+static void test_many_users(void) {
+    llmopt_gw_config cfg;
+    llmopt_gw_config_init(&cfg);
+    cfg.limiter_slots = 32768;
+    llmopt_gw *gw = llmopt_gw_new(&cfg, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
+    test_decision t;
+    td_init(&t, "users", 1, 2);
+    t.d.has_rate_limits = true;
+    t.d.rate_limits.has_per_user = true;
+    t.d.rate_limits.per_user.requests_per_s = 0.001;
+    t.d.rate_limits.per_user.requests_burst = 2;
+    t.d.rate_limits.on_limit = LLMOPT_ON_LIMIT_DEGRADE;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    int wrong = 0;
+    char user[32];
+    llmopt_gw_admission ad;
+    for (int round = 0; round < 3; round++) {
+        for (int u = 0; u < 10000; u++) {
+            snprintf(user, sizeof(user), "user-%d", u);
+            llmopt_gw_admit_args a = {.user = user, .priority = LLMOPT_GW_PRIO_CRITICAL,
+                                      .now_us = 1000000};
+            llmopt_gw_admit(gw, "users", &a, &ad);
+            llmopt_gw_verdict want = round < 2 ? LLMOPT_GW_ADMIT : LLMOPT_GW_DEGRADE;
+            if (ad.verdict != want)
+                wrong++;
+        }
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_STRING_EQUAL(ad.degrade_arm_id, "a0");
+    llmopt_gw_destroy(gw);
+}
+
+/* gw_hash reads exactly len bytes (ASan checks the heap copies) and tells
+ * apart strings that differ in any one byte, at every length up to 40. */
+static void test_hash(void) {
+    int same = 0;
+    for (size_t len = 0; len <= 40; len++) {
+        char *a = malloc(len ? len : 1), *b = malloc(len ? len : 1);
+        for (size_t i = 0; i < len; i++)
+            a[i] = (char)('a' + i % 26);
+        uint64_t ha = gw_hash(a, len);
+        for (size_t i = 0; i < len; i++) {
+            memcpy(b, a, len);
+            b[i] ^= 0x20;
+            if (gw_hash(b, len) == ha)
+                same++;
+        }
+        if (len > 0 && gw_hash(a, len - 1) == ha)
+            same++;
+        free(a);
+        free(b);
+    }
+    CU_ASSERT_EQUAL(same, 0);
+    CU_ASSERT_EQUAL(gw_hash("tenant-1", 8), gw_hash("tenant-1x", 8));
+}
+
 int main(void) {
     static const CU_TestInfo tests[] = {
         {"bucket_exact", test_bucket_exact},
@@ -240,6 +445,10 @@ int main(void) {
         {"deny_degrade_scopes", test_deny_degrade_scopes},
         {"queue", test_queue},
         {"admit_four_threads", test_admit_four_threads},
+        {"compiled_matches_primitive", test_compiled_matches_primitive},
+        {"limits_latch", test_limits_latch},
+        {"many_users", test_many_users},
+        {"hash", test_hash},
         CU_TEST_INFO_NULL,
     };
     return run_suite("gw_limits", tests);
