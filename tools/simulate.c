@@ -32,6 +32,7 @@
 #include "tools/simulate_conf.h"
 #include "tools/simulate_oracle.h"
 #include "tools/simulate_scenario.h"
+#include "tools/simulate_quality.h"
 #include "tools/simulate_stats.h"
 
 static const llmopt_logger lg = LLMOPT_LOGGER("simulate");
@@ -163,7 +164,52 @@ typedef struct sim {
     FILE *oracle_f;
     double speed, wall0;
     int64_t start_ms, duration_ms;
+    /* backends' capacity: GCRA theoretical arrival time, event-time ms */
+    double cap_tat_ms[LLMOPT_SIM_MAX_ROUTES][LLMOPT_SIM_MAX_ARMS];
+    /* repeated prompts: cumulative Zipf weights of each route (NULL: none) */
+    double *zipf_cdf[LLMOPT_SIM_MAX_ROUTES];
 } sim;
+
+/* Cumulative Zipf(s) weights of ranks 1..n, normalised to end at 1. */
+static double *zipf_cdf_new(uint32_t n, double s) {
+    double *c = malloc(sizeof(double) * n);
+    if (!c)
+        return NULL;
+    double acc = 0;
+    for (uint32_t k = 0; k < n; k++)
+        c[k] = acc += pow((double)(k + 1), -s);
+    for (uint32_t k = 0; k < n; k++)
+        c[k] /= acc;
+    return c;
+}
+
+/* Rank 0..n-1 of a Zipf draw: the first rank whose cumulative weight
+ * exceeds u. */
+static uint32_t zipf_draw(const double *cdf, uint32_t n, double u) {
+    uint32_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (cdf[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* The backend's capacity (a token bucket of capacity_rps, capacity_burst
+ * in event time): true when it takes one more request at ts. */
+static bool capacity_take(sim *m, size_t ri, int ai, const llmopt_sim_profile *pf, int64_t ts) {
+    if (pf->capacity_rps <= 0)
+        return true;
+    double t_ms = 1000.0 / pf->capacity_rps, now = (double)ts;
+    double *tat = &m->cap_tat_ms[ri][ai];
+    double next = (*tat > now ? *tat : now) + t_ms;
+    if (next - now > pf->capacity_burst * t_ms)
+        return false;
+    *tat = next;
+    return true;
+}
 
 static void pace(const sim *m, int64_t ts) {
     if (m->speed <= 0)
@@ -248,10 +294,43 @@ static llmopt_err_t request(sim *m, size_t ri, int64_t ts) {
     const llmopt_sim_profile *pf = ai >= 0 ? &m->state.p[ri][ai] : NULL;
     if (pf)
         in_tok = unif_int(&m->rng, pf->input_tokens_min, pf->input_tokens_max);
+    /* repeated prompts: the gateway's cache is asked first (event time) */
+    char ckey[LLMOPT_GW_CACHE_KEY_LEN + 1];
+    bool cached = false;
+    double cached_q = 0;
+    if (m->zipf_cdf[ri]) {
+        uint32_t k = zipf_draw(m->zipf_cdf[ri], r->prompts_distinct, unif(&m->rng));
+        char prompt[64];
+        int plen = snprintf(prompt, sizeof(prompt), "prompt %u", k);
+        llmopt_gw_cache_key(route, prompt, (size_t)plen, ckey);
+        void *v = NULL;
+        size_t vlen = 0;
+        if (llmopt_gw_cache_get(gw, route, r->tasks[ti].name, ckey, ts, &v, &vlen)) {
+            if (vlen == sizeof(double)) {
+                memcpy(&cached_q, v, sizeof(double));
+                cached = true;
+            }
+            free(v);
+        }
+    }
     llmopt_gw_admission adm;
     llmopt_gw_admit_args aa = {.tenant = tenant, .priority = LLMOPT_GW_PRIO_MEDIUM,
-                               .tokens = (double)in_tok};
-    llmopt_gw_admit(gw, route, &aa, &adm);
+                               .tokens = (double)in_tok, .now_us = ts * 1000};
+    if (cached)
+        adm = (llmopt_gw_admission){.verdict = LLMOPT_GW_ADMIT};
+    else
+        llmopt_gw_admit(gw, route, &aa, &adm);
+    const llmopt_sim_oracle_route *o = &m->oracle[ri];
+    if (adm.verdict == LLMOPT_GW_DENY) {
+        /* never sent to a backend, so nothing is reported: the gateway's
+         * own refusals must not count as the backend's rate limiting */
+        m->n_denied++;
+        llmopt_sim_stats_count(m->stats, ri, ts - m->start_ms, LLMOPT_SIM_DENIED);
+        llmopt_sim_stats_record(m->stats, ri, ai, ts - m->start_ms, 0,
+                                ai >= 0 ? o->arm[ai].reward : 0, o->best_reward,
+                                o->uniform_reward);
+        return LLMOPT_OK;
+    }
     if (adm.verdict == LLMOPT_GW_DEGRADE) {
         int di = llmopt_sim_arm_index(r, adm.degrade_arm_id);
         if (di >= 0) {
@@ -296,11 +375,29 @@ static llmopt_err_t request(sim *m, size_t ri, int64_t ts) {
     s->has_http_status = true;
     double lat = 0, quality = 0;
     bool ok = false;
-    if (adm.verdict == LLMOPT_GW_DENY) {
-        m->n_denied++;
+    if (cached) {
+        /* the cached answer, judged cached_quality_penalty lower */
+        ok = true;
+        lat = r->cached_latency_ms;
+        double qv = cached_q - r->cached_quality_penalty;
+        quality = qv < 0 ? 0 : qv > 1 ? 1 : qv;
+        s->status = LLMOPT_STATUS_OK;
+        s->http_status = 200;
+        s->cache_hit = true;
+        s->has_ttft_ms = true;
+        s->ttft_ms = lat;
+        s->has_quality = true;
+        s->quality = quality;
+        llmopt_sim_stats_count(m->stats, ri, ts + (int64_t)lat - m->start_ms,
+                               LLMOPT_SIM_CACHE_HITS);
+    } else if (pf && pf->available && !capacity_take(m, ri, ai, pf, ts)) {
+        /* over the backend's capacity: an immediate 429 */
+        lat = 30;
         s->status = LLMOPT_STATUS_RATE_LIMITED;
         s->http_status = 429;
         s->error_type = llmopt_str_of("rate_limited");
+        llmopt_sim_stats_count(m->stats, ri, ts + (int64_t)lat - m->start_ms,
+                               LLMOPT_SIM_LIMITED);
     } else if (!pf || !pf->available) {
         /* an arm the backend fleet does not (yet) serve */
         if (!pf)
@@ -313,7 +410,15 @@ static llmopt_err_t request(sim *m, size_t ri, int64_t ts) {
         lat = pf->latency_median_ms * exp(pf->latency_sigma * normal(&m->rng));
         bool failed = unif(&m->rng) < pf->error_rate;
         int64_t out_tok = unif_int(&m->rng, pf->output_tokens_min, pf->output_tokens_max);
-        double qv = pf->quality_mean + pf->quality_sd * normal(&m->rng);
+        /* parameters and template of the chosen arm move its quality */
+        const char *pn[LLMOPT_GW_MAX_PARAMS];
+        double pv[LLMOPT_GW_MAX_PARAMS];
+        for (size_t i = 0; i < ch.n_params && i < LLMOPT_GW_MAX_PARAMS; i++)
+            pn[i] = ch.params[i].name, pv[i] = ch.params[i].value;
+        double qv = pf->quality_mean +
+                    llmopt_sim_qmodel_shift(r->arms[ai].qmodel, ch.n_params, pn, pv,
+                                            ch.prompt_template_id) +
+                    pf->quality_sd * normal(&m->rng);
         quality = qv < 0 ? 0 : qv > 1 ? 1 : qv;
         if (failed) {
             lat *= 0.3; /* errors come back early */
@@ -331,10 +436,14 @@ static llmopt_err_t request(sim *m, size_t ri, int64_t ts) {
                           (double)out_tok / 1000.0 * pf->price_out_per_1k;
             s->has_quality = true;
             s->quality = quality;
+            if (m->zipf_cdf[ri])
+                llmopt_gw_cache_put(gw, route, r->tasks[ti].name, ckey, &quality,
+                                    sizeof(quality), ts + (int64_t)lat);
         }
     }
     s->latency_ms = lat;
     s->ts_ms = ts + (int64_t)lat;
+    llmopt_sim_stats_count(m->stats, ri, s->ts_ms - m->start_ms, LLMOPT_SIM_RESPONSES);
     p->ts_ms = s->ts_ms;
     p->seq = m->seq++;
 
@@ -342,7 +451,6 @@ static llmopt_err_t request(sim *m, size_t ri, int64_t ts) {
                                .cost_usd = s->cost_usd, .latency_ms = lat};
     llmopt_reward rw;
     llmopt_reward_compute(&r->reward, &rin, &rw);
-    const llmopt_sim_oracle_route *o = &m->oracle[ri];
     llmopt_sim_stats_record(m->stats, ri, ai, ts - m->start_ms, rw.reward,
                             ai >= 0 ? o->arm[ai].reward : 0, o->best_reward, o->uniform_reward);
 
@@ -754,6 +862,14 @@ int llmopt_cmd_simulate(int argc, char **argv) {
         fprintf(stderr, "llmopt simulate: out of memory\n");
         goto out;
     }
+    for (size_t ri = 0; ri < m->s->n_routes; ri++) {
+        const llmopt_sim_route *sr = &m->s->routes[ri];
+        if (sr->prompts_distinct &&
+            !(m->zipf_cdf[ri] = zipf_cdf_new(sr->prompts_distinct, sr->prompts_zipf_s))) {
+            fprintf(stderr, "llmopt simulate: out of memory\n");
+            goto out;
+        }
+    }
     if (conf.oracle_file && *conf.oracle_file && !(m->oracle_f = open_out(conf.oracle_file)))
         goto out;
     llmopt_signals_install();
@@ -789,6 +905,8 @@ out:
             free(heap_pop(&m->h));
         free(m->h.v);
         llmopt_sim_stats_destroy(m->stats);
+        for (size_t ri = 0; ri < LLMOPT_SIM_MAX_ROUTES; ri++)
+            free(m->zipf_cdf[ri]);
         llmopt_sim_scenario_destroy(m->s);
         free(m);
     }

@@ -3,6 +3,7 @@
  * (simulate_scenario.h). The JSON layout is documented in docs/SIMULATOR.md.
  */
 #include "tools/simulate_scenario.h"
+#include "tools/simulate_quality.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -226,9 +227,10 @@ static void profile_default(llmopt_sim_profile *p) {
 
 static llmopt_err_t parse_arm(pctx *c, json_t *a, llmopt_sim_arm *arm) {
     static const char *const allowed[] = {
+        "quality_by",
         "id", "provider", "model", "latency", "ttft_fraction", "error_rate", "quality",
         "input_tokens", "output_tokens", "price_in_per_1k", "price_out_per_1k", "available",
-        NULL};
+        "capacity_rps", "capacity_burst", NULL};
     if (!json_is_object(a))
         return fail(c, NULL, "expected an object");
     llmopt_sim_profile *p = &arm->profile;
@@ -268,13 +270,23 @@ static llmopt_err_t parse_arm(pctx *c, json_t *a, llmopt_sim_arm *arm) {
     pop(c, o);
     if (e)
         return e;
+    json_t *qb = json_object_get(a, "quality_by");
+    if (qb) {
+        char qe[200];
+        if (!(arm->qmodel = llmopt_sim_qmodel_parse(qb, qe, sizeof(qe))))
+            return fail(c, "quality_by", "%s", qe);
+    }
     if ((e = num(c, a, "ttft_fraction", &p->ttft_fraction, 0, 1, false, false)) ||
         (e = num(c, a, "error_rate", &p->error_rate, 0, 1, false, false)) ||
         (e = parse_range(c, a, "input_tokens", &p->input_tokens_min, &p->input_tokens_max)) ||
         (e = parse_range(c, a, "output_tokens", &p->output_tokens_min, &p->output_tokens_max)) ||
         (e = num(c, a, "price_in_per_1k", &p->price_in_per_1k, 0, 1000, false, true)) ||
         (e = num(c, a, "price_out_per_1k", &p->price_out_per_1k, 0, 1000, false, true)) ||
-        (e = boolean(c, a, "available", &p->available)))
+        (e = boolean(c, a, "available", &p->available)) ||
+        (e = num(c, a, "capacity_rps", &p->capacity_rps, 0, 1e7, false, false)))
+        return e;
+    p->capacity_burst = p->capacity_rps > 1 ? p->capacity_rps : 1;
+    if ((e = num(c, a, "capacity_burst", &p->capacity_burst, 1, 1e9, false, false)))
         return e;
     return LLMOPT_OK;
 }
@@ -365,6 +377,27 @@ static llmopt_err_t parse_feedback(pctx *c, json_t *v, llmopt_sim_route *r) {
     return e;
 }
 
+static llmopt_err_t parse_prompts(pctx *c, json_t *v, llmopt_sim_route *r) {
+    static const char *const allowed[] = {"distinct", "zipf_s", "cached_quality_penalty",
+                                          "cached_latency_ms", NULL};
+    size_t o = push(c, "prompts");
+    llmopt_err_t e;
+    double distinct = 0;
+    if (!json_is_object(v))
+        e = fail(c, NULL, "expected an object {\"distinct\", \"zipf_s\", ...}");
+    else if (!(e = only(c, v, allowed)) &&
+             !(e = num(c, v, "distinct", &distinct, 1, 1e7, false, true)) &&
+             !(e = num(c, v, "zipf_s", &r->prompts_zipf_s, 0, 10, true, false)) &&
+             !(e = num(c, v, "cached_quality_penalty", &r->cached_quality_penalty, 0, 1, false,
+                       false)))
+        e = num(c, v, "cached_latency_ms", &r->cached_latency_ms, 0, 3.6e6, false, false);
+    if (!e && distinct != floor(distinct))
+        e = fail(c, "distinct", "expected a whole number");
+    r->prompts_distinct = (uint32_t)distinct;
+    pop(c, o);
+    return e;
+}
+
 static llmopt_err_t parse_arms(pctx *c, json_t *v, llmopt_sim_route *r) {
     size_t o = push(c, "arms");
     llmopt_err_t e = LLMOPT_OK;
@@ -394,7 +427,7 @@ out:
 static llmopt_err_t parse_route_members(pctx *c, json_t *v, llmopt_sim_route *r,
                                         bool is_defaults) {
     static const char *const allowed[] = {"name", "rate", "tenants", "task_types", "reward",
-                                          "feedback", "arms", "controller", NULL};
+                                          "feedback", "arms", "controller", "prompts", NULL};
     if (!json_is_object(v))
         return fail(c, NULL, "expected an object");
     llmopt_err_t e;
@@ -417,11 +450,14 @@ static llmopt_err_t parse_route_members(pctx *c, json_t *v, llmopt_sim_route *r,
         return e;
     if ((m = json_object_get(v, "feedback")) && (e = parse_feedback(c, m, r)))
         return e;
+    if ((m = json_object_get(v, "prompts")) && (e = parse_prompts(c, m, r)))
+        return e;
     if ((m = json_object_get(v, "arms"))) {
         for (size_t i = 0; i < r->n_arms; i++) {
             free(r->arms[i].id);
             free(r->arms[i].provider);
             free(r->arms[i].model);
+        llmopt_sim_qmodel_destroy(r->arms[i].qmodel);
         }
         memset(r->arms, 0, sizeof(r->arms));
         r->n_arms = 0;
@@ -478,6 +514,7 @@ static void route_release(llmopt_sim_route *r) {
         free(r->arms[i].id);
         free(r->arms[i].provider);
         free(r->arms[i].model);
+        llmopt_sim_qmodel_destroy(r->arms[i].qmodel);
     }
     memset(r, 0, sizeof(*r));
 }
@@ -486,8 +523,8 @@ static llmopt_err_t parse_change(pctx *c, json_t *v, llmopt_sim_scenario *s,
                                  llmopt_sim_change *ch) {
     static const char *const allowed[] = {
         "at", "route", "arm", "label", "latency_factor", "latency_median_ms", "latency_sigma",
-        "error_rate", "quality_delta", "quality_mean", "quality_sd", "price_factor", "appear",
-        "disappear", NULL};
+        "error_rate", "quality_delta", "quality_mean", "quality_sd", "price_factor",
+        "capacity_factor", "appear", "disappear", NULL};
     if (!json_is_object(v))
         return fail(c, NULL, "expected an object");
     llmopt_err_t e;
@@ -514,6 +551,7 @@ static llmopt_err_t parse_change(pctx *c, json_t *v, llmopt_sim_scenario *s,
     OPT("quality_mean", has_quality_mean, quality_mean, -1, 2, false);
     OPT("quality_sd", has_quality_sd, quality_sd, 0, 1, false);
     OPT("price_factor", has_price_factor, price_factor, 0, 1000, true);
+    OPT("capacity_factor", has_capacity_factor, capacity_factor, 0, 1000, true);
 #undef OPT
     if ((e = boolean(c, v, "appear", &ch->appear)) ||
         (e = boolean(c, v, "disappear", &ch->disappear)))
@@ -522,7 +560,8 @@ static llmopt_err_t parse_change(pctx *c, json_t *v, llmopt_sim_scenario *s,
         return fail(c, "disappear", "a change cannot both appear and disappear");
     if (!(ch->has_latency_factor || ch->has_latency_median || ch->has_latency_sigma ||
           ch->has_error_rate || ch->has_quality_delta || ch->has_quality_mean ||
-          ch->has_quality_sd || ch->has_price_factor || ch->appear || ch->disappear))
+          ch->has_quality_sd || ch->has_price_factor || ch->has_capacity_factor || ch->appear ||
+          ch->disappear))
         return fail(c, NULL, "the change changes nothing (give e.g. \"latency_factor\" or "
                              "\"error_rate\")");
     /* the arm must exist on the route(s) */
@@ -558,6 +597,8 @@ static llmopt_err_t parse_change(pctx *c, json_t *v, llmopt_sim_scenario *s,
             ADD("%squality sd %g", n ? ", " : "", ch->quality_sd);
         if (ch->has_price_factor)
             ADD("%sprice x%g", n ? ", " : "", ch->price_factor);
+        if (ch->has_capacity_factor)
+            ADD("%scapacity x%g", n ? ", " : "", ch->capacity_factor);
         if (ch->appear)
             ADD("%sappears", n ? ", " : "");
         if (ch->disappear)
@@ -635,6 +676,8 @@ llmopt_sim_scenario *llmopt_sim_scenario_parse(const char *buf, size_t len, cons
     llmopt_reward_config_default(&defaults->reward);
     defaults->feedback_fraction = 0;
     defaults->feedback_delay_ms = 2000;
+    defaults->prompts_zipf_s = 1;
+    defaults->cached_latency_ms = 5;
     json_t *d = json_object_get(root, "defaults");
     if (d) {
         size_t o = push(&c, "defaults");
@@ -850,6 +893,10 @@ void llmopt_sim_change_apply(const llmopt_sim_change *c, llmopt_sim_profile *p) 
     if (c->has_price_factor) {
         p->price_in_per_1k *= c->price_factor;
         p->price_out_per_1k *= c->price_factor;
+    }
+    if (c->has_capacity_factor) {
+        p->capacity_rps *= c->capacity_factor;
+        p->capacity_burst = fmax(1, p->capacity_burst * c->capacity_factor);
     }
     if (c->appear)
         p->available = true;

@@ -15,6 +15,14 @@
  *   prices     USD per 1000 input / output tokens
  *   available  false: the arm does not exist yet (a request routed to it
  *              fails at once) until an "appear" change
+ *   capacity   capacity_rps > 0: the backend serves at most that many
+ *              requests per second of event time (a token bucket with
+ *              capacity_burst); beyond it a request comes back at once as
+ *              rate_limited (HTTP 429). 0: unlimited
+ * A route may have a prompt population ("prompts"): each request asks one
+ * of `distinct` prompts drawn from Zipf(zipf_s), so repeated prompts give
+ * the gateway's cache something to find; a cached answer scores
+ * cached_quality_penalty less than the answer it repeats.
  * Changes happen at an event-time offset from the start and modify the
  * profile of one arm on one route or on every route that has it.
  *
@@ -55,11 +63,14 @@ typedef struct llmopt_sim_profile {
     double price_in_per_1k;    /* USD, >= 0 */
     double price_out_per_1k;   /* USD, >= 0 */
     bool available;
+    double capacity_rps;       /* >= 0, 0: unlimited */
+    double capacity_burst;     /* >= 1 when capacity_rps > 0 (default max(1, rps)) */
 } llmopt_sim_profile;
 
 typedef struct llmopt_sim_arm {
     char *id, *provider, *model;
     llmopt_sim_profile profile; /* initial */
+    struct llmopt_sim_qmodel *qmodel; /* "quality_by" (simulate_quality.h), NULL: none */
 } llmopt_sim_arm;
 
 typedef struct llmopt_sim_mix {
@@ -79,6 +90,11 @@ typedef struct llmopt_sim_route {
     size_t n_tasks;             /* >= 1 (default one task type "chat") */
     llmopt_sim_arm arms[LLMOPT_SIM_MAX_ARMS];
     size_t n_arms;
+    /* repeated prompts (0 distinct: every prompt is new, no cache lookups) */
+    uint32_t prompts_distinct;
+    double prompts_zipf_s;          /* > 0, default 1 */
+    double cached_quality_penalty;  /* quality of a cached answer -= this, 0..1 */
+    double cached_latency_ms;       /* latency of a cache hit, default 5 */
     /* the route's member of the controller policy, passed through as JSON
      * text (the "controller" object; NULL when absent) */
     char *controller_json;
@@ -98,6 +114,7 @@ typedef struct llmopt_sim_change {
     bool has_quality_mean;     double quality_mean;
     bool has_quality_sd;       double quality_sd;
     bool has_price_factor;     double price_factor;     /* both prices *= f, > 0 */
+    bool has_capacity_factor;  double capacity_factor;  /* capacity rps and burst *= f, > 0 */
     bool appear;               /* available = true */
     bool disappear;            /* available = false */
 } llmopt_sim_change;

@@ -22,6 +22,8 @@ typedef struct route_acc {
     double reward, expected, oracle, uniform;
     uint64_t arm[LLMOPT_SIM_MAX_ARMS];
     uint32_t *counts;  /* [bucket][n_arms + 1]: the last column is the total */
+    uint32_t *outcomes; /* [bucket][LLMOPT_SIM_N_COUNTS] */
+    uint64_t outcome_total[LLMOPT_SIM_N_COUNTS];
 } route_acc;
 
 struct llmopt_sim_stats {
@@ -45,7 +47,8 @@ llmopt_sim_stats *llmopt_sim_stats_new(const llmopt_sim_scenario *s, int64_t buc
     st->n_buckets = (size_t)(s->duration_ms / bucket_ms) + 1;
     for (size_t ri = 0; ri < s->n_routes; ri++) {
         st->r[ri].counts = calloc(st->n_buckets * (s->routes[ri].n_arms + 1), sizeof(uint32_t));
-        if (!st->r[ri].counts) {
+        st->r[ri].outcomes = calloc(st->n_buckets * LLMOPT_SIM_N_COUNTS, sizeof(uint32_t));
+        if (!st->r[ri].counts || !st->r[ri].outcomes) {
             llmopt_sim_stats_destroy(st);
             return NULL;
         }
@@ -56,8 +59,10 @@ llmopt_sim_stats *llmopt_sim_stats_new(const llmopt_sim_scenario *s, int64_t buc
 void llmopt_sim_stats_destroy(llmopt_sim_stats *st) {
     if (!st)
         return;
-    for (size_t ri = 0; ri < LLMOPT_SIM_MAX_ROUTES; ri++)
+    for (size_t ri = 0; ri < LLMOPT_SIM_MAX_ROUTES; ri++) {
         free(st->r[ri].counts);
+        free(st->r[ri].outcomes);
+    }
     free(st);
 }
 
@@ -87,6 +92,15 @@ void llmopt_sim_stats_record(llmopt_sim_stats *st, size_t ri, int ai, int64_t of
     }
 }
 
+void llmopt_sim_stats_count(llmopt_sim_stats *st, size_t ri, int64_t offset_ms,
+                            llmopt_sim_count kind) {
+    if ((unsigned)kind >= LLMOPT_SIM_N_COUNTS)
+        return;
+    route_acc *a = &st->r[ri];
+    a->outcomes[bucket_of(st, offset_ms) * LLMOPT_SIM_N_COUNTS + kind]++;
+    a->outcome_total[kind]++;
+}
+
 void llmopt_sim_stats_change(llmopt_sim_stats *st, size_t ci, size_t ri, size_t ai,
                              bool target_best) {
     if (st->n_regs < sizeof(st->regs) / sizeof(st->regs[0]))
@@ -99,6 +113,7 @@ void llmopt_sim_stats_route(const llmopt_sim_stats *st, size_t ri, llmopt_sim_ro
     f->requests = a->n;
     f->unknown_arm = a->unknown;
     memcpy(f->arm_requests, a->arm, sizeof(f->arm_requests));
+    memcpy(f->counts, a->outcome_total, sizeof(f->counts));
     if (!a->n)
         return;
     double n = (double)a->n;
@@ -211,7 +226,10 @@ void llmopt_sim_stats_write_shares(const llmopt_sim_stats *st, int64_t start_ms,
                     (double)off / 1000.0, (long long)(start_ms + off), r->name, row[r->n_arms]);
             for (size_t ai = 0; ai < r->n_arms; ai++)
                 fprintf(f, "%s\"%s\":%u", ai ? "," : "", r->arms[ai].id, row[ai]);
-            fprintf(f, "}}\n");
+            const uint32_t *oc = st->r[ri].outcomes + b * LLMOPT_SIM_N_COUNTS;
+            fprintf(f, "},\"responses\":%u,\"cache_hits\":%u,\"limited\":%u,\"denied\":%u}\n",
+                    oc[LLMOPT_SIM_RESPONSES], oc[LLMOPT_SIM_CACHE_HITS], oc[LLMOPT_SIM_LIMITED],
+                    oc[LLMOPT_SIM_DENIED]);
         }
 }
 
@@ -247,7 +265,13 @@ void llmopt_sim_stats_write_summary(llmopt_sim_stats *st, FILE *f) {
         json_num(f, rf.uniform_mean);
         fprintf(f, ",\"capture\":");
         json_num(f, rf.capture);
-        fprintf(f, ",\"unknown_arm\":%llu,\"arms\":{", (unsigned long long)rf.unknown_arm);
+        fprintf(f, ",\"unknown_arm\":%llu,\"responses\":%llu,\"cache_hits\":%llu,"
+                   "\"limited\":%llu,\"denied\":%llu,\"arms\":{",
+                (unsigned long long)rf.unknown_arm,
+                (unsigned long long)rf.counts[LLMOPT_SIM_RESPONSES],
+                (unsigned long long)rf.counts[LLMOPT_SIM_CACHE_HITS],
+                (unsigned long long)rf.counts[LLMOPT_SIM_LIMITED],
+                (unsigned long long)rf.counts[LLMOPT_SIM_DENIED]);
         for (size_t ai = 0; ai < r->n_arms; ai++)
             fprintf(f, "%s\"%s\":%llu", ai ? "," : "", r->arms[ai].id,
                     (unsigned long long)rf.arm_requests[ai]);
@@ -311,6 +335,16 @@ void llmopt_sim_stats_write_text(llmopt_sim_stats *st, FILE *f) {
         if (rf.unknown_arm)
             fprintf(f, "  (fallback %llu)", (unsigned long long)rf.unknown_arm);
         fprintf(f, "\n");
+        const uint64_t *oc = rf.counts;
+        if (oc[LLMOPT_SIM_CACHE_HITS] || oc[LLMOPT_SIM_LIMITED] || oc[LLMOPT_SIM_DENIED]) {
+            double resp = oc[LLMOPT_SIM_RESPONSES] ? (double)oc[LLMOPT_SIM_RESPONSES] : NAN;
+            fprintf(f, "  cache hits ");
+            pct(f, (double)oc[LLMOPT_SIM_CACHE_HITS] / resp);
+            fprintf(f, " of responses  backend rate-limited ");
+            pct(f, (double)oc[LLMOPT_SIM_LIMITED] / resp);
+            fprintf(f, "  denied by the gateway %llu of %llu requests\n",
+                    (unsigned long long)oc[LLMOPT_SIM_DENIED], (unsigned long long)rf.requests);
+        }
         size_t nc;
         const llmopt_sim_change_figures *cf = llmopt_sim_stats_changes(st, &nc);
         for (size_t i = 0; i < nc; i++) {

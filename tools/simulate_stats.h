@@ -39,6 +39,20 @@ void llmopt_sim_stats_destroy(llmopt_sim_stats *st);
 void llmopt_sim_stats_record(llmopt_sim_stats *st, size_t ri, int ai, int64_t offset_ms,
                              double reward, double expected, double oracle, double uniform);
 
+/* Outcome counters per route and bucket (the ground truth the processor's
+ * windows are checked against): responses reported to the processor, cache
+ * hits among them, backend rate_limited answers among them, and requests
+ * the gateway's limiter denied (never sent, never reported). */
+typedef enum llmopt_sim_count {
+    LLMOPT_SIM_RESPONSES = 0,
+    LLMOPT_SIM_CACHE_HITS,
+    LLMOPT_SIM_LIMITED,
+    LLMOPT_SIM_DENIED,
+    LLMOPT_SIM_N_COUNTS
+} llmopt_sim_count;
+void llmopt_sim_stats_count(llmopt_sim_stats *st, size_t ri, int64_t offset_ms,
+                            llmopt_sim_count kind);
+
 /* Registers change ci's effect on (ri, ai): target_best tells whether the
  * arm is the oracle's best after it. Call once per targeted (route, arm). */
 void llmopt_sim_stats_change(llmopt_sim_stats *st, size_t ci, size_t ri, size_t ai,
@@ -53,6 +67,7 @@ typedef struct llmopt_sim_route_figures {
     double capture;         /* reward_mean / oracle_mean (0 when the oracle is 0) */
     uint64_t arm_requests[LLMOPT_SIM_MAX_ARMS];
     uint64_t unknown_arm;   /* requests served by an arm not in the scenario */
+    uint64_t counts[LLMOPT_SIM_N_COUNTS]; /* llmopt_sim_stats_count totals */
 } llmopt_sim_route_figures;
 
 void llmopt_sim_stats_route(const llmopt_sim_stats *st, size_t ri, llmopt_sim_route_figures *f);

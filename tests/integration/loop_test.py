@@ -18,6 +18,14 @@ CASE (scenario file in examples/scenarios/, criterion):
   stationary  stationary-30m.json (x20): no published decision ever puts an arm in
               cooldown (the circuit breaker never opens)
   demo        demo.json (x10, not a ctest): every injected change re-routed traffic
+  capacity    strat-capacity.json (x2, issue 9 (i)): the backend's capacity halves at +60 s
+              under 1.5x its capacity of demand; within 10 adjustment periods (10 s, aligned
+              on event time) a period's backend rate-limited share is below 1 %, and from then
+              on the route is served at >= 80 % of the new capacity (not starved)
+  cache       strat-cache.json (x2, issue 9 (ii)): Zipf prompts through the gateway cache;
+              the hit rate of the processor's windows (llm.metrics) equals the simulator's
+              count over the same span within 2 points, and, cached answers scoring 0.2
+              lower, a decision shortens the TTL or turns caching off
   sampler     demo.json open loop (no processor, no controller, unpaced, 300 s): every
               request falls back to the first arm; its realised mean reward must equal the
               oracle's expected reward of that arm within 4 standard errors (the sampler
@@ -47,7 +55,9 @@ ADMIN_DSN = os.environ.get("LLMOPT_PG_DSN", "host=127.0.0.1 port=55432 user=llmo
 ROUTING = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", "routing_decision.avsc"))))
 CASES = {"error": "loop-error.json", "latency": "loop-latency.json",
          "default": "default-30m.json", "stationary": "stationary-30m.json",
-         "demo": "demo.json", "sampler": "demo.json"}
+         "demo": "demo.json", "sampler": "demo.json",
+         "capacity": "strat-capacity.json", "cache": "strat-cache.json"}
+METRICS = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", "window_metrics.avsc"))))
 TOPICS = ["llm.requests", "llm.responses", "llm.feedback", "llm.outcomes", "llm.metrics",
           "llm.signals", "llm.dlq", "llm.processor.state", "llm.routing"]
 
@@ -78,7 +88,8 @@ def window_share(sh, arm, t0, t1):
     return (a / n if n else float("nan")), n
 
 
-def routing_records(topic):
+def routing_records(topic, schema=None):
+    schema = schema or ROUTING
     c = Consumer({"bootstrap.servers": BOOT, "group.id": "looptest-read-%d" % os.getpid(),
                   "enable.auto.commit": False})
     md = c.list_topics(topic, timeout=10)
@@ -97,7 +108,7 @@ def routing_records(topic):
             continue
         v = m.value()
         if v:
-            recs.append(fastavro.schemaless_reader(io.BytesIO(v[5:]), ROUTING) if v[:1] == b"\x00"
+            recs.append(fastavro.schemaless_reader(io.BytesIO(v[5:]), schema) if v[:1] == b"\x00"
                         else json.loads(v))
         if m.offset() + 1 >= left.get(m.partition(), 0):
             left.pop(m.partition(), None)
@@ -187,7 +198,10 @@ def main():
                 raise RuntimeError("%s died (exit %d), log in %s" % (name, p.returncode, tmp))
         summ = json.load(open(files["summary.json"]))
         sh = shares(files["shares.jsonl"])
-        ok = check(a.case, summ, sh, prefix)
+        if a.case in ("capacity", "cache"):
+            ok = check_strategy(a.case, summ, files["shares.jsonl"], prefix)
+        else:
+            ok = check(a.case, summ, sh, prefix)
     except Done as d:
         ok = d.ok
     except Exception as e:  # noqa: BLE001 - report any setup failure as a test failure
@@ -252,6 +266,102 @@ def sampler(a, scenario, prefix, tmp):
 class Done(Exception):
     def __init__(self, ok):
         self.ok = ok
+
+
+def outcome_buckets(path):
+    """[(ts_ms, responses, cache_hits, limited, denied, n)] per second, in order."""
+    out = []
+    for line in open(path):
+        r = json.loads(line)
+        out.append((r["ts_ms"], r.get("responses", 0), r.get("cache_hits", 0), r.get("limited", 0),
+                    r.get("denied", 0), r["n"]))
+    return sorted(out)
+
+
+def strategy_lines(recs, what):
+    """The decisions whose reason mentions `what`, as printable lines."""
+    out = []
+    for r in recs:
+        parts = [p for p in r["reason"].split("; ") if what in p]
+        if not parts:
+            continue
+        rl, cp = r.get("rate_limits"), r.get("cache_policy")
+        head = "v%-4d" % r["version"]
+        if rl and rl.get("global"):
+            head += " limit %7.2f req/s" % rl["global"]["requests_per_s"]
+        if cp:
+            head += " cache %-3s ttl %6.1f s" % ("on" if cp["enabled"] else "off", cp["ttl_ms"] / 1000)
+        out.append(head + "  " + " | ".join(parts))
+    return out
+
+
+def check_strategy(case, summ, shares_path, prefix):
+    b = outcome_buckets(shares_path)
+    recs = routing_records(prefix + "llm.routing")
+    if case == "capacity":
+        period = 10000
+        T = b[0][0] + 60000  # the first bucket starts at the start of the run
+        first = (T + period - 1) // period  # first period entirely after the change
+        per = {}
+        for ts, resp, hits, lim, den, n in b:
+            p = ts // period
+            acc = per.setdefault(p, [0, 0, 0])
+            acc[0] += resp
+            acc[1] += lim
+            acc[2] += n
+        last = max(per) - 1  # the last period is cut by the end of the run
+        rows = []
+        clean_k = None
+        for k, p in enumerate(range(first, last + 1), 1):
+            resp, lim, n = per.get(p, [0, 0, 0])
+            share = lim / resp if resp else float("nan")
+            rows.append("  period +%d: %5d responses, %4d rate-limited (%.2f %%), %5.1f req/s served" %
+                        (k, resp, lim, 100 * share, (resp - lim) / (period / 1000)))
+            if clean_k is None and resp >= 100 and share < 0.01:
+                clean_k = k
+        for line in strategy_lines(recs, "rate limit of provider"):
+            log("  decision " + line)
+        print("\n".join(rows), flush=True)
+        if clean_k is None:
+            log("capacity: no period after the change had a rate-limited share below 1 %")
+            return False
+        after = [per.get(p, [0, 0, 0]) for p in range(first + clean_k - 1, last + 1)]
+        served = sum(r - l for r, l, _ in after) / (len(after) * period / 1000)
+        tail_share = sum(l for _, l, _ in after) / max(1, sum(r for r, _, _ in after))
+        log("capacity: rate-limited share below 1 %% in period +%d after the change; from then "
+            "on %.1f req/s served (new capacity 50), rate-limited share %.2f %% overall" %
+            (clean_k, served, 100 * tail_share))
+        return clean_k <= 10 and served >= 0.8 * 50
+    if case == "cache":
+        wins = [m for m in routing_records(prefix + "llm.metrics", METRICS)
+                if m["window_kind"] == "tumbling"]
+        if not wins:
+            log("cache: no closed windows on llm.metrics")
+            return False
+        w0 = min(m["window_start_ms"] for m in wins)
+        w1 = max(m["window_end_ms"] for m in wins)
+        rep_n = sum(m["count"] for m in wins)
+        rep_h = sum(m["cache_hits"] for m in wins)
+        tru_n = sum(x[1] for x in b if x[0] >= w0 and x[0] + 1000 <= w1)
+        tru_h = sum(x[2] for x in b if x[0] >= w0 and x[0] + 1000 <= w1)
+        rep_rate = rep_h / rep_n if rep_n else float("nan")
+        tru_rate = tru_h / tru_n if tru_n else float("nan")
+        q = [(m["cache_hit_quality_mean"], m["cache_miss_quality_mean"]) for m in wins
+             if m.get("cache_hit_quality_mean") is not None and m.get("cache_miss_quality_mean") is not None]
+        lines = strategy_lines(recs, "cache:")
+        for line in lines:
+            log("  decision " + line)
+        ttls = [(r["cache_policy"]["enabled"], r["cache_policy"]["ttl_ms"]) for r in recs
+                if r.get("cache_policy")]
+        shortened = any((not en) or ttl < ttls[0][1] for en, ttl in ttls) if ttls else False
+        log("cache: reported hit rate %.2f %% (%d/%d over %d windows) vs simulator %.2f %% (%d/%d); "
+            "hit quality %.3f vs miss %.3f (window means); TTL shortened or off: %s" %
+            (100 * rep_rate, rep_h, rep_n, len(wins), 100 * tru_rate, tru_h, tru_n,
+             sum(h for h, _ in q) / max(1, len(q)), sum(mq for _, mq in q) / max(1, len(q)),
+             shortened))
+        return (rep_n > 1000 and tru_h > 100 and abs(rep_rate - tru_rate) <= 0.02 and
+                shortened and bool(lines))
+    return False
 
 
 def check(case, summ, sh, prefix):

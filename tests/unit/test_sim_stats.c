@@ -62,11 +62,25 @@ static void test_reroute_and_capture(void) {
     CU_ASSERT(strstr(buf, "\"reroute_s\":6}") != NULL);
     CU_ASSERT(strstr(buf, "\"target\":\"away\"") != NULL);
     free(buf);
+    llmopt_sim_stats_count(st, 0, 10, LLMOPT_SIM_RESPONSES);
+    llmopt_sim_stats_count(st, 0, 20, LLMOPT_SIM_RESPONSES);
+    llmopt_sim_stats_count(st, 0, 30, LLMOPT_SIM_RESPONSES);
+    llmopt_sim_stats_count(st, 0, 40, LLMOPT_SIM_CACHE_HITS);
+    llmopt_sim_stats_count(st, 0, 50, LLMOPT_SIM_LIMITED);
+    llmopt_sim_stats_count(st, 0, 60, LLMOPT_SIM_N_COUNTS); /* ignored */
+    llmopt_sim_route_figures rfc;
+    llmopt_sim_stats_route(st, 0, &rfc);
+    CU_ASSERT_EQUAL(rfc.counts[LLMOPT_SIM_RESPONSES], 3);
+    CU_ASSERT_EQUAL(rfc.counts[LLMOPT_SIM_CACHE_HITS], 1);
     m = open_memstream(&buf, &len);
     llmopt_sim_stats_write_shares(st, 1000000, m);
     fclose(m);
-    CU_ASSERT(strncmp(buf, "{\"t_s\":0.000,\"ts_ms\":1000000,\"route\":\"r\",\"n\":10,"
-                           "\"arms\":{\"x\":8,\"y\":2}}\n", 70) == 0);
+    {
+        const char *want = "{\"t_s\":0.000,\"ts_ms\":1000000,\"route\":\"r\",\"n\":10,"
+                           "\"arms\":{\"x\":8,\"y\":2},\"responses\":3,\"cache_hits\":1,"
+                           "\"limited\":1,\"denied\":0}\n";
+        CU_ASSERT(strncmp(buf, want, strlen(want)) == 0);
+    }
     free(buf);
     m = open_memstream(&buf, &len);
     llmopt_sim_stats_write_text(st, m);
