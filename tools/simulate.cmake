@@ -7,6 +7,7 @@ list(APPEND LLMOPT_TOOLS_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/simulate.c
   ${CMAKE_CURRENT_LIST_DIR}/simulate_scenario.c
   ${CMAKE_CURRENT_LIST_DIR}/simulate_oracle.c
+  ${CMAKE_CURRENT_LIST_DIR}/simulate_quality.c
   ${CMAKE_CURRENT_LIST_DIR}/simulate_stats.c)
 # simulate_conf.c is compiled into the tool through the registration.
 llmopt_config_table(llmopt_simulate_config_table ${CMAKE_CURRENT_LIST_DIR}/simulate_conf.c)
