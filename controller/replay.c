@@ -6,6 +6,7 @@
  */
 #include "controller/replay.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@ struct llmopt_ctl_replay {
     llmopt_route **routes;
     uint8_t *touched;
     size_t n;
-    int64_t tick_ms, last_tick_ms;
+    int64_t tick_ms, last_tick_ms, checkpoint_ms, last_ckpt_ms;
     llmopt_ctl_replay_cb *cb;
     void *ctx;
     llmopt_ctl_replay_stats st;
@@ -23,7 +24,7 @@ struct llmopt_ctl_replay {
 };
 
 llmopt_ctl_replay *llmopt_ctl_replay_new(const llmopt_policy *p, uint64_t seed, int64_t tick_ms,
-                                         int64_t start_ms, llmopt_ctl_replay_cb *cb, void *ctx,
+                                         int64_t checkpoint_ms, int64_t start_ms, llmopt_ctl_replay_cb *cb, void *ctx,
                                          char *errstr, size_t errstr_size) {
     llmopt_ctl_replay *rp = calloc(1, sizeof(*rp));
     if (!rp || !(rp->routes = calloc(p->n_routes ? p->n_routes : 1, sizeof(*rp->routes))) ||
@@ -34,7 +35,8 @@ llmopt_ctl_replay *llmopt_ctl_replay_new(const llmopt_policy *p, uint64_t seed, 
     }
     rp->pol = p;
     rp->tick_ms = tick_ms > 0 ? tick_ms : 1;
-    rp->last_tick_ms = start_ms;
+    rp->last_tick_ms = rp->last_ckpt_ms = start_ms;
+    rp->checkpoint_ms = checkpoint_ms > 0 ? checkpoint_ms : 1;
     rp->cb = cb;
     rp->ctx = ctx;
     for (size_t i = 0; i < p->n_routes; i++) {
@@ -135,10 +137,11 @@ void llmopt_ctl_replay_step(llmopt_ctl_replay *rp, int64_t now_ms) {
                 rp->touched[i] = 1;
         }
     }
+    size_t n_due = 0;
+    bool any_dirty = false;
     for (size_t i = 0; i < rp->n; i++) {
         llmopt_route *r = rp->routes[i];
-        /* the daemon clears dirty at each flush; touched-by-tick follows it */
-        llmopt_route_clear_dirty(r);
+        any_dirty = any_dirty || llmopt_route_dirty(r);
         if (!rp->touched[i])
             continue;
         rp->touched[i] = 0;
@@ -155,6 +158,15 @@ void llmopt_ctl_replay_step(llmopt_ctl_replay *rp, int64_t now_ms) {
         }
         llmopt_route_commit(r, &rp->d, version, now_ms);
         rp->st.decisions++;
+        n_due++;
+    }
+    /* the daemon's flush persists (and so clears the dirty marks) when a
+     * decision was due or a checkpoint is due; a dirty route is touched by
+     * every tick until then */
+    if (n_due || (any_dirty && now_ms - rp->last_ckpt_ms >= rp->checkpoint_ms)) {
+        rp->last_ckpt_ms = now_ms;
+        for (size_t i = 0; i < rp->n; i++)
+            llmopt_route_clear_dirty(rp->routes[i]);
     }
 }
 

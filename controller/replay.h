@@ -9,8 +9,10 @@
  * the way daemon.c does: one llmopt_route per policy route seeded with
  * llmopt_route_seed(), the inputs handed to llmopt_route_outcome/_metrics/
  * _signal, and at every step llmopt_route_tick() when controller.tick has
- * passed, then llmopt_route_decide() for every route an input touched, and
- * a commit with version + 1 when a decision is due. The first step makes
+ * passed (touching routes with unpersisted state), then
+ * llmopt_route_decide() for every touched route, a commit with version + 1
+ * when a decision is due, and the dirty marks cleared when the daemon's
+ * flush would have persisted (a decision, or controller.checkpoint.interval). The first step makes
  * each route's initial decision, as a fresh leader does.
  *
  * Time is injected: every call takes now_ms (in the daemon it is the wall
@@ -50,11 +52,13 @@ typedef struct llmopt_ctl_replay_stats {
     uint64_t inputs, rejected, unknown_route, steps, decisions;
 } llmopt_ctl_replay_stats;
 
-/* seed is controller.seed, tick_ms controller.tick; start_ms is the clock
- * at which the routes are created (the leader's start). NULL on failure
+/* seed is controller.seed, tick_ms controller.tick, checkpoint_ms
+ * controller.checkpoint.interval (a route with undecided state is touched by
+ * every tick until a flush persists it); start_ms is the clock at which the
+ * routes are created (the leader's start). NULL on failure
  * (bad policy route, out of memory) with the reason in errstr. */
 llmopt_ctl_replay *llmopt_ctl_replay_new(const llmopt_policy *p, uint64_t seed, int64_t tick_ms,
-                                         int64_t start_ms, llmopt_ctl_replay_cb *cb, void *ctx,
+                                         int64_t checkpoint_ms, int64_t start_ms, llmopt_ctl_replay_cb *cb, void *ctx,
                                          char *errstr, size_t errstr_size);
 void llmopt_ctl_replay_destroy(llmopt_ctl_replay *rp); /* NULL: no-op */
 

@@ -111,7 +111,7 @@ typedef struct cf_setting {
     const char *name;
     json_t *spec;          /* the setting's object (borrowed) */
     llmopt_policy *policy;
-    int64_t cadence_ms, tick_ms;
+    int64_t cadence_ms, tick_ms, checkpoint_ms;
     uint64_t seed;
     bool processor;        /* re-run the engine */
     llmopt_engine_config ecfg;
@@ -124,7 +124,7 @@ typedef struct cf_run {
     json_t *decisions, *signals;
     int64_t clock, next_step;
     llmopt_engine *eng[MAX_ENGINES];
-    uint64_t engine_dlq;
+    uint64_t engine_dlq, dlq_by[LLMOPT_DLQ_COUNT];
 } cf_run;
 
 static llmopt_err_t decode(llmopt_avro_codec *avro, llmopt_record_type t, const void *p,
@@ -250,6 +250,15 @@ static int rec_cmp(const void *a, const void *b) {
     const cf_rec *x = a, *y = b;
     if (x->clock != y->clock)
         return x->clock < y->clock ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    if (x->partition != y->partition)
+        return x->partition < y->partition ? -1 : 1;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static int stream_cmp(const void *a, const void *b) {
+    const cf_rec *x = a, *y = b;
     if (x->kind != y->kind)
         return x->kind < y->kind ? -1 : 1;
     if (x->partition != y->partition)
@@ -524,7 +533,7 @@ static llmopt_err_t cf_file_load(const char *path, cf_file *f, char *errstr, siz
     json_array_foreach(sets, i, v) {
         cf_setting *s = &f->set[f->n];
         static const char *const sk[] = {"name", "routes", "processor", "detect", "cadence_ms",
-                                         "tick_ms", "seed", "$comment", NULL};
+                                         "tick_ms", "checkpoint_ms", "seed", "$comment", NULL};
         const char *kk;
         json_t *vv;
         json_object_foreach(v, kk, vv) {
@@ -552,10 +561,11 @@ static llmopt_err_t cf_file_load(const char *path, cf_file *f, char *errstr, siz
             }
         s->cadence_ms = get_int(v, "cadence_ms", get_int(ctl, "cadence_ms", 250));
         s->tick_ms = get_int(v, "tick_ms", get_int(ctl, "tick_ms", 100));
-        s->seed = (uint64_t)get_int(v, "seed", get_int(ctl, "seed", 0));
-        if (s->cadence_ms < 1 || s->tick_ms < 1) {
+        s->checkpoint_ms = get_int(v, "checkpoint_ms", get_int(ctl, "checkpoint_ms", 1000));
+        s->seed = (uint64_t)get_int(v, "seed", get_int(ctl, "seed", 1));
+        if (s->cadence_ms < 1 || s->tick_ms < 1 || s->checkpoint_ms < 1) {
             e = llmopt_errf(LLMOPT_ERR_RANGE, errstr, es, "settings '%s': settings[%zu] ('%s'): "
-                            "cadence_ms and tick_ms must be >= 1", path, i, s->name);
+                            "cadence_ms, tick_ms and checkpoint_ms must be >= 1", path, i, s->name);
             goto out;
         }
         json_t *pj = json_deep_copy(poljson);
@@ -655,8 +665,11 @@ static void eng_signal(void *ctx, const llmopt_signal *s) {
 }
 static void eng_dlq(void *ctx, const llmopt_engine_src *src, llmopt_dlq_reason reason,
                     const char *detail) {
-    (void)src, (void)reason, (void)detail;
-    ((cf_run *)ctx)->engine_dlq++;
+    (void)src, (void)detail;
+    cf_run *r = ctx;
+    r->engine_dlq++;
+    if ((unsigned)reason < LLMOPT_DLQ_COUNT)
+        r->dlq_by[reason]++;
 }
 
 static void advance(cf_run *r, int64_t clock) {
@@ -670,7 +683,8 @@ static void advance(cf_run *r, int64_t clock) {
 static llmopt_err_t run_setting(cf_run *r, int64_t start_ms, char *errstr, size_t es) {
     cf_data *d = r->data;
     cf_setting *s = r->s;
-    if (!(r->rp = llmopt_ctl_replay_new(s->policy, s->seed, s->tick_ms, start_ms, on_decision, r,
+    if (!(r->rp = llmopt_ctl_replay_new(s->policy, s->seed, s->tick_ms, s->checkpoint_ms, start_ms,
+                                        on_decision, r,
                                         errstr, es)))
         return LLMOPT_ERR_INVALID;
     llmopt_ctl_replay_step(r->rp, start_ms); /* the initial decision */
@@ -987,6 +1001,15 @@ json_t *llmopt_bt_cf_run(const llmopt_backtest_conf *conf, const llmopt_config *
             goto out;
         }
     }
+    /* one stream per (topic, partition), kept in offset order: each record's
+     * clock is raised to the largest broker timestamp before it in its
+     * partition (producers' clocks may step back), then the streams merge */
+    qsort(d.recs, d.n, sizeof(cf_rec), stream_cmp);
+    for (size_t q = 1; q < d.n; q++)
+        if (d.recs[q].kind == d.recs[q - 1].kind &&
+            d.recs[q].partition == d.recs[q - 1].partition &&
+            d.recs[q].clock < d.recs[q - 1].clock)
+            d.recs[q].clock = d.recs[q - 1].clock;
     qsort(d.recs, d.n, sizeof(cf_rec), rec_cmp);
     {
         size_t nl = json_array_size(d.logged);
@@ -1094,6 +1117,12 @@ json_t *llmopt_bt_cf_run(const llmopt_backtest_conf *conf, const llmopt_config *
                                (json_int_t)st.steps, "decisions", (json_int_t)st.decisions,
                                "engine_dlq", (json_int_t)r.engine_dlq, "decisions", r.decisions,
                                "signals", r.signals);
+        json_t *dq = json_object();
+        for (int q = 0; q < LLMOPT_DLQ_COUNT; q++)
+            if (r.dlq_by[q])
+                json_object_set_new(dq, llmopt_dlq_reason_name((llmopt_dlq_reason)q),
+                                    json_integer((json_int_t)r.dlq_by[q]));
+        json_object_set_new(json_object_get(so, "stats"), "engine_dlq_by_reason", dq);
         add_summary(so, d.logged, &f, changes);
         json_array_append_new(sets, so);
     }

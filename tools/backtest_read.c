@@ -25,11 +25,22 @@ int llmopt_bt_read_topic(const llmopt_config *cfg, const llmopt_bt_read_opts *o,
         fprintf(stderr, "llmopt backtest: %s\n", err);
         goto out;
     }
+    llmopt_kafka_user_keys_t uk = llmopt_kafka_user_keys_from_config(cfg);
+    /* EOF events end partitions whose last offset is a transaction marker
+     * (the processor writes transactionally); queued.min.messages avoids
+     * librdkafka 2.0.2's 1 s fetch back-off (shared/NOTES.md) */
+    if (llmopt_kafka_conf_default(kc, &uk, "enable.partition.eof", "true", err, sizeof(err)) ||
+        llmopt_kafka_conf_default(kc, &uk, "queued.min.messages", "1000000", err, sizeof(err)) ||
+        llmopt_kafka_conf_default(kc, &uk, "fetch.wait.max.ms", "100", err, sizeof(err))) {
+        rd_kafka_conf_destroy(kc);
+        fprintf(stderr, "llmopt backtest: %s\n", err);
+        goto out;
+    }
     /* assign() without subscribe: a group id is needed by librdkafka but nothing
      * is committed (app_commits and no commit calls) */
     llmopt_kafka_consumer_opts_t co = {.group_id = "llmopt-backtest", .app_commits = true,
                                        .read_committed = true,
-                                       .user = llmopt_kafka_user_keys_from_config(cfg)};
+                                       .user = uk};
     if (llmopt_kafka_consumer_new(&rk, kc, &co, err, sizeof(err)) != LLMOPT_OK) {
         fprintf(stderr, "llmopt backtest: %s\n", err);
         goto out;
@@ -84,7 +95,8 @@ int llmopt_bt_read_topic(const llmopt_config *cfg, const llmopt_bt_read_opts *o,
         if (start < lo)
             start = lo;
         rd_kafka_topic_partition_list_add(parts, topic, pid)->offset = start;
-        rd_kafka_topic_partition_list_add(ends, topic, pid)->offset = end;
+        /* -1: nothing to read there (its EOF event must not count) */
+        rd_kafka_topic_partition_list_add(ends, topic, pid)->offset = start < end ? end : -1;
         if (start < end)
             pending++;
     }
