@@ -3,10 +3,13 @@
  *
  * Two structures index the same entries:
  *   - an open-addressing hash table (linear probing, backward-shift delete,
- *     no tombstones) for lookup by key;
+ *     no tombstones) for lookup by key; each slot holds the entry's hash
+ *     next to its pointer, so probing past other keys (and the shifts of a
+ *     delete) never touches their entries;
  *   - a binary min-heap on (ts_ms, seq) for deterministic expiry and
- *     eviction of the oldest entry. Each entry knows its heap slot so a
- *     matched entry leaves the heap in O(log n).
+ *     eviction of the oldest entry, the keys inline in the heap array for
+ *     the same reason. Each entry knows its heap slot so a matched entry
+ *     leaves the heap in O(log n).
  */
 #include "processor/core/join.h"
 
@@ -25,11 +28,22 @@ typedef struct jentry {
     unsigned char key[];
 } jentry;
 
+typedef struct jslot {
+    uint64_t hash;
+    jentry *e; /* NULL: empty */
+} jslot;
+
+typedef struct hnode {
+    int64_t ts_ms;
+    uint64_t seq;
+    jentry *e;
+} hnode;
+
 struct llmopt_join {
     llmopt_join_config cfg;
-    jentry **slots;     /* hash table, cap is a power of two */
+    jslot *slots;       /* hash table, cap is a power of two */
     size_t cap;
-    jentry **heap;
+    hnode *heap;
     size_t heap_cap;
     uint64_t next_seq;
     llmopt_join_stats st;
@@ -65,45 +79,51 @@ static int entry_older(const jentry *a, const jentry *b) {
     return a->ts_ms < b->ts_ms || (a->ts_ms == b->ts_ms && a->seq < b->seq);
 }
 
+static int node_older(const hnode *a, const hnode *b) {
+    return a->ts_ms < b->ts_ms || (a->ts_ms == b->ts_ms && a->seq < b->seq);
+}
+
 /* ---- heap ---- */
 
-static void heap_set(llmopt_join *j, size_t i, jentry *e) {
-    j->heap[i] = e;
-    e->heap_idx = i;
+static void heap_set(llmopt_join *j, size_t i, hnode n) {
+    j->heap[i] = n;
+    n.e->heap_idx = i;
 }
 
 static void heap_up(llmopt_join *j, size_t i) {
-    jentry *e = j->heap[i];
+    hnode n = j->heap[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!entry_older(e, j->heap[parent]))
+        if (!node_older(&n, &j->heap[parent]))
             break;
         heap_set(j, i, j->heap[parent]);
         i = parent;
     }
-    heap_set(j, i, e);
+    heap_set(j, i, n);
 }
 
-static void heap_down(llmopt_join *j, size_t i) {
+/* Sifts slot i down; returns where its node ended. */
+static size_t heap_down(llmopt_join *j, size_t i) {
     size_t n = j->st.entries;
-    jentry *e = j->heap[i];
+    hnode x = j->heap[i];
     for (;;) {
         size_t l = 2 * i + 1, best = i;
-        jentry *b = e;
-        if (l < n && entry_older(j->heap[l], b)) {
+        const hnode *b = &x;
+        if (l < n && node_older(&j->heap[l], b)) {
             best = l;
-            b = j->heap[l];
+            b = &j->heap[l];
         }
-        if (l + 1 < n && entry_older(j->heap[l + 1], b)) {
+        if (l + 1 < n && node_older(&j->heap[l + 1], b)) {
             best = l + 1;
-            b = j->heap[l + 1];
+            b = &j->heap[l + 1];
         }
         if (best == i)
             break;
-        heap_set(j, i, b);
+        heap_set(j, i, *b);
         i = best;
     }
-    heap_set(j, i, e);
+    heap_set(j, i, x);
+    return i;
 }
 
 /* Removes heap slot i; st.entries must still count the entry. */
@@ -111,8 +131,7 @@ static void heap_remove(llmopt_join *j, size_t i) {
     size_t last = j->st.entries - 1;
     if (i != last) {
         heap_set(j, i, j->heap[last]);
-        heap_down(j, i);
-        heap_up(j, j->heap[i]->heap_idx);
+        heap_up(j, heap_down(j, i));
     }
 }
 
@@ -121,24 +140,24 @@ static void heap_remove(llmopt_join *j, size_t i) {
 static size_t probe_find(const llmopt_join *j, const void *key, size_t keylen, uint64_t h) {
     size_t mask = j->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        jentry *e = j->slots[i];
-        if (!e)
+        const jslot *s = &j->slots[i];
+        if (!s->e)
             return i;
-        if (e->hash == h && e->keylen == keylen && memcmp(e->key, key, keylen) == 0)
+        if (s->hash == h && s->e->keylen == keylen && memcmp(s->e->key, key, keylen) == 0)
             return i;
     }
 }
 
 static void slot_delete(llmopt_join *j, size_t i) {
     size_t mask = j->cap - 1;
-    j->slots[i] = NULL;
+    j->slots[i].e = NULL;
     /* backward-shift: pull later members of the probe run into the gap */
-    for (size_t k = (i + 1) & mask; j->slots[k]; k = (k + 1) & mask) {
-        size_t home = j->slots[k]->hash & mask;
+    for (size_t k = (i + 1) & mask; j->slots[k].e; k = (k + 1) & mask) {
+        size_t home = j->slots[k].hash & mask;
         /* move slots[k] into i when i lies cyclically in [home, k) */
         if (((k - home) & mask) >= ((k - i) & mask)) {
             j->slots[i] = j->slots[k];
-            j->slots[k] = NULL;
+            j->slots[k].e = NULL;
             i = k;
         }
     }
@@ -146,8 +165,8 @@ static void slot_delete(llmopt_join *j, size_t i) {
 
 static int table_grow(llmopt_join *j) {
     size_t ncap = j->cap ? j->cap * 2 : 64;
-    jentry **ns = calloc(ncap, sizeof(*ns));
-    jentry **nh = realloc(j->heap, ncap * sizeof(*nh));
+    jslot *ns = calloc(ncap, sizeof(*ns));
+    hnode *nh = realloc(j->heap, ncap * sizeof(*nh));
     if (!ns || !nh) {
         free(ns);
         if (nh)
@@ -157,13 +176,12 @@ static int table_grow(llmopt_join *j) {
     j->heap = nh;
     j->heap_cap = ncap;
     for (size_t i = 0; i < j->cap; i++) {
-        jentry *e = j->slots[i];
-        if (!e)
+        if (!j->slots[i].e)
             continue;
-        size_t k = e->hash & (ncap - 1);
-        while (ns[k])
+        size_t k = j->slots[i].hash & (ncap - 1);
+        while (ns[k].e)
             k = (k + 1) & (ncap - 1);
-        ns[k] = e;
+        ns[k] = j->slots[i];
     }
     free(j->slots);
     j->slots = ns;
@@ -174,7 +192,7 @@ static int table_grow(llmopt_join *j) {
 /* Unlinks e, found at hash slot i, from both structures; the caller owns
  * e afterwards. */
 static void entry_unlink_at(llmopt_join *j, jentry *e, size_t i) {
-    assert(j->slots[i] == e);
+    assert(j->slots[i].e == e);
     slot_delete(j, i);
     heap_remove(j, e->heap_idx);
     j->st.entries--;
@@ -184,7 +202,7 @@ static void entry_unlink_at(llmopt_join *j, jentry *e, size_t i) {
 /* Unlinks e from both structures; the caller owns e afterwards. */
 static void entry_unlink(llmopt_join *j, jentry *e) {
     size_t i = probe_find(j, e->key, e->keylen, e->hash);
-    assert(j->slots[i] == e);
+    assert(j->slots[i].e == e);
     slot_delete(j, i);
     heap_remove(j, e->heap_idx);
     j->st.entries--;
@@ -222,8 +240,8 @@ void llmopt_join_destroy(llmopt_join *j) {
         return;
     for (size_t i = 0; i < j->st.entries; i++) {
         if (j->cfg.free_payload)
-            j->cfg.free_payload(j->heap[i]->payload);
-        free(j->heap[i]);
+            j->cfg.free_payload(j->heap[i].e->payload);
+        free(j->heap[i].e);
     }
     free(j->slots);
     free(j->heap);
@@ -244,10 +262,10 @@ static jentry *insert_entry(llmopt_join *j, const void *key, size_t keylen, uint
     e->payload_bytes = payload_bytes;
     e->keylen = (uint8_t)keylen;
     memcpy(e->key, key, keylen);
-    j->slots[probe_find(j, key, keylen, h)] = e;
+    j->slots[probe_find(j, key, keylen, h)] = (jslot){h, e};
     j->st.entries++;
     j->st.bytes += entry_bytes(e);
-    heap_set(j, j->st.entries - 1, e);
+    heap_set(j, j->st.entries - 1, (hnode){ts_ms, seq, e});
     heap_up(j, j->st.entries - 1);
     return e;
 }
@@ -257,7 +275,7 @@ llmopt_err_t llmopt_join_put(llmopt_join *j, const void *key, size_t keylen,
     if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
         return LLMOPT_ERR_INVALID;
     uint64_t h = key_hash(key, keylen);
-    if (j->slots[probe_find(j, key, keylen, h)]) {
+    if (j->slots[probe_find(j, key, keylen, h)].e) {
         j->st.duplicates++;
         return LLMOPT_ERR_STATE;
     }
@@ -266,7 +284,7 @@ llmopt_err_t llmopt_join_put(llmopt_join *j, const void *key, size_t keylen,
         if (need > j->cfg.max_bytes)
             return LLMOPT_ERR_NOMEM;
         while (j->st.entries && j->st.bytes + need > j->cfg.max_bytes)
-            entry_release(j, j->heap[0], LLMOPT_JOIN_EVICTED);
+            entry_release(j, j->heap[0].e, LLMOPT_JOIN_EVICTED);
     }
     if (!insert_entry(j, key, keylen, h, ts_ms, j->next_seq, payload, payload_bytes))
         return LLMOPT_ERR_NOMEM;
@@ -278,14 +296,14 @@ llmopt_err_t llmopt_join_put(llmopt_join *j, const void *key, size_t keylen,
 static jentry *lookup(const llmopt_join *j, const void *key, size_t keylen) {
     if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
         return NULL;
-    return j->slots[probe_find(j, key, keylen, key_hash(key, keylen))];
+    return j->slots[probe_find(j, key, keylen, key_hash(key, keylen))].e;
 }
 
 void *llmopt_join_take(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms) {
     if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
         return NULL;
     size_t i = probe_find(j, key, keylen, key_hash(key, keylen));
-    jentry *e = j->slots[i];
+    jentry *e = j->slots[i].e;
     if (!e)
         return NULL;
     void *p = e->payload;
@@ -316,7 +334,7 @@ void llmopt_join_resize(llmopt_join *j, const void *key, size_t keylen, size_t p
     if (j->cfg.max_bytes) {
         /* never evict the entry being resized: it is in use by the caller */
         while (j->st.entries > 1 && j->st.bytes > j->cfg.max_bytes) {
-            jentry *old = j->heap[0];
+            jentry *old = j->heap[0].e;
             if (old == e)
                 break;
             entry_release(j, old, LLMOPT_JOIN_EVICTED);
@@ -327,7 +345,7 @@ void llmopt_join_resize(llmopt_join *j, const void *key, size_t keylen, size_t p
 size_t llmopt_join_expire(llmopt_join *j, int64_t watermark_ms) {
     size_t n = 0;
     while (j->st.entries) {
-        jentry *e = j->heap[0];
+        jentry *e = j->heap[0].e;
         /* ts + ttl <= wm, written to avoid overflow at the extremes */
         if (e->ts_ms > watermark_ms - j->cfg.ttl_ms)
             break;
@@ -361,7 +379,8 @@ void llmopt_join_serialize(const llmopt_join *j, llmopt_wbuf *w,
         w->err = LLMOPT_ERR_NOMEM;
         return;
     }
-    memcpy(order, j->heap, j->st.entries * sizeof(*order));
+    for (size_t i = 0; i < j->st.entries; i++)
+        order[i] = j->heap[i].e;
     qsort(order, j->st.entries, sizeof(*order), cmp_entry);
     for (size_t i = 0; i < j->st.entries; i++) {
         const jentry *e = order[i];
@@ -376,7 +395,7 @@ void llmopt_join_serialize(const llmopt_join *j, llmopt_wbuf *w,
 
 static void clear_all(llmopt_join *j) {
     while (j->st.entries) {
-        jentry *e = j->heap[j->st.entries - 1];
+        jentry *e = j->heap[j->st.entries - 1].e;
         void *p = e->payload;
         entry_unlink(j, e);
         if (j->cfg.free_payload)
@@ -419,7 +438,7 @@ llmopt_err_t llmopt_join_deserialize(llmopt_join *j, llmopt_rbuf *r,
             break;
         }
         uint64_t h = key_hash(key, keylen);
-        if (j->slots[probe_find(j, key, keylen, h)]) { /* duplicate key in a blob */
+        if (j->slots[probe_find(j, key, keylen, h)].e) { /* duplicate key in a blob */
             if (j->cfg.free_payload)
                 j->cfg.free_payload(p);
             r->err = LLMOPT_ERR_INVALID;
