@@ -74,6 +74,13 @@ fail:
     return NULL;
 }
 
+llmopt_sim_qmodel *llmopt_sim_qmodel_dup(const llmopt_sim_qmodel *q) {
+    llmopt_sim_qmodel *c = malloc(sizeof(*c));
+    if (c)
+        *c = *q;
+    return c;
+}
+
 void llmopt_sim_qmodel_destroy(llmopt_sim_qmodel *q) {
     free(q);
 }

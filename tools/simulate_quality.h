@@ -31,6 +31,8 @@ typedef struct llmopt_sim_qmodel llmopt_sim_qmodel;
 /* NULL and a message (relative to "quality_by") on a malformed member. */
 llmopt_sim_qmodel *llmopt_sim_qmodel_parse(json_t *v, char *errstr, size_t errstr_size);
 void llmopt_sim_qmodel_destroy(llmopt_sim_qmodel *q);
+/* A copy (NULL when out of memory). */
+llmopt_sim_qmodel *llmopt_sim_qmodel_dup(const llmopt_sim_qmodel *q);
 
 /* The quality shift for a choice with these params (names[i], values[i])
  * and template id (NULL or "": none). q NULL: 0. */

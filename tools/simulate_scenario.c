@@ -457,7 +457,7 @@ static llmopt_err_t parse_route_members(pctx *c, json_t *v, llmopt_sim_route *r,
             free(r->arms[i].id);
             free(r->arms[i].provider);
             free(r->arms[i].model);
-        llmopt_sim_qmodel_destroy(r->arms[i].qmodel);
+            llmopt_sim_qmodel_destroy(r->arms[i].qmodel);
         }
         memset(r->arms, 0, sizeof(r->arms));
         r->n_arms = 0;
@@ -499,6 +499,9 @@ static bool route_copy(llmopt_sim_route *r, const llmopt_sim_route *d) {
         r->arms[i].id = dup_or_null(d->arms[i].id, &oom);
         r->arms[i].provider = dup_or_null(d->arms[i].provider, &oom);
         r->arms[i].model = dup_or_null(d->arms[i].model, &oom);
+        r->arms[i].qmodel = NULL;
+        if (d->arms[i].qmodel && !(r->arms[i].qmodel = llmopt_sim_qmodel_dup(d->arms[i].qmodel)))
+            oom = true;
     }
     return !oom;
 }
