@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/json_codec.h"
@@ -14,6 +15,41 @@
 
 static const llmopt_record_type in_types[LLMOPT_PROC_IN_COUNT] = {
     LLMOPT_REC_REQUEST, LLMOPT_REC_RESPONSE, LLMOPT_REC_FEEDBACK};
+
+bool llmopt_pmerge_queue_push(llmopt_pmerge_queue *q, rd_kafka_message_t *m) {
+    if (q->len == q->cap) {
+        size_t ncap = q->cap ? q->cap * 2 : 256;
+        rd_kafka_message_t **n = malloc(ncap * sizeof(*n));
+        if (!n)
+            return false;
+        for (size_t i = 0; i < q->len; i++)
+            n[i] = q->items[(q->head + i) % q->cap];
+        free(q->items);
+        q->items = n;
+        q->cap = ncap;
+        q->head = 0;
+    }
+    q->items[(q->head + q->len) % q->cap] = m;
+    q->len++;
+    return true;
+}
+
+rd_kafka_message_t *llmopt_pmerge_queue_peek(const llmopt_pmerge_queue *q) {
+    return q->len ? q->items[q->head] : NULL;
+}
+
+void llmopt_pmerge_queue_pop(llmopt_pmerge_queue *q) {
+    rd_kafka_message_destroy(q->items[q->head]);
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+}
+
+void llmopt_pmerge_queue_release(llmopt_pmerge_queue *q) {
+    while (q->len)
+        llmopt_pmerge_queue_pop(q);
+    free(q->items);
+    memset(q, 0, sizeof(*q));
+}
 
 llmopt_pmerge_step llmopt_pmerge_next(const llmopt_pmerge_topic t[LLMOPT_PROC_IN_COUNT]) {
     llmopt_pmerge_step s = {LLMOPT_PMERGE_DONE, -1};

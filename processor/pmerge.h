@@ -30,6 +30,22 @@
 #include "processor/engine.h"
 #include "processor/proc_config.h"
 
+/* A FIFO of consumed messages of one topic-partition. The queue owns them:
+ * pop and release destroy them. Zero-initialised is empty. */
+typedef struct llmopt_pmerge_queue {
+    rd_kafka_message_t **items;
+    size_t cap, head, len;
+} llmopt_pmerge_queue;
+
+/* false: out of memory (m is not taken). */
+bool llmopt_pmerge_queue_push(llmopt_pmerge_queue *q, rd_kafka_message_t *m);
+/* The oldest message, NULL when empty. */
+rd_kafka_message_t *llmopt_pmerge_queue_peek(const llmopt_pmerge_queue *q);
+/* Destroys the oldest message; the queue must not be empty. */
+void llmopt_pmerge_queue_pop(llmopt_pmerge_queue *q);
+/* Destroys every message and frees the queue (empty again). */
+void llmopt_pmerge_queue_release(llmopt_pmerge_queue *q);
+
 /* What the caller knows about the head of one topic. */
 typedef enum llmopt_pmerge_head {
     LLMOPT_PMERGE_EMPTY = 0, /* nothing queued, more may come: wait */

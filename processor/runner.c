@@ -42,19 +42,12 @@ static const llmopt_logger lg = LLMOPT_LOGGER("processor");
 static const llmopt_record_type out_types[LLMOPT_PROC_OUT_COUNT] = {
     LLMOPT_REC_OUTCOME, LLMOPT_REC_WINDOW_METRICS, LLMOPT_REC_SIGNAL};
 
-/* A FIFO of consumed messages of one topic-partition (owned: destroyed on
- * pop or drop). */
-typedef struct msgq {
-    rd_kafka_message_t **items;
-    size_t cap, head, len;
-} msgq;
-
 typedef enum head_state { HEAD_NONE = 0, HEAD_OK, HEAD_BAD } head_state;
 
 typedef struct part {
     int32_t p;
     llmopt_engine *eng;
-    msgq q[LLMOPT_PROC_IN_COUNT];
+    llmopt_pmerge_queue q[LLMOPT_PROC_IN_COUNT];
     bool eof[LLMOPT_PROC_IN_COUNT];
     bool paused[LLMOPT_PROC_IN_COUNT];
     int64_t next_off[LLMOPT_PROC_IN_COUNT]; /* next offset to process; -1 unknown */
@@ -142,41 +135,6 @@ static int topic_index(const llmopt_runner *r, const char *name) {
         if (!strcmp(name, r->pc->topic_in[t]))
             return t;
     return -1;
-}
-
-static bool q_push(msgq *q, rd_kafka_message_t *m) {
-    if (q->len == q->cap) {
-        size_t ncap = q->cap ? q->cap * 2 : 256;
-        rd_kafka_message_t **n = malloc(ncap * sizeof(*n));
-        if (!n)
-            return false;
-        for (size_t i = 0; i < q->len; i++)
-            n[i] = q->items[(q->head + i) % q->cap];
-        free(q->items);
-        q->items = n;
-        q->cap = ncap;
-        q->head = 0;
-    }
-    q->items[(q->head + q->len) % q->cap] = m;
-    q->len++;
-    return true;
-}
-
-static rd_kafka_message_t *q_peek(const msgq *q) {
-    return q->len ? q->items[q->head] : NULL;
-}
-
-static void q_pop(msgq *q) {
-    rd_kafka_message_destroy(q->items[q->head]);
-    q->head = (q->head + 1) % q->cap;
-    q->len--;
-}
-
-static void q_release(msgq *q) {
-    while (q->len)
-        q_pop(q);
-    free(q->items);
-    memset(q, 0, sizeof(*q));
 }
 
 /* ---- producing ---- */
@@ -307,7 +265,7 @@ static void part_destroy(llmopt_runner *r, part *pt) {
     if (!pt)
         return;
     for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++)
-        q_release(&pt->q[t]);
+        llmopt_pmerge_queue_release(&pt->q[t]);
     llmopt_engine_destroy(pt->eng);
     llmopt_request_release(&pt->req);
     llmopt_response_release(&pt->resp);
@@ -386,7 +344,7 @@ static void update_gauges(llmopt_runner *r) {
  * false: the registry is unreachable right now (retry later, never
  * dead-letter for that). */
 static bool decode_head(llmopt_runner *r, part *pt, int t) {
-    const rd_kafka_message_t *m = q_peek(&pt->q[t]);
+    const rd_kafka_message_t *m = llmopt_pmerge_queue_peek(&pt->q[t]);
     void *rec = t == LLMOPT_PROC_IN_REQUESTS    ? (void *)&pt->req
                 : t == LLMOPT_PROC_IN_RESPONSES ? (void *)&pt->resp
                                                 : (void *)&pt->fb;
@@ -408,10 +366,10 @@ static bool decode_head(llmopt_runner *r, part *pt, int t) {
 }
 
 static void head_done(llmopt_runner *r, part *pt, int t) {
-    rd_kafka_message_t *m = q_peek(&pt->q[t]);
+    rd_kafka_message_t *m = llmopt_pmerge_queue_peek(&pt->q[t]);
     pt->next_off[t] = m->offset + 1;
     pt->hs[t] = HEAD_NONE;
-    q_pop(&pt->q[t]);
+    llmopt_pmerge_queue_pop(&pt->q[t]);
     pt->dirty = true;
     r->cycle_msgs++;
     llmopt_counter_inc(r->c_in[t]);
@@ -450,7 +408,7 @@ static void merge(llmopt_runner *r, part *pt) {
         ensure_txn(r);
         if (r->fatal)
             return;
-        rd_kafka_message_t *m = q_peek(&pt->q[t]);
+        rd_kafka_message_t *m = llmopt_pmerge_queue_peek(&pt->q[t]);
         if (st.action == LLMOPT_PMERGE_DEAD) {
             /* undecodable: out right away, it cannot affect the engine */
             dead_letter(r, m, r->pc->topic_in[t], LLMOPT_DLQ_DECODE, pt->head_err[t]);
@@ -846,7 +804,7 @@ static void on_message(llmopt_runner *r, rd_kafka_message_t *m) {
         return;
     }
     pt->eof[t] = false;
-    if (!q_push(&pt->q[t], m)) {
+    if (!llmopt_pmerge_queue_push(&pt->q[t], m)) {
         rd_kafka_message_destroy(m);
         set_fatal(r, "out of memory");
         return;

@@ -28,11 +28,6 @@ static const llmopt_logger lg = LLMOPT_LOGGER("replay");
 
 enum { QUEUE_MAX = 200000 };
 
-typedef struct msgq {
-    rd_kafka_message_t **items;
-    size_t cap, head, len;
-} msgq;
-
 typedef struct rp {
     const llmopt_replay_opts *o;
     const llmopt_replay_sink *sink;
@@ -47,7 +42,7 @@ typedef struct rp {
     /* the partition being replayed */
     int32_t p;
     llmopt_engine *eng;
-    msgq q[LLMOPT_PROC_IN_COUNT];
+    llmopt_pmerge_queue q[LLMOPT_PROC_IN_COUNT];
     bool fetched[LLMOPT_PROC_IN_COUNT]; /* nothing more in range will arrive */
     bool paused[LLMOPT_PROC_IN_COUNT];
     llmopt_pmerge_topic head[LLMOPT_PROC_IN_COUNT];
@@ -73,41 +68,6 @@ static double cpu_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static bool q_push(msgq *q, rd_kafka_message_t *m) {
-    if (q->len == q->cap) {
-        size_t ncap = q->cap ? q->cap * 2 : 1024;
-        rd_kafka_message_t **n = malloc(ncap * sizeof(*n));
-        if (!n)
-            return false;
-        for (size_t i = 0; i < q->len; i++)
-            n[i] = q->items[(q->head + i) % q->cap];
-        free(q->items);
-        q->items = n;
-        q->cap = ncap;
-        q->head = 0;
-    }
-    q->items[(q->head + q->len) % q->cap] = m;
-    q->len++;
-    return true;
-}
-
-static rd_kafka_message_t *q_peek(const msgq *q) {
-    return q->len ? q->items[q->head] : NULL;
-}
-
-static void q_pop(msgq *q) {
-    rd_kafka_message_destroy(q->items[q->head]);
-    q->head = (q->head + 1) % q->cap;
-    q->len--;
-}
-
-static void q_release(msgq *q) {
-    while (q->len)
-        q_pop(q);
-    free(q->items);
-    memset(q, 0, sizeof(*q));
 }
 
 static int topic_index(const rp *r, const char *name) {
@@ -313,7 +273,7 @@ llmopt_err_t llmopt_replay_plan(const llmopt_replay_opts *opts, int32_t *nparts,
 
 static void part_reset(rp *r) {
     for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++)
-        q_release(&r->q[t]);
+        llmopt_pmerge_queue_release(&r->q[t]);
     llmopt_engine_destroy(r->eng);
     r->eng = NULL;
 }
@@ -377,7 +337,7 @@ static llmopt_err_t on_message(rp *r, rd_kafka_message_t *m, char *errstr, size_
         pause_resume(r, t, true);
         r->fetched[t] = true;
     }
-    if (!q_push(&r->q[t], m)) {
+    if (!llmopt_pmerge_queue_push(&r->q[t], m)) {
         rd_kafka_message_destroy(m);
         return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
     }
@@ -387,7 +347,7 @@ static llmopt_err_t on_message(rp *r, rd_kafka_message_t *m, char *errstr, size_
 }
 
 static void head_done(rp *r, int t) {
-    q_pop(&r->q[t]);
+    llmopt_pmerge_queue_pop(&r->q[t]);
     r->head[t].head = LLMOPT_PMERGE_EMPTY;
     r->st->in[t]++;
     r->st->events++;
@@ -421,7 +381,7 @@ static llmopt_err_t merge(rp *r, bool *done, char *errstr, size_t errstr_size) {
                                                         : (void *)&r->fb;
             int64_t ts = 0;
             llmopt_pmerge_decoded d =
-                llmopt_pmerge_decode(t, r->o->pc->format_in[t], r->avro, q_peek(&r->q[t]), rec,
+                llmopt_pmerge_decode(t, r->o->pc->format_in[t], r->avro, llmopt_pmerge_queue_peek(&r->q[t]), rec,
                                      &ts, r->head_err[t], sizeof(r->head_err[t]));
             if (d == LLMOPT_PMERGE_RETRY) /* registry down: a replay does not wait for it */
                 return llmopt_errf(LLMOPT_ERR_IO, errstr, errstr_size,
@@ -436,11 +396,11 @@ static llmopt_err_t merge(rp *r, bool *done, char *errstr, size_t errstr_size) {
             break;
         }
         case LLMOPT_PMERGE_DEAD:
-            dead_letter(r, q_peek(&r->q[t]), t, LLMOPT_DLQ_DECODE, r->head_err[t]);
+            dead_letter(r, llmopt_pmerge_queue_peek(&r->q[t]), t, LLMOPT_DLQ_DECODE, r->head_err[t]);
             head_done(r, t);
             break;
         case LLMOPT_PMERGE_FEED: {
-            rd_kafka_message_t *m = q_peek(&r->q[t]);
+            rd_kafka_message_t *m = llmopt_pmerge_queue_peek(&r->q[t]);
             llmopt_engine_src src = {r->o->pc->topic_in[t], m->partition, m->offset};
             r->cur = m;
             r->cur_topic = t;
