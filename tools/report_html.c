@@ -382,7 +382,7 @@ static void cf_section(FILE *f, const json_t *cf) {
     const json_t *sets = json_object_get(cf, "settings");
     fputs("<h2>Counterfactual controller replay</h2>\n<p>status: ", f);
     esc(f, json_string_value(json_object_get(cf, "status")));
-    fprintf(f, "; %lld controller inputs in the range (clock: broker timestamps); %lld logged "
+    fprintf(f, "; %lld records in the range (replay clock: their broker timestamps); %lld logged "
                "decisions (%lld heartbeats left out)</p>\n",
             (long long)json_integer_value(json_object_get(cf, "records_in_range")),
             (long long)json_array_size(json_object_get(json_object_get(cf, "logged"), "decisions")),
