@@ -722,10 +722,23 @@ static void free_jpay(void *p) {
     free(p);
 }
 
+static jpay *jpay_of_scratch(llmopt_engine *e, uint32_t updates);
+
 static jpay *pack_outcome(llmopt_engine *e, const llmopt_outcome *o, uint32_t updates) {
+    e->scratch.len = 0;
+    llmopt_outcome_pack(o, &e->scratch);
+    return jpay_of_scratch(e, updates);
+}
+
+/* A waiting request, packed straight from the record (no outcome built). */
+static jpay *pack_request(llmopt_engine *e, const llmopt_request *r) {
+    e->scratch.len = 0;
+    llmopt_outcome_pack_request(r, &e->scratch);
+    return jpay_of_scratch(e, 0);
+}
+
+static jpay *jpay_of_scratch(llmopt_engine *e, uint32_t updates) {
     llmopt_wbuf *w = &e->scratch;
-    w->len = 0;
-    llmopt_outcome_pack(o, w);
     if (w->err)
         return NULL;
     jpay *p = malloc(sizeof(*p) + w->len);
@@ -995,15 +1008,16 @@ llmopt_err_t llmopt_engine_on_request(llmopt_engine *e, const llmopt_request *r,
     }
     e->st.requests++;
     llmopt_outcome *o = &e->out;
-    llmopt_record_clear(LLMOPT_REC_OUTCOME, o);
-    if (fill_request(o, r)) {
-        nomem(e);
-        return finish(e);
-    }
     int64_t ots = 0;
     jpay *orphan = llmopt_join_take(e->orphans, id, idlen, &ots);
     if (orphan) {
         /* the response came first: complete the outcome from it */
+        llmopt_record_clear(LLMOPT_REC_OUTCOME, o);
+        if (fill_request(o, r)) {
+            free(orphan);
+            nomem(e);
+            return finish(e);
+        }
         llmopt_outcome tmp;
         llmopt_outcome_init(&tmp);
         if (unpack_outcome(e, orphan, &tmp)) {
@@ -1027,7 +1041,7 @@ llmopt_err_t llmopt_engine_on_request(llmopt_engine *e, const llmopt_request *r,
         llmopt_outcome_release(&tmp);
         free(orphan);
     } else {
-        jpay *p = pack_outcome(e, o, 0);
+        jpay *p = pack_request(e, r);
         if (!p) {
             nomem(e);
         } else if (llmopt_join_put(e->pending, id, idlen, r->ts_ms, p, p->len + sizeof(*p))) {

@@ -98,6 +98,45 @@ void llmopt_outcome_pack(const llmopt_outcome *o, llmopt_wbuf *w) {
     llmopt_wbuf_u8(w, o->is_update);
 }
 
+/* a required string: an absent one is copied as "" */
+static void put_req(llmopt_wbuf *w, llmopt_str s) {
+    llmopt_wbuf_u32(w, (uint32_t)(s.ptr ? s.len : 0));
+    if (s.ptr)
+        llmopt_wbuf_bytes(w, s.ptr, s.len);
+}
+
+void llmopt_outcome_pack_request(const llmopt_request *r, llmopt_wbuf *w) {
+    llmopt_wbuf_u8(w, 1); /* layout version */
+    put_req(w, r->request_id); /* outcome_id */
+    put_req(w, r->request_id);
+    put_req(w, r->route);
+    put_req(w, r->arm);
+    put_req(w, r->provider);
+    put_req(w, r->model);
+    put_str(w, r->tenant);
+    put_str(w, r->user);
+    put_req(w, r->task_type);
+    llmopt_wbuf_i64(w, r->ts_ms);
+    /* has_response_ts_ms, response_ts_ms, status, latency, ttft, input and
+     * output tokens, cost, quality, cache_hit: all zero */
+    static const uint8_t zero_resp[1 + 8 + 1 + 1 + 1 + 8 + 8 + 8 + 1 + 1];
+    llmopt_wbuf_bytes(w, zero_resp, sizeof(zero_resp));
+    size_t nctx = r->has_context ? r->context.count : 0;
+    llmopt_wbuf_u32(w, (uint32_t)nctx);
+    for (size_t i = 0; i < nctx; i++) {
+        put_req(w, r->context.items[i].key);
+        llmopt_wbuf_f64(w, r->context.items[i].value);
+    }
+    llmopt_wbuf_f64(w, r->propensity);
+    llmopt_wbuf_i64(w, r->decision_version);
+    put_str(w, r->experiment_id);
+    put_str(w, r->variant);
+    /* four reward parts, rating, thumbs, task_completed, feedback ts,
+     * is_update: all zero */
+    static const uint8_t zero_tail[4 * 8 + 1 + 1 + 8 + 1 + 1 + 1 + 8 + 1];
+    llmopt_wbuf_bytes(w, zero_tail, sizeof(zero_tail));
+}
+
 static bool get_bool(llmopt_rbuf *r) {
     uint8_t v = llmopt_rbuf_u8(r);
     if (v > 1 && !r->err)

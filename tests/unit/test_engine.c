@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "processor/engine.h"
+#include "processor/outcome_pack.h"
 
 /* ---- output capture: one text line per emitted record ---- */
 typedef struct cap {
@@ -558,6 +559,74 @@ static void test_join_memory_bound(void) {
     free(c.buf);
 }
 
+/* A waiting request is packed straight from the record: the bytes must be
+ * those of the cleared outcome the engine used to fill and pack (so
+ * checkpoints and what unpacks from them do not change). */
+static void test_pack_request_bytes(void) {
+    llmopt_kv_double ctx[2] = {{llmopt_str_of("len"), 12.5}, {{NULL, 0}, -1}};
+    for (int variant = 0; variant < 2; variant++) {
+        llmopt_request r;
+        llmopt_request_init(&r);
+        r.request_id = llmopt_str_of("req-42");
+        r.ts_ms = 1764000000123;
+        r.route = llmopt_str_of("chat");
+        r.arm = llmopt_str_of("a1");
+        r.provider = llmopt_str_of(variant ? "" : "p");
+        r.model = llmopt_str_of("m");
+        r.task_type = llmopt_str_of("qa");
+        r.user = variant ? llmopt_str_of("u7") : (llmopt_str){NULL, 0};
+        r.variant = llmopt_str_of("B");
+        r.propensity = 0.25;
+        r.decision_version = 9;
+        r.has_context = variant == 1;
+        r.context.items = ctx;
+        r.context.count = 2;
+        /* expected: the outcome fill_request made, packed */
+        llmopt_outcome o;
+        llmopt_outcome_init(&o);
+        o.outcome_id = o.request_id = r.request_id;
+        o.route = r.route;
+        o.arm = r.arm;
+        o.provider = r.provider;
+        o.model = r.model;
+        o.task_type = r.task_type;
+        o.user = r.user;
+        o.variant = r.variant;
+        o.ts_ms = r.ts_ms;
+        o.propensity = r.propensity;
+        o.decision_version = r.decision_version;
+        llmopt_kv_double octx[2] = {{llmopt_str_of("len"), 12.5}, {llmopt_str_of(""), -1}};
+        if (r.has_context) {
+            o.context.items = octx;
+            o.context.count = 2;
+        }
+        llmopt_wbuf a, b;
+        llmopt_wbuf_init(&a);
+        llmopt_wbuf_init(&b);
+        llmopt_outcome_pack(&o, &a);
+        llmopt_outcome_pack_request(&r, &b);
+        CU_ASSERT_EQUAL(a.len, b.len);
+        CU_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+        /* and it unpacks to the request's fields */
+        llmopt_outcome u;
+        llmopt_outcome_init(&u);
+        llmopt_rbuf rb;
+        llmopt_rbuf_init(&rb, b.data, b.len);
+        llmopt_outcome_unpack(&rb, &u);
+        CU_ASSERT_EQUAL(rb.err, 0);
+        CU_ASSERT_EQUAL(rb.left, 0);
+        CU_ASSERT(u.request_id.len == 6 && memcmp(u.outcome_id.ptr, "req-42", 6) == 0);
+        CU_ASSERT_EQUAL(u.tenant.ptr, NULL);
+        CU_ASSERT_EQUAL(u.context.count, variant ? 2u : 0u);
+        CU_ASSERT_EQUAL(u.decision_version, 9);
+        llmopt_outcome_release(&u);
+        llmopt_outcome_release(&o); /* strings point at literals: frees the empty arena */
+        llmopt_wbuf_release(&a);
+        llmopt_wbuf_release(&b);
+        llmopt_request_release(&r); /* its strings are literals: frees the empty arena */
+    }
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
@@ -569,6 +638,7 @@ int main(void) {
     CU_add_test(s, "checkpoint_equivalence", test_checkpoint_equivalence);
     CU_add_test(s, "hopping_from_panes", test_hopping_from_panes);
     CU_add_test(s, "join_memory_bound", test_join_memory_bound);
+    CU_add_test(s, "pack_request_bytes", test_pack_request_bytes);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
