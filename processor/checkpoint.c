@@ -117,15 +117,22 @@ void llmopt_ckpt_collector_destroy(llmopt_ckpt_collector *c) {
     free(c);
 }
 
-/* Index of a chunk key "<p>#<i>" of this partition, or -1. */
+/* The most chunks a manifest may list; a chunk key beyond it is foreign. */
+#define MAX_CHUNKS 1000000
+
+/* Index of a chunk key "<p>#<i>" of this partition (i < MAX_CHUNKS), or -1:
+ * the collector's chunk table grows to the largest index seen, so an index
+ * no manifest can list must not make it grow. */
 static int64_t chunk_index(const llmopt_ckpt_collector *c, const char *k, size_t n) {
     if (n <= c->mkey_len + 1 || memcmp(k, c->mkey, c->mkey_len) || k[c->mkey_len] != '#')
         return -1;
     uint64_t v = 0;
     for (size_t i = c->mkey_len + 1; i < n; i++) {
-        if (k[i] < '0' || k[i] > '9' || v > 1000000)
+        if (k[i] < '0' || k[i] > '9')
             return -1;
         v = v * 10 + (uint64_t)(k[i] - '0');
+        if (v >= MAX_CHUNKS)
+            return -1;
     }
     return (int64_t)v;
 }
@@ -148,7 +155,7 @@ llmopt_err_t llmopt_ckpt_collector_add(llmopt_ckpt_collector *c, const void *key
         uint32_t n = llmopt_rbuf_u32(&r);
         uint64_t len = llmopt_rbuf_u64(&r);
         uint64_t hash = llmopt_rbuf_u64(&r);
-        if (r.err || r.left || (int32_t)p != c->partition || n == 0 || n > 1000000)
+        if (r.err || r.left || (int32_t)p != c->partition || n == 0 || n > MAX_CHUNKS)
             return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
                                "malformed checkpoint manifest for partition '%d' at offset "
                                "'%" PRId64 "'",
