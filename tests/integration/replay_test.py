@@ -17,6 +17,8 @@ rtest.<pid>.in.*, then:
              partition holds the same records in the same order, byte for
              byte; and every live output is among them (a flush only adds
              what was still open at the end).
+  sub-range  a second batch produced later: a replay of [between, end) reads
+             exactly that batch (offsets for times).
   bad input  a range with no data exits 3 with a message saying so and
              creates nothing; a malformed time and an inverted range exit 2.
   progress   the replay's stderr carries progress lines with a percentage
@@ -25,6 +27,7 @@ rtest.<pid>.in.*, then:
 Reads LLMOPT_BOOTSTRAP (default 127.0.0.1:19092). Deletes its topics.
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -112,7 +115,19 @@ def run(args, admin):
     try:
         t_from = int(time.time() * 1000) - 1000
         pt.produce_inputs(inputs, events, bad, fb_json=True)
+        # a second batch, later in Kafka time: a sub-range replay reads it alone
+        time.sleep(0.3)
+        t_mid = int(time.time() * 1000)
+        time.sleep(0.3)
+        extra = []
+        last_ts = max(e["ts"] for e in events)
+        for i, e in enumerate([e for e in events if e["topic"] == "requests"][:300]):
+            rec = dict(e["rec"], request_id="x%06d" % i, ts_ms=last_ts + 1000 + i)
+            extra.append({"topic": "requests", "partition": e["partition"], "ts": rec["ts_ms"],
+                          "rec": rec})
+        pt.produce_inputs(inputs, extra, [], fb_json=True)
         t_to = int(time.time() * 1000) + 1000
+        n_in += len(extra)
         ends = pt.end_offsets(inputs)
 
         # live
@@ -176,6 +191,18 @@ def run(args, admin):
             check(missing == 0, "flushed replay lacks %d live %s records" % (missing, k))
         check(len(flushed["metrics"]) > len(want["metrics"]),
               "the flush closed no window beyond the live ones")
+
+        # a sub-range: the offsets for [t_mid, t_to) hold the second batch only
+        pm = "rtest.%d.mid" % pid
+        created += Prefixed(pm).names.values()
+        rc, out, err, _ = replay(args, inputs, pm, t_mid, t_to, ["--format", "json", "--quiet"])
+        check(rc == 0, "sub-range replay exit %d: %s" % (rc, err[-500:]))
+        sub = json.loads(out.strip().splitlines()[-1]) if rc == 0 else {}
+        check(sub.get("events") == len(extra) and sub.get("outcomes") == len(extra),
+              "sub-range replay: %s events, %s outcomes, expected %d of each (flushed as missing)"
+              % (sub.get("events"), sub.get("outcomes"), len(extra)))
+        print("sub-range [t_mid, t_to): %s events, %s outcomes" % (sub.get("events"), sub.get("outcomes")),
+              flush=True)
 
         # bad input
         rc, out, err, _ = replay(args, inputs, "rtest.%d.none" % pid, 1000, 2000)
