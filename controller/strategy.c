@@ -135,8 +135,10 @@ static int judge_batch(llmopt_strategy *s, char *reasons, size_t size) {
     return 1;
 }
 
-/* Closes p when the window of end `end_ms` falls in a later period; the
- * window then opens the new one. Late windows count in the open period. */
+/* True when the open period must be judged before the window of end
+ * `end_ms` is added: the window lies in a later period (a boundary was
+ * passed without a window ending on it). The window then opens the new
+ * period. Late windows count in the open period. */
 static bool period_roll(llmopt_strategy_period *p, int64_t period_ms, int64_t end_ms) {
     int64_t idx = (end_ms - 1) / period_ms;
     if (p->idx < 0) {
@@ -144,6 +146,13 @@ static bool period_roll(llmopt_strategy_period *p, int64_t period_ms, int64_t en
         return false;
     }
     return idx > p->idx;
+}
+
+/* True when the window just added ends on the open period's end: the
+ * period is judged at once, not a window later (a window of another arm
+ * with the same end then counts in the next period). */
+static bool period_ends(const llmopt_strategy_period *p, int64_t period_ms, int64_t end_ms) {
+    return end_ms == (p->idx + 1) * period_ms;
 }
 
 int llmopt_strategy_window(llmopt_strategy *s, size_t arm, const llmopt_window_metrics *m,
@@ -167,6 +176,10 @@ int llmopt_strategy_window(llmopt_strategy *s, size_t arm, const llmopt_window_m
         int64_t bad = m->rate_limited_count + m->error_count + m->timeout_count;
         p->n[s->arm_prov[arm]] += count;
         p->bad[s->arm_prov[arm]] += bad > 0 ? (uint64_t)bad : 0;
+        if (period_ends(p, c->rate.period_ms, m->window_end_ms)) {
+            changes += judge_rate(s, reasons, reasons_size);
+            period_reset(p, p->idx + 1);
+        }
     }
     if (c->has_cache && c->cache_adaptive) {
         llmopt_strategy_period *p = &s->cache_p;
@@ -189,6 +202,10 @@ int llmopt_strategy_window(llmopt_strategy *s, size_t arm, const llmopt_window_m
             p->miss_q_n += qn - hq;
             p->miss_q_sum += (double)(qn - hq) * m->cache_miss_quality_mean;
         }
+        if (period_ends(p, c->cache_period_ms, m->window_end_ms)) {
+            changes += judge_cache(s, reasons, reasons_size);
+            period_reset(p, p->idx + 1);
+        }
     }
     if (c->has_batching && c->batch_adaptive && c->batching_enabled) {
         llmopt_strategy_period *p = &s->batch_p;
@@ -199,6 +216,10 @@ int llmopt_strategy_window(llmopt_strategy *s, size_t arm, const llmopt_window_m
         if (m->has_latency_p95_ms && isfinite(m->latency_p95_ms) && count) {
             p->lat_n += count;
             p->p95_weighted += (double)count * m->latency_p95_ms;
+        }
+        if (period_ends(p, c->batch_period_ms, m->window_end_ms)) {
+            changes += judge_batch(s, reasons, reasons_size);
+            period_reset(p, p->idx + 1);
         }
     }
     return changes;

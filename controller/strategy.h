@@ -8,7 +8,9 @@
  * llmopt_strategy_config). At run time the route feeds every closed window
  * of its arms in (llmopt_strategy_window); the strategy cuts adjustment
  * periods on the windows' end times (event time: replay judges the same
- * periods as live), and judges each closed period with the pure cores:
+ * periods as live; periods are aligned on multiples of period_ms). A period
+ * is judged as soon as a window ending on its end arrives (or, failing
+ * that, the first window of a later period), with the pure cores:
  *
  *   rate limit   one llmopt_rate_adapt per provider of the route, on the
  *                share of rate_limited + error + timeout responses of that

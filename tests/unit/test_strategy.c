@@ -85,13 +85,15 @@ static void test_adapt_and_fill(void) {
     llmopt_route_commit(r, &d, 1, 1000);
 
     /* period [0, 10 s): openai 10 % rate-limited, hits score 0.5 vs 0.8, p95
-     * 1500 ms > 1000 (within the 2000 ms constraint); the first window of
-     * the next period closes it */
+     * 1500 ms > 1000 (within the 2000 ms constraint) */
     llmopt_window_metrics m;
     m = win("a", 5000, 300, 30, 100, 0.5, 0.8, 1500);
     CU_ASSERT_EQUAL(llmopt_route_metrics(r, &m, 1000, err, sizeof(err)), LLMOPT_OK);
     m = win("b", 10000, 100, 10, 30, 0.5, 0.8, 1500);
     CU_ASSERT_EQUAL(llmopt_route_metrics(r, &m, 1000, err, sizeof(err)), LLMOPT_OK);
+    /* the window ending on the period's end judges it at once */
+    CU_ASSERT_EQUAL(llmopt_route_decide(r, 1050, &d), 1);
+    CU_ASSERT(strstr(d.reason, "100 -> 90 req/s") != NULL);
     m = win("a", 15000, 300, 0, 100, 0.8, 0.8, 500);
     CU_ASSERT_EQUAL(llmopt_route_metrics(r, &m, 1000, err, sizeof(err)), LLMOPT_OK);
     CU_ASSERT_EQUAL(llmopt_route_decide(r, 1100, &d), 1);
