@@ -965,8 +965,8 @@ json_t *llmopt_bt_cf_run(const llmopt_backtest_conf *conf, const llmopt_config *
             goto out;
         }
         json_t *row = json_pack("{s:I,s:s}", "at_ms", (json_int_t)ms, "arm", arm);
-        json_object_set(row, "label", json_object_get(c, "label") ? json_object_get(c, "label")
-                                                                  : json_string(arm));
+        json_t *lab = json_object_get(c, "label");
+        json_object_set_new(row, "label", lab ? json_incref(lab) : json_string(arm));
         if (json_is_string(json_object_get(c, "route")))
             json_object_set(row, "route", json_object_get(c, "route"));
         json_array_append_new(changes, row);
