@@ -419,6 +419,31 @@ static bool anomaly_is_harmful(const llmopt_signal *s) {
     return false;
 }
 
+/* Whether a signal on a canary's new arm breaches the canary's own
+ * guardrails: a harmful direction by more than the limit the step gate
+ * uses (latency or cost ratio, error-rate increase, quality or reward
+ * drop). The drift detectors also fire on improvements and on small
+ * shifts; rolling a winner back for a faster or better window would throw
+ * away what the experiment just proved. */
+static bool canary_signal_harmful(const llmopt_canary_config *c, const llmopt_signal *s) {
+    const char *m = s->metric.ptr;
+    size_t n = s->metric.len;
+    double before = s->before, after = s->after;
+    int up = s->direction == LLMOPT_DIRECTION_UP;
+#define METRIC_IS(name) (n == strlen(name) && memcmp(m, name, n) == 0)
+    if (METRIC_IS("latency_ms") || METRIC_IS("p95_latency_ms") || METRIC_IS("ttft_ms"))
+        return up && before > 0 && after > c->max_latency_ratio * before;
+    if (METRIC_IS("error") || METRIC_IS("error_rate"))
+        return up && after - before > c->max_error_rate_increase;
+    if (METRIC_IS("quality") || METRIC_IS("quality_mean") || METRIC_IS("reward") ||
+        METRIC_IS("reward_mean"))
+        return !up && before - after > c->max_quality_drop;
+    if (METRIC_IS("cost_usd") || METRIC_IS("cost_per_request"))
+        return up && before > 0 && after > c->max_cost_ratio * before;
+#undef METRIC_IS
+    return false;
+}
+
 llmopt_err_t llmopt_route_signal(llmopt_route *r, const llmopt_signal *s, int64_t now_ms,
                                  char *errstr, size_t errstr_size) {
     int a = arm_of(r, &s->arm);
@@ -459,7 +484,10 @@ llmopt_err_t llmopt_route_signal(llmopt_route *r, const llmopt_signal *s, int64_
         }
     }
     (void)ts;
-    if (r->canary_arm == a) {
+    if (r->canary_arm == a && r->canary.state == LLMOPT_CANARY_RAMPING &&
+        !canary_signal_harmful(&r->canary.cfg, s)) {
+        append(what, sizeof(what), ": within the canary's guardrails");
+    } else if (r->canary_arm == a) {
         llmopt_canary_transition ct;
         if (llmopt_canary_signal(&r->canary, now_ms, what, &ct)) {
             append(what, sizeof(what), ": canary rolled back");

@@ -89,9 +89,12 @@ llmopt_err_t llmopt_route_outcome(llmopt_route *r, const llmopt_outcome *o, char
  * new window end. UNKNOWN (arm), INVALID (counts), RANGE (figures). */
 llmopt_err_t llmopt_route_metrics(llmopt_route *r, const llmopt_window_metrics *m,
                                   int64_t now_ms, char *errstr, size_t errstr_size);
-/* Drift: partial posterior reset and raised floor (and canary rollback when
- * it hits the new arm). Anomaly: breaker (and canary rollback). The signal
- * id is attached to the next decision. UNKNOWN (arm), RANGE. */
+/* Drift: partial posterior reset and raised floor. Anomaly: breaker (only
+ * when harmful and material). Either on a ramping canary's new arm rolls
+ * the canary back when it breaches the canary's guardrail limits in the
+ * harmful direction (latency/cost ratio, error increase, quality/reward
+ * drop). The signal id is attached to the next decision. UNKNOWN (arm),
+ * RANGE. */
 llmopt_err_t llmopt_route_signal(llmopt_route *r, const llmopt_signal *s, int64_t now_ms,
                                  char *errstr, size_t errstr_size);
 /* Time passes: OPEN breakers whose cooldown ended go HALF_OPEN. */

@@ -45,6 +45,7 @@ import tempfile
 import time
 
 import fastavro
+import loop_optimize
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -56,7 +57,8 @@ ROUTING = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", "ro
 CASES = {"error": "loop-error.json", "latency": "loop-latency.json",
          "default": "default-30m.json", "stationary": "stationary-30m.json",
          "demo": "demo.json", "sampler": "demo.json",
-         "capacity": "strat-capacity.json", "cache": "strat-cache.json"}
+         "capacity": "strat-capacity.json", "cache": "strat-cache.json",
+         "prompt": "opt-prompt.json", "tuner": "opt-tuner.json"}  # last two: loop_optimize.py
 METRICS = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", "window_metrics.avsc"))))
 TOPICS = ["llm.requests", "llm.responses", "llm.feedback", "llm.outcomes", "llm.metrics",
           "llm.signals", "llm.dlq", "llm.processor.state", "llm.routing"]
@@ -183,6 +185,7 @@ def main():
         for name, args in (("processor", pargs), ("controller", cargs)):
             procs.append((name, subprocess.Popen(args, stdout=open(os.path.join(tmp, name + ".log"), "w"),
                                                  stderr=subprocess.STDOUT, cwd=ROOT)))
+        loop_optimize.before_sim(a.case, a.llmopt, dsn, log)
         files = {k: os.path.join(tmp, k) for k in ("oracle.jsonl", "shares.jsonl", "summary.json")}
         sim = [a.llmopt, "simulate"] + sim_common + [
             "-X", "simulate.oracle.file=" + files["oracle.jsonl"],
@@ -200,6 +203,8 @@ def main():
         sh = shares(files["shares.jsonl"])
         if a.case in ("capacity", "cache"):
             ok = check_strategy(a.case, summ, files["shares.jsonl"], prefix)
+        elif a.case in ("prompt", "tuner"):
+            ok = loop_optimize.check(a.case, routing_records(prefix + "llm.routing"), dsn, log)
         else:
             ok = check(a.case, summ, sh, prefix)
     except Done as d:
