@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "gateway/gw_internal.h"
@@ -35,7 +36,8 @@ typedef struct gw_limit_slot {
 
 struct gw_limiter {
     gw_limit_slot overflow; /* shared when the probe window is full */
-    gw_limit_slot *slots;
+    gw_limit_slot *slots; /* mmap'ed, bytes long */
+    size_t bytes;
     size_t mask;
 };
 
@@ -86,12 +88,20 @@ gw_limiter *gw_limiter_new(size_t slots) {
     if (!l)
         return NULL;
     memset(l, 0, sizeof(*l));
-    l->slots = aligned_alloc(_Alignof(gw_limit_slot), n * sizeof(*l->slots));
-    if (!l->slots) {
+    /* Zero pages from the kernel, touched only where keys land; 2 MiB pages
+     * where the kernel allows (THP "madvise" mode): keys are spread over the
+     * whole table, and with 4 KiB pages nearly every check of a cold tenant
+     * or user would also miss the TLB. */
+    l->bytes = n * sizeof(*l->slots);
+    void *p = mmap(NULL, l->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
         free(l);
         return NULL;
     }
-    memset(l->slots, 0, n * sizeof(*l->slots));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, l->bytes, MADV_HUGEPAGE); /* advice only */
+#endif
+    l->slots = p;
     l->mask = n - 1;
     return l;
 }
@@ -99,7 +109,7 @@ gw_limiter *gw_limiter_new(size_t slots) {
 void gw_limiter_destroy(gw_limiter *l) {
     if (!l)
         return;
-    free(l->slots);
+    munmap(l->slots, l->bytes);
     free(l);
 }
 
@@ -250,9 +260,14 @@ static bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns)
     return false;
 }
 
-static uint64_t scope_key(uint64_t route_hash, char scope, const char *id) {
-    uint64_t h = id ? gw_hash(id, strlen(id)) : 0;
-    return (route_hash * 0x9e3779b97f4a7c15ull) ^ (h + (uint64_t)scope * 0xc2b2ae3d27d4eb4full);
+uint64_t llmopt_gw_limit_id(const char *id) {
+    return id ? gw_hash(id, strlen(id)) | 1 : 1;
+}
+
+/* id_hash: llmopt_gw_limit_id() of the tenant or user; 0 for the global tier */
+static uint64_t scope_key(uint64_t route_hash, char scope, uint64_t id_hash) {
+    return (route_hash * 0x9e3779b97f4a7c15ull) ^
+           (id_hash + (uint64_t)scope * 0xc2b2ae3d27d4eb4full);
 }
 
 /* The default arm of the route's current decision (the configured default
@@ -293,14 +308,24 @@ llmopt_err_t llmopt_gw_admit(llmopt_gw *gw, const char *route, const llmopt_gw_a
     int64_t wait_ns = 0;
     gw_limiter *l = gw->limiter;
     const char *ids[3] = {NULL, args->tenant, args->user};
+    const uint64_t given[3] = {0, args->tenant_id, args->user_id};
     static const char tags[3] = {'g', 't', 'u'};
     for (int k = 0; k < 3; k++) {
-        if (!(v.tiers & (1u << k)) || (k > 0 && !ids[k]))
+        if (!(v.tiers & (1u << k)))
             continue;
+        uint64_t id = 0;
+        if (k > 0) {
+            if (given[k])
+                id = given[k];
+            else if (ids[k])
+                id = llmopt_gw_limit_id(ids[k]);
+            else
+                continue;
+        }
         const tier_view *t = &v.t[k];
         int64_t tok_inc = t->tok_ns > 0 && args->tokens > 0 ? round_ns(args->tokens * t->tok_ns)
                                                             : 0;
-        sc[n++] = (scope_take){slot_for(l, scope_key(rh, tags[k], ids[k])), t, tok_inc, false,
+        sc[n++] = (scope_take){slot_for(l, scope_key(rh, tags[k], id)), t, tok_inc, false,
                                false};
     }
     if (n == 0)

@@ -401,6 +401,10 @@ typedef enum llmopt_gw_verdict {
 typedef struct llmopt_gw_admit_args {
     const char *tenant;          /* NULL: no per-tenant bucket */
     const char *user;            /* NULL: no per-user bucket */
+    /* llmopt_gw_limit_id(tenant) / (user), computed once by a caller that
+     * sees the same tenant or user often; non-zero: used instead of hashing
+     * the string (which may then be NULL), same bucket either way */
+    uint64_t tenant_id, user_id;
     llmopt_gw_priority priority;
     double tokens;               /* estimated tokens (token buckets) */
     int64_t now_us;              /* monotonic clock, microseconds; 0: the
@@ -422,6 +426,10 @@ typedef struct llmopt_gw_admission {
 llmopt_err_t llmopt_gw_admit(llmopt_gw *gw, const char *route,
                              const llmopt_gw_admit_args *args,
                              llmopt_gw_admission *out);
+
+/* The id llmopt_gw_admit derives from a tenant or user string (a 64-bit
+ * hash, never 0), for llmopt_gw_admit_args.tenant_id / user_id. */
+uint64_t llmopt_gw_limit_id(const char *id);
 
 /* The bucket primitive, exposed for tests and benchmarks: a standalone GCRA
  * bucket. Lock-free (one CAS loop). */

@@ -438,6 +438,46 @@ static void test_hash(void) {
     CU_ASSERT_EQUAL(gw_hash("tenant-1", 8), gw_hash("tenant-1x", 8));
 }
 
+/* A precomputed id is the same bucket as its string, and replaces it. */
+static void test_limit_ids(void) {
+    llmopt_gw *gw = gw_offline();
+    test_decision t;
+    td_init(&t, "ids", 1, 2);
+    t.d.has_rate_limits = true;
+    t.d.rate_limits.has_per_tenant = true;
+    t.d.rate_limits.per_tenant.requests_per_s = 0.001;
+    t.d.rate_limits.per_tenant.requests_burst = 3;
+    t.d.rate_limits.has_per_user = true;
+    t.d.rate_limits.per_user.requests_per_s = 0.001;
+    t.d.rate_limits.per_user.requests_burst = 100;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    CU_ASSERT_NOT_EQUAL(llmopt_gw_limit_id("acme"), 0);
+    CU_ASSERT_NOT_EQUAL(llmopt_gw_limit_id(""), 0);
+    CU_ASSERT_NOT_EQUAL(llmopt_gw_limit_id("acme"), llmopt_gw_limit_id("acne"));
+    llmopt_gw_admission ad;
+    llmopt_gw_admit_args by_name = {.tenant = "acme", .user = "u", .now_us = 1000};
+    llmopt_gw_admit_args by_id = {.tenant_id = llmopt_gw_limit_id("acme"),
+                                  .user_id = llmopt_gw_limit_id("u"), .now_us = 1000};
+    /* the id wins over a different string */
+    llmopt_gw_admit_args both = by_id;
+    both.tenant = "other";
+    CU_ASSERT_EQUAL(llmopt_gw_admit(gw, "ids", &by_name, &ad), LLMOPT_OK);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(llmopt_gw_admit(gw, "ids", &by_id, &ad), LLMOPT_OK);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(llmopt_gw_admit(gw, "ids", &both, &ad), LLMOPT_OK);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_ADMIT);
+    /* three taken from acme's bucket of 3, whichever way it was named */
+    CU_ASSERT_EQUAL(llmopt_gw_admit(gw, "ids", &by_name, &ad), LLMOPT_OK);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_DENY);
+    CU_ASSERT_EQUAL(llmopt_gw_admit(gw, "ids", &by_id, &ad), LLMOPT_OK);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_DENY);
+    both.tenant_id = 0; /* now the string "other" counts: a fresh tenant */
+    CU_ASSERT_EQUAL(llmopt_gw_admit(gw, "ids", &both, &ad), LLMOPT_OK);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_ADMIT);
+    llmopt_gw_destroy(gw);
+}
+
 int main(void) {
     static const CU_TestInfo tests[] = {
         {"bucket_exact", test_bucket_exact},
@@ -449,6 +489,7 @@ int main(void) {
         {"limits_latch", test_limits_latch},
         {"many_users", test_many_users},
         {"hash", test_hash},
+        {"limit_ids", test_limit_ids},
         CU_TEST_INFO_NULL,
     };
     return run_suite("gw_limits", tests);
