@@ -66,6 +66,7 @@ static void usage(FILE *out) {
                  "  simulate --scenario FILE       closed-loop gateway + backend simulation\n"
                  "  replay --from T --to T         replay a time range through the processor\n"
                  "  backtest --policy FILE         off-policy evaluation of candidate policies\n"
+                 "  backtest --settings FILE       counterfactual controller replay with other settings\n"
                  "  experiment create|start|stop|status|list  A/B/n experiments (controller)\n"
                  "  arm pin|unpin|disable|enable ROUTE ARM  operator overrides (controller)\n"
                  "  config-doc                     print the configuration reference (markdown)\n"
