@@ -5,6 +5,7 @@
 #include "tools/sink.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,11 @@
 
 #include "common/avro_codec.h"
 #include "common/cli.h"
+#include "common/http.h"
 #include "common/json_codec.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/pg.h"
 #include "common/records.h"
 #include "common/registry.h"
@@ -71,6 +74,8 @@ typedef struct table_batch {
     llmopt_wbuf keys;
     key_slot *slots;
     size_t nslots; /* power of two, 0 before first use */
+    bool direct;      /* this batch tries COPY straight into the table (store_table) */
+    bool next_direct; /* set by a staged batch that found no stored key */
 } table_batch;
 
 struct llmopt_sink {
@@ -104,7 +109,26 @@ struct llmopt_sink {
     bool stopping;
     int64_t stop_deadline_ms;
     llmopt_sink_stats st;
+    /* /readyz: true while partitions are assigned and the last flush
+     * landed; read by the HTTP thread */
+    atomic_bool ready;
+    int64_t last_gauges_ms;
+    /* /metrics (all NULL without a registry: updates are then no-ops) */
+    llmopt_counter *c_in[LLMOPT_SINK_TABLE_COUNT], *c_out[LLMOPT_SINK_TABLE_COUNT];
+    llmopt_counter *c_dup[LLMOPT_SINK_TABLE_COUNT], *c_fallback[LLMOPT_SINK_TABLE_COUNT];
+    llmopt_counter *c_dlq[3], *c_pg_err[LLMOPT_PG_ERRCLASS_OTHER + 1];
+    llmopt_counter *c_batches, *c_retries, *c_dlq_failed;
+    llmopt_gauge *g_lag[LLMOPT_SINK_TABLE_COUNT], *g_pending;
+    llmopt_histogram *h_flush;
+    uint64_t dlq_failed_seen;
 };
+
+/* index of c_dlq */
+enum { DLQ_DECODE = 0, DLQ_BAD_VALUE, DLQ_REJECTED };
+static const char *const dlq_reason_names[] = {"decode", "bad_value", "rejected"};
+/* index of c_pg_err: llmopt_pg_errclass */
+static const char *const pg_errclass_names[] = {"none", "connection", "constraint", "transient",
+                                                "other"};
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -314,6 +338,7 @@ static llmopt_err_t handle(llmopt_sink *s, const rd_kafka_message_t *m) {
         dlq_send(s, tname, m->partition, m->offset, m->key, m->key_len, m->payload, m->len,
                  "decode", err, NULL);
         s->st.dlq_decode++;
+        llmopt_counter_inc(s->c_dlq[DLQ_DECODE]);
     } else {
         size_t line_start = tb->lines.len;
         rc = llmopt_sink_row_encode(ts->table, rec, &tb->lines, &s->key, &s->json, err,
@@ -324,6 +349,7 @@ static llmopt_err_t handle(llmopt_sink *s, const rd_kafka_message_t *m) {
             dlq_send(s, tname, m->partition, m->offset, m->key, m->key_len, m->payload, m->len,
                      "bad_value", err, NULL);
             s->st.dlq_bad_value++;
+            llmopt_counter_inc(s->c_dlq[DLQ_BAD_VALUE]);
         } else {
             bool dup = false;
             if (key_insert(tb, s->key.data, s->key.len, &dup) != LLMOPT_OK)
@@ -331,6 +357,7 @@ static llmopt_err_t handle(llmopt_sink *s, const rd_kafka_message_t *m) {
             if (dup) {
                 tb->lines.len = line_start;
                 s->st.duplicates++;
+                llmopt_counter_inc(s->c_dup[ts->table]);
             } else {
                 if (tb->n == tb->cap) {
                     size_t nc = tb->cap ? tb->cap * 2 : 1024;
@@ -363,6 +390,7 @@ static llmopt_err_t handle(llmopt_sink *s, const rd_kafka_message_t *m) {
     }
     po->next_offset = m->offset + 1;
     po->dirty = true;
+    llmopt_counter_inc(s->c_in[ts->table]);
     if (s->pending_msgs++ == 0)
         s->batch_start_ms = now_ms();
     s->st.messages++;
@@ -440,24 +468,92 @@ static llmopt_err_t ensure_days(llmopt_sink *s, char *errstr, size_t errstr_size
     return LLMOPT_OK;
 }
 
-static llmopt_err_t copy_lines(llmopt_sink *s, llmopt_sink_table t, const void *data,
-                               size_t len, char *errstr, size_t errstr_size) {
+/* COPY data (rows of table t in its format) into target: the table itself or its
+ * staging table. *rows (may be NULL) gets the count COPY reports. */
+static llmopt_err_t copy_into(llmopt_sink *s, llmopt_sink_table t, const char *target,
+                              const void *data, size_t len, uint64_t *rows, char *errstr,
+                              size_t errstr_size) {
     const llmopt_sink_table_desc *d = llmopt_sink_table_get(t);
     char sql[2048];
-    snprintf(sql, sizeof(sql), "COPY sink_stage_%s (%s) FROM STDIN", d->table, d->columns);
+    snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN%s", target, d->columns,
+             d->binary ? " (FORMAT binary)" : "");
     llmopt_err_t rc = llmopt_pg_copy_begin(s->pg, sql, errstr, errstr_size);
+    if (rc == LLMOPT_OK && d->binary)
+        rc = llmopt_pg_copy_put(s->pg, llmopt_sink_copy_binary_header,
+                                sizeof(llmopt_sink_copy_binary_header), errstr, errstr_size);
+    if (rc == LLMOPT_OK)
+        rc = llmopt_pg_copy_put(s->pg, data, len, errstr, errstr_size);
+    if (rc == LLMOPT_OK && d->binary)
+        rc = llmopt_pg_copy_put(s->pg, llmopt_sink_copy_binary_trailer,
+                                sizeof(llmopt_sink_copy_binary_trailer), errstr, errstr_size);
     if (rc != LLMOPT_OK)
         return rc;
-    rc = llmopt_pg_copy_put(s->pg, data, len, errstr, errstr_size);
-    if (rc != LLMOPT_OK)
-        return rc;
-    rc = llmopt_pg_copy_end(s->pg, NULL, errstr, errstr_size);
+    return llmopt_pg_copy_end(s->pg, rows, errstr, errstr_size);
+}
+
+/* The ON CONFLICT path: COPY into the staging table, then INSERT .. SELECT ..
+ * ON CONFLICT DO NOTHING; *inserted gets the rows that were new. */
+static llmopt_err_t copy_lines(llmopt_sink *s, llmopt_sink_table t, const void *data,
+                               size_t len, uint64_t *inserted, char *errstr, size_t errstr_size) {
+    const llmopt_sink_table_desc *d = llmopt_sink_table_get(t);
+    char sql[2048];
+    snprintf(sql, sizeof(sql), "sink_stage_%s", d->table);
+    llmopt_err_t rc = copy_into(s, t, sql, data, len, NULL, errstr, errstr_size);
     if (rc != LLMOPT_OK)
         return rc;
     snprintf(sql, sizeof(sql),
              "INSERT INTO llmopt.%s (%s) SELECT %s FROM sink_stage_%s ON CONFLICT (%s) DO NOTHING",
              d->table, d->columns, d->columns, d->table, d->conflict);
-    return llmopt_pg_exec(s->pg, sql, 0, NULL, errstr, errstr_size);
+    PGresult *res = NULL;
+    rc = llmopt_pg_query(s->pg, sql, 0, NULL, &res, errstr, errstr_size);
+    if (rc != LLMOPT_OK)
+        return rc;
+    if (inserted)
+        *inserted = strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return LLMOPT_OK;
+}
+
+/* Stores the batch of table t. While the table's recent batches held only
+ * new keys (tb->direct), the rows are COPied straight into the partitioned
+ * table under a savepoint: no staging table, no per-row conflict check, and
+ * Postgres' multi-insert path. A unique violation there means some key was
+ * stored before (a redelivered record, a replay under another sink name,
+ * the controller's own routing rows): the savepoint is rolled back and the
+ * batch goes through staging + ON CONFLICT DO NOTHING, whose first-wins
+ * result is the same; the next batch goes direct again only once a staged
+ * batch found no stored key. */
+static llmopt_err_t store_table(llmopt_sink *s, llmopt_sink_table t, char *errstr,
+                                size_t errstr_size) {
+    table_batch *tb = &s->tb[t];
+    const llmopt_sink_table_desc *d = llmopt_sink_table_get(t);
+    llmopt_err_t rc;
+    if (tb->direct) {
+        rc = llmopt_pg_exec(s->pg, "SAVEPOINT sink_direct", 0, NULL, errstr, errstr_size);
+        if (rc != LLMOPT_OK)
+            return rc;
+        char target[128];
+        snprintf(target, sizeof(target), "llmopt.%s", d->table);
+        rc = copy_into(s, t, target, tb->lines.data, tb->lines.len, NULL, errstr, errstr_size);
+        if (rc == LLMOPT_OK)
+            return llmopt_pg_exec(s->pg, "RELEASE SAVEPOINT sink_direct", 0, NULL, errstr,
+                                  errstr_size);
+        if (strcmp(llmopt_pg_sqlstate(s->pg), "23505"))
+            return rc; /* not a stored key: the caller's retry / row-by-row logic */
+        rc = llmopt_pg_exec(s->pg, "ROLLBACK TO SAVEPOINT sink_direct", 0, NULL, errstr,
+                            errstr_size);
+        if (rc != LLMOPT_OK)
+            return rc;
+        llmopt_log_debug(&lg, "'%s': %zu rows hit a stored key: ON CONFLICT path", d->table,
+                         tb->n);
+        tb->direct = false;
+        llmopt_counter_inc(s->c_fallback[t]);
+    }
+    uint64_t inserted = 0;
+    rc = copy_lines(s, t, tb->lines.data, tb->lines.len, &inserted, errstr, errstr_size);
+    if (rc == LLMOPT_OK)
+        tb->next_direct = inserted == tb->n;
+    return rc;
 }
 
 /* Row by row under savepoints: refused rows go to the DLQ, the others land. */
@@ -472,7 +568,8 @@ static llmopt_err_t store_rows_one_by_one(llmopt_sink *s, llmopt_sink_table t, c
         llmopt_err_t rc = llmopt_pg_exec(s->pg, "SAVEPOINT sink_row", 0, NULL, errstr, errstr_size);
         if (rc != LLMOPT_OK)
             return rc;
-        rc = copy_lines(s, t, tb->lines.data + r->line_off, r->line_len, errstr, errstr_size);
+        rc = copy_lines(s, t, tb->lines.data + r->line_off, r->line_len, NULL, errstr,
+                        errstr_size);
         if (rc == LLMOPT_OK)
             rc = llmopt_pg_exec(s->pg, del, 0, NULL, errstr, errstr_size);
         if (rc == LLMOPT_OK) {
@@ -497,6 +594,7 @@ static llmopt_err_t store_rows_one_by_one(llmopt_sink *s, llmopt_sink_table t, c
                  r->has_key ? raw : NULL, r->key_len, raw + r->key_len, r->val_len, "rejected",
                  detail, sqlstate);
         s->st.dlq_rejected++;
+        llmopt_counter_inc(s->c_dlq[DLQ_REJECTED]);
     }
     return LLMOPT_OK;
 }
@@ -538,11 +636,12 @@ static llmopt_err_t flush_once(llmopt_sink *s, bool per_row, bool *data_error, c
         table_batch *tb = &s->tb[t];
         if (!tb->n)
             continue;
-        if (per_row)
+        if (per_row) {
+            tb->next_direct = false;
             rc = store_rows_one_by_one(s, (llmopt_sink_table)t, errstr, errstr_size);
-        else
-            rc = copy_lines(s, (llmopt_sink_table)t, tb->lines.data, tb->lines.len, errstr,
-                            errstr_size);
+        } else {
+            rc = store_table(s, (llmopt_sink_table)t, errstr, errstr_size);
+        }
         if (rc != LLMOPT_OK && is_data_error(s))
             *data_error = true;
     }
@@ -567,6 +666,14 @@ static llmopt_err_t flush_once(llmopt_sink *s, bool per_row, bool *data_error, c
     return rc;
 }
 
+/* Counts the failure of the last Postgres call by its class (a failure in
+ * Kafka, e.g. the DLQ flush, leaves the class NONE and is not counted). */
+static void count_pg_error(llmopt_sink *s) {
+    llmopt_pg_errclass cls = llmopt_pg_errclass_of(s->pg);
+    if (cls > LLMOPT_PG_ERRCLASS_NONE && cls <= LLMOPT_PG_ERRCLASS_OTHER)
+        llmopt_counter_inc(s->c_pg_err[cls]);
+}
+
 static llmopt_err_t flush(llmopt_sink *s, char *errstr, size_t errstr_size) {
     if (!s->pending_msgs)
         return LLMOPT_OK;
@@ -579,6 +686,7 @@ static llmopt_err_t flush(llmopt_sink *s, char *errstr, size_t errstr_size) {
         llmopt_err_t rc = flush_once(s, per_row, &data_error, err, sizeof(err));
         if (rc == LLMOPT_OK)
             break;
+        count_pg_error(s);
         if (data_error && !per_row) {
             llmopt_log_warn(&lg, "batch refused (%s): storing it row by row", err);
             per_row = true;
@@ -586,6 +694,8 @@ static llmopt_err_t flush(llmopt_sink *s, char *errstr, size_t errstr_size) {
         }
         s->st.retries++;
         llmopt_pg_errclass cls = llmopt_pg_errclass_of(s->pg);
+        llmopt_counter_inc(s->c_retries);
+        atomic_store(&s->ready, false);
         llmopt_log_warn(&lg, "flush of %zu rows failed (attempt %u, sqlstate '%s'): %s",
                         s->pending_rows, attempt + 1, llmopt_pg_sqlstate(s->pg), err);
         if (stop_now(s))
@@ -609,6 +719,15 @@ static llmopt_err_t flush(llmopt_sink *s, char *errstr, size_t errstr_size) {
             per_row = false; /* a data error with savepoints: start over in bulk */
         attempt++;
     }
+    for (int t = 0; t < LLMOPT_SINK_TABLE_COUNT; t++) {
+        llmopt_counter_add(s->c_out[t], s->tb[t].n);
+        if (s->tb[t].n && !s->tb[t].direct)
+            s->tb[t].direct = s->tb[t].next_direct;
+    }
+    llmopt_counter_inc(s->c_batches);
+    llmopt_histogram_observe(s->h_flush, (double)(now_ms() - t0) / 1000.0);
+    if (!s->stopping)
+        atomic_store(&s->ready, true);
     s->st.batches++;
     s->st.rows += s->pending_rows;
     llmopt_log_debug(&lg, "stored %zu rows from %zu messages in %" PRId64 " ms (batch age %" PRId64
@@ -616,6 +735,103 @@ static llmopt_err_t flush(llmopt_sink *s, char *errstr, size_t errstr_size) {
                      now_ms() - s->batch_start_ms);
     batch_reset(s);
     return LLMOPT_OK;
+}
+
+/* ---- metrics and readiness -------------------------------------------- */
+
+static void metrics_register(llmopt_sink *s, llmopt_metrics *m) {
+    if (!m)
+        return;
+    const char *tl[] = {"table", NULL};
+    for (int t = 0; t < LLMOPT_SINK_TABLE_COUNT; t++) {
+        if (t == LLMOPT_SINK_OUTCOMES && !s->conf->outcomes)
+            continue;
+        const char *tv[] = {llmopt_sink_table_get((llmopt_sink_table)t)->table, NULL};
+        s->c_in[t] = llmopt_metrics_counter(m, "llmopt_sink_messages_in_total",
+                                            "messages consumed from the table's topic (dead "
+                                            "letters and in-batch duplicates included)",
+                                            tl, tv);
+        s->c_out[t] = llmopt_metrics_counter(m, "llmopt_sink_rows_out_total",
+                                             "rows sent to the table in committed transactions "
+                                             "(rows whose key was stored before count too)",
+                                             tl, tv);
+        s->c_dup[t] = llmopt_metrics_counter(m, "llmopt_sink_duplicates_total",
+                                             "messages dropped because their key was already "
+                                             "in the batch",
+                                             tl, tv);
+        s->c_fallback[t] = llmopt_metrics_counter(
+            m, "llmopt_sink_conflict_fallbacks_total",
+            "direct COPYs rolled back because a key was stored already (the batch then went "
+            "through ON CONFLICT)",
+            tl, tv);
+        s->g_lag[t] = llmopt_metrics_gauge(m, "llmopt_sink_consumer_lag",
+                                           "messages between the consumed position and the "
+                                           "end of the table's topic (all partitions)",
+                                           tl, tv);
+    }
+    const char *rl[] = {"reason", NULL};
+    for (int r = 0; r < 3; r++) {
+        const char *rv[] = {dlq_reason_names[r], NULL};
+        s->c_dlq[r] = llmopt_metrics_counter(m, "llmopt_sink_dlq_total",
+                                             "messages sent to the dead-letter topic", rl, rv);
+    }
+    const char *cl[] = {"class", NULL};
+    for (int c = LLMOPT_PG_ERRCLASS_CONNECTION; c <= LLMOPT_PG_ERRCLASS_OTHER; c++) {
+        const char *cv[] = {pg_errclass_names[c], NULL};
+        s->c_pg_err[c] = llmopt_metrics_counter(m, "llmopt_sink_pg_errors_total",
+                                                "failed Postgres flush attempts by error class",
+                                                cl, cv);
+    }
+    s->c_batches = llmopt_metrics_counter(m, "llmopt_sink_batches_total",
+                                          "committed transactions (rows + offsets)", NULL, NULL);
+    s->c_retries = llmopt_metrics_counter(m, "llmopt_sink_retries_total",
+                                          "flush attempts that failed and were redone", NULL,
+                                          NULL);
+    s->c_dlq_failed = llmopt_metrics_counter(m, "llmopt_sink_dlq_failed_total",
+                                             "dead letters the producer could not deliver",
+                                             NULL, NULL);
+    s->g_pending = llmopt_metrics_gauge(m, "llmopt_sink_pending_rows",
+                                        "rows consumed and waiting for the next flush", NULL,
+                                        NULL);
+    static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    s->h_flush = llmopt_metrics_histogram(m, "llmopt_sink_flush_seconds",
+                                          "time to store one batch, retries included",
+                                          bounds, sizeof(bounds) / sizeof(bounds[0]), NULL,
+                                          NULL);
+}
+
+/* Gauges, once a second: lag from the watermarks librdkafka caches from its
+ * fetches (no broker round trip). */
+static void update_gauges(llmopt_sink *s) {
+    int64_t lag[LLMOPT_SINK_TABLE_COUNT] = {0};
+    for (int i = 0; i < s->ntopics; i++) {
+        topic_state *ts = &s->topics[i];
+        for (int p = 0; p < ts->npart; p++) {
+            int64_t lo = -1, hi = -1;
+            if (rd_kafka_get_watermark_offsets(s->consumer, ts->name, p, &lo, &hi) ||
+                hi < 0)
+                continue;
+            int64_t from = ts->parts[p].next_offset >= 0 ? ts->parts[p].next_offset : lo;
+            if (from >= 0 && hi > from)
+                lag[ts->table] += hi - from;
+        }
+    }
+    for (int t = 0; t < LLMOPT_SINK_TABLE_COUNT; t++)
+        llmopt_gauge_set(s->g_lag[t], (double)lag[t]);
+    llmopt_gauge_set(s->g_pending, (double)s->pending_rows);
+    uint64_t failed = atomic_load(&s->dr.failed);
+    if (failed > s->dlq_failed_seen) {
+        llmopt_counter_add(s->c_dlq_failed, failed - s->dlq_failed_seen);
+        s->dlq_failed_seen = failed;
+    }
+}
+
+bool llmopt_sink_ready(llmopt_sink *s, char *reason, size_t reason_size) {
+    if (atomic_load(&s->ready))
+        return true;
+    snprintf(reason, reason_size, "%s",
+             s->stopping ? "stopping" : "Postgres flush failing, retrying");
+    return false;
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -692,7 +908,8 @@ static llmopt_err_t assign(llmopt_sink *s, char *errstr, size_t errstr_size) {
 }
 
 llmopt_err_t llmopt_sink_new(llmopt_sink **out, const llmopt_sink_conf *conf,
-                             const llmopt_config *cfg, char *errstr, size_t errstr_size) {
+                             const llmopt_config *cfg, llmopt_metrics *metrics, char *errstr,
+                             size_t errstr_size) {
     llmopt_err_t rc = LLMOPT_ERR_NOMEM;
     *out = NULL;
     llmopt_sink *s = calloc(1, sizeof(*s));
@@ -700,6 +917,7 @@ llmopt_err_t llmopt_sink_new(llmopt_sink **out, const llmopt_sink_conf *conf,
         return llmopt_errf(rc, errstr, errstr_size, "out of memory");
     s->conf = conf;
     s->last_day = INT64_MIN;
+    atomic_init(&s->ready, false);
     llmopt_wbuf_init(&s->raw);
     llmopt_wbuf_init(&s->key);
     llmopt_json_buf_init(&s->json);
@@ -707,6 +925,7 @@ llmopt_err_t llmopt_sink_new(llmopt_sink **out, const llmopt_sink_conf *conf,
     for (int t = 0; t < LLMOPT_SINK_TABLE_COUNT; t++) {
         llmopt_wbuf_init(&s->tb[t].lines);
         llmopt_wbuf_init(&s->tb[t].keys);
+        s->tb[t].direct = true;
         llmopt_record_type rt = llmopt_sink_table_get((llmopt_sink_table)t)->record;
         s->rec[t] = calloc(1, llmopt_record_size(rt));
         if (!s->rec[t])
@@ -814,6 +1033,8 @@ llmopt_err_t llmopt_sink_new(llmopt_sink **out, const llmopt_sink_conf *conf,
         rc = assign(s, errstr, errstr_size);
     if (rc != LLMOPT_OK)
         goto fail;
+    metrics_register(s, metrics);
+    atomic_store(&s->ready, true);
     *out = s;
     return LLMOPT_OK;
 fail:
@@ -847,6 +1068,10 @@ llmopt_err_t llmopt_sink_run(llmopt_sink *s, char *errstr, size_t errstr_size) {
             if (rc != LLMOPT_OK)
                 return rc;
         }
+        if (now_ms() - s->last_gauges_ms >= 1000) {
+            update_gauges(s);
+            s->last_gauges_ms = now_ms();
+        }
         if (now_ms() - last_report >= 30000) {
             last_report = now_ms();
             llmopt_log_info(&lg,
@@ -857,7 +1082,9 @@ llmopt_err_t llmopt_sink_run(llmopt_sink *s, char *errstr, size_t errstr_size) {
                             s->st.dlq_decode, s->st.dlq_bad_value, s->st.dlq_rejected);
         }
     }
+    atomic_store(&s->ready, false);
     llmopt_err_t rc = flush(s, errstr, errstr_size);
+    atomic_store(&s->ready, false);
     llmopt_log_info(&lg,
                     "stopped: %" PRIu64 " messages, %" PRIu64 " rows in %" PRIu64
                     " batches, %" PRIu64 " duplicates, %" PRIu64 " retries, dlq %" PRIu64
@@ -905,6 +1132,10 @@ void llmopt_sink_destroy(llmopt_sink *s) {
 
 /* ---- the subcommand --------------------------------------------------- */
 
+static bool ready_cb(void *opaque, char *reason, size_t reason_size) {
+    return llmopt_sink_ready(opaque, reason, reason_size);
+}
+
 int llmopt_sink_main(int argc, char **argv) {
     llmopt_sink_conf conf;
     memset(&conf, 0, sizeof(conf));
@@ -924,14 +1155,30 @@ int llmopt_sink_main(int argc, char **argv) {
         return cli.exit_code;
     int rc = 1;
     llmopt_sink *s = NULL;
+    llmopt_metrics *m = NULL;
+    llmopt_http *http = NULL;
     char errstr[1024] = "";
     if (llmopt_signals_install() != LLMOPT_OK) {
         llmopt_log_error(&lg, "cannot install signal handlers");
         goto out;
     }
-    if (llmopt_sink_new(&s, &conf, cli.config, errstr, sizeof(errstr)) != LLMOPT_OK) {
+    if (!(m = llmopt_metrics_new())) {
+        llmopt_log_error(&lg, "out of memory");
+        goto out;
+    }
+    if (llmopt_sink_new(&s, &conf, cli.config, m, errstr, sizeof(errstr)) != LLMOPT_OK) {
         llmopt_log_error(&lg, "start failed: %s", errstr);
         goto out;
+    }
+    if (conf.common.http_port > 0) {
+        http = llmopt_http_new(conf.common.http_listen, (int)conf.common.http_port, m, ready_cb,
+                               s, errstr, sizeof(errstr));
+        if (!http) {
+            llmopt_log_error(&lg, "http server: %s", errstr);
+            goto out;
+        }
+        llmopt_log_info(&lg, "serving /metrics, /healthz, /readyz on port %d",
+                        llmopt_http_port(http));
     }
     llmopt_log_info(&lg, "sink '%s' running", conf.name);
     if (llmopt_sink_run(s, errstr, sizeof(errstr)) != LLMOPT_OK) {
@@ -940,7 +1187,9 @@ int llmopt_sink_main(int argc, char **argv) {
     }
     rc = 0;
 out:
+    llmopt_http_destroy(http); /* before the sink its ready callback reads */
     llmopt_sink_destroy(s);
+    llmopt_metrics_destroy(m);
     llmopt_cli_release(&cli);
     return rc;
 }

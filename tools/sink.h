@@ -58,15 +58,18 @@
  * Topics must exist at start; partitions added later are not consumed until
  * a restart.
  *
- * Threads: one. The handle is owned by the thread that runs it.
+ * Threads: one. The handle is owned by the thread that runs it; only
+ * llmopt_sink_ready and the metrics registry are read from the HTTP thread.
  */
 #ifndef LLMOPT_SINK_H
 #define LLMOPT_SINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/config.h"
 #include "common/err.h"
+#include "common/metrics.h"
 #include "tools/sink_conf.h"
 
 typedef struct llmopt_sink llmopt_sink;
@@ -86,11 +89,14 @@ typedef struct llmopt_sink_stats {
 /* Connects to Postgres (waiting for it with backoff), takes the sink's lock,
  * creates the Kafka consumer (kafka.* keys of cfg, read_committed) and the
  * DLQ producer, reads the stored offsets and assigns the partitions. conf
- * and cfg are borrowed and must outlive the sink. Errors: LLMOPT_ERR_INVALID
+ * and cfg are borrowed and must outlive the sink. metrics (may be NULL)
+ * receives the sink's llmopt_sink_* families (docs/SINK.md lists them) and
+ * must outlive the sink too. Errors: LLMOPT_ERR_INVALID
  * (configuration), LLMOPT_ERR_IO / LLMOPT_ERR_TIMEOUT (Postgres, Kafka, a
  * missing topic, the lock held by another sink), with the reason in errstr. */
 llmopt_err_t llmopt_sink_new(llmopt_sink **out, const llmopt_sink_conf *conf,
-                             const llmopt_config *cfg, char *errstr, size_t errstr_size);
+                             const llmopt_config *cfg, llmopt_metrics *metrics, char *errstr,
+                             size_t errstr_size);
 
 /* Consumes and stores until a stop signal (common/signals.h), then flushes.
  * LLMOPT_OK after a clean stop; otherwise an error in errstr (the pending
@@ -98,6 +104,11 @@ llmopt_err_t llmopt_sink_new(llmopt_sink **out, const llmopt_sink_conf *conf,
 llmopt_err_t llmopt_sink_run(llmopt_sink *s, char *errstr, size_t errstr_size);
 
 void llmopt_sink_get_stats(const llmopt_sink *s, llmopt_sink_stats *out);
+
+/* For /readyz; thread-safe (an atomic). Ready from the end of _new while the
+ * last flush landed; not ready while a flush is failing (Postgres down,
+ * retrying) and once stopping, with the reason in `reason`. */
+bool llmopt_sink_ready(llmopt_sink *s, char *reason, size_t reason_size);
 
 /* Closes Kafka and Postgres; NULL is a no-op. */
 void llmopt_sink_destroy(llmopt_sink *s);

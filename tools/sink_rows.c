@@ -3,8 +3,10 @@
  */
 #include "tools/sink_rows.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,16 +34,23 @@
     "route, version, ts, algorithm, default_arm, reason, signal_ids, experiment_id, "      \
     "heartbeat, payload"
 
+#define OUTCOME_NCOLS 33
+
 static const llmopt_sink_table_desc descs[LLMOPT_SINK_TABLE_COUNT] = {
     [LLMOPT_SINK_METRICS] = {"window_metrics", METRICS_COLUMNS, "metrics_id, window_start",
-                             LLMOPT_REC_WINDOW_METRICS, "metrics"},
+                             LLMOPT_REC_WINDOW_METRICS, "metrics", false},
     [LLMOPT_SINK_SIGNALS] = {"signals", SIGNAL_COLUMNS, "signal_id, ts", LLMOPT_REC_SIGNAL,
-                             "signals"},
+                             "signals", false},
     [LLMOPT_SINK_ROUTING] = {"routing_decisions", ROUTING_COLUMNS, "route, version",
-                             LLMOPT_REC_ROUTING_DECISION, "routing"},
+                             LLMOPT_REC_ROUTING_DECISION, "routing", false},
     [LLMOPT_SINK_OUTCOMES] = {"outcomes", OUTCOME_COLUMNS, "outcome_id, ts",
-                              LLMOPT_REC_OUTCOME, "outcomes"},
+                              LLMOPT_REC_OUTCOME, "outcomes", true},
 };
+
+/* "PGCOPY\n\377\r\n\0", flags 0, header extension length 0 */
+const unsigned char llmopt_sink_copy_binary_header[LLMOPT_SINK_COPY_BINARY_HEADER_LEN] = {
+    'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const unsigned char llmopt_sink_copy_binary_trailer[2] = {0xff, 0xff};
 
 const llmopt_sink_table_desc *llmopt_sink_table_get(llmopt_sink_table t) {
     return &descs[t];
@@ -104,12 +113,39 @@ int64_t llmopt_sink_row_time_ms(llmopt_sink_table t, const void *rec) {
 
 /* ---- row writer ------------------------------------------------------- */
 
+/* One writer for both COPY formats: text (tab-separated, escaped, '\n'
+ * ended) and binary (per field a big-endian int32 length, -1 for NULL, then
+ * the type's binary form; the row starts with an int16 field count). */
 typedef struct rw {
     llmopt_wbuf *b;
+    bool binary;
     int ncols;
     const char *bad; /* first field refused, or NULL */
     const char *why;
 } rw;
+
+static void be16(llmopt_wbuf *b, uint16_t v) {
+    uint8_t t[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    llmopt_wbuf_bytes(b, t, 2);
+}
+
+static void be32(llmopt_wbuf *b, uint32_t v) {
+    uint8_t t[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    llmopt_wbuf_bytes(b, t, 4);
+}
+
+static void be64(llmopt_wbuf *b, uint64_t v) {
+    uint8_t t[8];
+    for (int i = 0; i < 8; i++)
+        t[i] = (uint8_t)(v >> (56 - 8 * i));
+    llmopt_wbuf_bytes(b, t, 8);
+}
+
+/* binary: the length word of a field of n bytes */
+static void field_len(rw *w, size_t n) {
+    w->ncols++;
+    be32(w->b, (uint32_t)n);
+}
 
 static void sep(rw *w) {
     if (w->ncols++ > 0)
@@ -117,6 +153,11 @@ static void sep(rw *w) {
 }
 
 static void put_null(rw *w) {
+    if (w->binary) {
+        w->ncols++;
+        be32(w->b, UINT32_MAX); /* -1 */
+        return;
+    }
     sep(w);
     llmopt_wbuf_bytes(w->b, "\\N", 2);
 }
@@ -153,16 +194,36 @@ static void put_str(rw *w, const char *field, llmopt_str s, int required) {
         w->bad = field;
         w->why = "holds a NUL byte";
     }
+    if (w->binary) {
+        if (s.len > INT32_MAX && !w->bad) {
+            w->bad = field;
+            w->why = "is longer than 2 GiB";
+        }
+        field_len(w, s.len);
+        llmopt_wbuf_bytes(w->b, s.ptr, s.len);
+        return;
+    }
     sep(w);
     put_escaped(w->b, s.ptr, s.len);
 }
 
 static void put_cstr(rw *w, const char *s) {
+    if (w->binary) {
+        size_t n = strlen(s);
+        field_len(w, n);
+        llmopt_wbuf_bytes(w->b, s, n);
+        return;
+    }
     sep(w);
     put_escaped(w->b, s, strlen(s));
 }
 
 static void put_i64(rw *w, int64_t v) {
+    if (w->binary) {
+        field_len(w, 8);
+        be64(w->b, (uint64_t)v);
+        return;
+    }
     char t[32];
     int n = snprintf(t, sizeof(t), "%" PRId64, v);
     sep(w);
@@ -177,7 +238,28 @@ static int fmt_double(char *t, size_t size, double v) {
     return snprintf(t, size, "%.17g", v);
 }
 
+/* A smallint column (text: Postgres range-checks; binary: refused here). */
+static void put_i16(rw *w, const char *field, int64_t v) {
+    if (!w->binary) {
+        put_i64(w, v);
+        return;
+    }
+    if ((v < INT16_MIN || v > INT16_MAX) && !w->bad) {
+        w->bad = field;
+        w->why = "is outside smallint";
+    }
+    field_len(w, 2);
+    be16(w->b, (uint16_t)(int16_t)v);
+}
+
 static void put_f64(rw *w, double v) {
+    if (w->binary) {
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof(bits));
+        field_len(w, 8);
+        be64(w->b, bits); /* NaN and infinities pass as they are */
+        return;
+    }
     char t[40];
     int n = fmt_double(t, sizeof(t), v);
     sep(w);
@@ -192,13 +274,21 @@ static void put_opt_f64(rw *w, bool has, double v) {
 }
 
 static void put_bool(rw *w, bool v) {
+    if (w->binary) {
+        field_len(w, 1);
+        llmopt_wbuf_u8(w->b, v ? 1 : 0);
+        return;
+    }
     sep(w);
     llmopt_wbuf_u8(w->b, v ? 't' : 'f');
 }
 
+/* 2000-01-01 00:00 UTC, the epoch of binary timestamptz (microseconds) */
+#define PG_EPOCH_MS INT64_C(946684800000)
+
 static void put_ts(rw *w, const char *field, int64_t ts_ms) {
     char t[40];
-    if (llmopt_sink_format_ts(ts_ms, t, sizeof(t)) != LLMOPT_OK) {
+    if (ts_ms < MIN_TS_MS || ts_ms > MAX_TS_MS) {
         if (!w->bad) {
             w->bad = field;
             w->why = "is outside years 1..9999";
@@ -206,6 +296,12 @@ static void put_ts(rw *w, const char *field, int64_t ts_ms) {
         put_null(w);
         return;
     }
+    if (w->binary) {
+        field_len(w, 8);
+        be64(w->b, (uint64_t)((ts_ms - PG_EPOCH_MS) * 1000));
+        return;
+    }
+    llmopt_sink_format_ts(ts_ms, t, sizeof(t));
     sep(w);
     llmopt_wbuf_bytes(w->b, t, strlen(t));
 }
@@ -267,6 +363,12 @@ static void put_context(rw *w, const llmopt_map_double *m, llmopt_wbuf *tmp) {
         }
     }
     llmopt_wbuf_u8(tmp, '}');
+    if (w->binary) {
+        field_len(w, 1 + tmp->len);
+        llmopt_wbuf_u8(w->b, 1); /* jsonb binary format version 1: the JSON text */
+        llmopt_wbuf_bytes(w->b, tmp->data, tmp->len);
+        return;
+    }
     sep(w);
     put_escaped(w->b, (const char *)tmp->data, tmp->len);
 }
@@ -341,7 +443,7 @@ static void row_outcome(rw *w, const llmopt_outcome *o, llmopt_wbuf *tmp) {
     put_f64(w, o->reward);
     put_opt_f64(w, o->has_rating, o->rating);
     if (o->has_thumbs)
-        put_i64(w, o->thumbs);
+        put_i16(w, "thumbs", o->thumbs);
     else
         put_null(w);
     if (o->has_task_completed)
@@ -434,11 +536,14 @@ llmopt_err_t llmopt_sink_row_encode(llmopt_sink_table t, const void *rec, llmopt
     size_t start = row->len;
     llmopt_wbuf tmp;
     llmopt_wbuf_init(&tmp);
-    rw w = {.b = row};
+    rw w = {.b = row, .binary = descs[t].binary};
     switch (t) {
     case LLMOPT_SINK_OUTCOMES: {
         const llmopt_outcome *o = rec;
+        if (w.binary)
+            be16(row, OUTCOME_NCOLS); /* the field count */
         row_outcome(&w, o, &tmp);
+        assert(w.ncols == OUTCOME_NCOLS);
         key_of(key, o->outcome_id, o->ts_ms);
         break;
     }
@@ -470,7 +575,8 @@ llmopt_err_t llmopt_sink_row_encode(llmopt_sink_table t, const void *rec, llmopt
         llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "unknown sink table %d", (int)t);
         goto out;
     }
-    llmopt_wbuf_u8(row, '\n');
+    if (!w.binary)
+        llmopt_wbuf_u8(row, '\n');
     if (row->err || key->err || tmp.err) {
         rc = LLMOPT_ERR_NOMEM;
         llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory encoding a '%s' row", descs[t].table);

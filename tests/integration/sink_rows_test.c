@@ -155,17 +155,58 @@ static void test_routing_row(void) {
     llmopt_json_buf_release(&js);
 }
 
-static void test_outcome_context(void) {
+/* The fields of one binary COPY tuple: count, then (offset, length) each;
+ * length -1 is NULL. Returns the bytes consumed, 0 if malformed. */
+static size_t binary_fields(const uint8_t *p, size_t n, int *count, size_t off[], int32_t len[],
+                            int max) {
+    if (n < 2)
+        return 0;
+    *count = (int16_t)((p[0] << 8) | p[1]);
+    size_t at = 2;
+    for (int i = 0; i < *count; i++) {
+        if (i >= max || n - at < 4)
+            return 0;
+        len[i] = (int32_t)(((uint32_t)p[at] << 24) | ((uint32_t)p[at + 1] << 16) |
+                           ((uint32_t)p[at + 2] << 8) | p[at + 3]);
+        at += 4;
+        off[i] = at;
+        if (len[i] > 0) {
+            if (n - at < (size_t)len[i])
+                return 0;
+            at += (size_t)len[i];
+        }
+    }
+    return at;
+}
+
+static uint64_t be64_at(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void test_outcome_binary(void) {
+    CU_ASSERT_TRUE(llmopt_sink_table_get(LLMOPT_SINK_OUTCOMES)->binary);
+    CU_ASSERT_FALSE(llmopt_sink_table_get(LLMOPT_SINK_METRICS)->binary);
+    CU_ASSERT_EQUAL(memcmp(llmopt_sink_copy_binary_header, "PGCOPY\n\377\r\n\0", 11), 0);
     llmopt_outcome o;
     memset(&o, 0, sizeof(o));
     o.outcome_id = o.request_id = llmopt_str_of("r1");
     o.route = o.arm = o.provider = o.model = o.task_type = llmopt_str_of("x");
+    o.tenant = llmopt_str_of("t\tab"); /* no escaping in binary */
     llmopt_kv_double kv[3] = {{llmopt_str_of("a\"b"), 1.5},
                               {llmopt_str_of("n"), NAN},
                               {llmopt_str_of("t\tab"), -2}};
     o.context.items = kv;
     o.context.count = 3;
     o.status = LLMOPT_STATUS_MISSING;
+    o.ts_ms = INT64_C(946684800001); /* 2000-01-01 00:00:00.001 UTC: 1000 us */
+    o.latency_ms = -0.0;
+    o.has_latency_ms = true;
+    o.input_tokens = -5; /* Postgres' CHECK judges it, not the encoder */
+    o.has_thumbs = true;
+    o.thumbs = -1;
     llmopt_wbuf row, key;
     llmopt_wbuf_init(&row);
     llmopt_wbuf_init(&key);
@@ -175,14 +216,41 @@ static void test_outcome_context(void) {
     CU_ASSERT_EQUAL_FATAL(
         llmopt_sink_row_encode(LLMOPT_SINK_OUTCOMES, &o, &row, &key, &js, err, sizeof(err)),
         LLMOPT_OK);
-    /* JSON escapes the quote and the tab (\u0009), COPY doubles the backslashes */
-    const char *ctx = "\t{\"a\\\\\"b\":1.5,\"n\":null,\"t\\\\u0009ab\":-2}\t";
-    CU_ASSERT_PTR_NOT_NULL(memmem(row.data, row.len, ctx, strlen(ctx)));
-    CU_ASSERT_PTR_NOT_NULL(memmem(row.data, row.len, "\tmissing\t", 9));
-    int tabs = 0;
-    for (size_t i = 0; i < row.len; i++)
-        tabs += row.data[i] == '\t';
-    CU_ASSERT_EQUAL(tabs, 32); /* 33 columns */
+    int count = 0;
+    size_t off[40];
+    int32_t len[40];
+    CU_ASSERT_EQUAL_FATAL(binary_fields(row.data, row.len, &count, off, len, 40), row.len);
+    CU_ASSERT_EQUAL_FATAL(count, 33);
+    CU_ASSERT(len[0] == 2 && !memcmp(row.data + off[0], "r1", 2));       /* outcome_id */
+    CU_ASSERT(len[6] == 4 && !memcmp(row.data + off[6], "t\tab", 4));    /* tenant */
+    CU_ASSERT_EQUAL(len[7], -1);                                          /* user_id */
+    CU_ASSERT(len[9] == 8 && be64_at(row.data + off[9]) == 1000);         /* ts */
+    CU_ASSERT_EQUAL(len[10], -1);                                         /* response_ts */
+    CU_ASSERT(len[11] == 7 && !memcmp(row.data + off[11], "missing", 7)); /* status */
+    CU_ASSERT(len[12] == 8 && be64_at(row.data + off[12]) == UINT64_C(1) << 63); /* -0.0 */
+    CU_ASSERT(len[14] == 8 && be64_at(row.data + off[14]) == (uint64_t)INT64_C(-5));
+    CU_ASSERT(len[18] == 1 && row.data[off[18]] == 0);                    /* cache_hit */
+    /* jsonb: version 1, then the JSON text, tab escaped by JSON only */
+    const char *ctx = "\001{\"a\\\"b\":1.5,\"n\":null,\"t\\u0009ab\":-2}";
+    CU_ASSERT(len[19] == (int32_t)strlen(ctx) && !memcmp(row.data + off[19], ctx, strlen(ctx)));
+    CU_ASSERT(len[29] == 2 && row.data[off[29]] == 0xff && row.data[off[29] + 1] == 0xff);
+    CU_ASSERT_EQUAL(len[30], -1); /* task_completed */
+    CU_ASSERT_EQUAL(len[32], 1);  /* is_update */
+
+    /* refusals keep the buffer as it was */
+    size_t before = row.len;
+    o.thumbs = 40000;
+    CU_ASSERT_EQUAL(
+        llmopt_sink_row_encode(LLMOPT_SINK_OUTCOMES, &o, &row, &key, &js, err, sizeof(err)),
+        LLMOPT_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "thumbs"));
+    o.thumbs = 1;
+    o.ts_ms = INT64_C(253402300800000); /* year 10000 */
+    CU_ASSERT_EQUAL(
+        llmopt_sink_row_encode(LLMOPT_SINK_OUTCOMES, &o, &row, &key, &js, err, sizeof(err)),
+        LLMOPT_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "ts_ms"));
+    CU_ASSERT_EQUAL(row.len, before);
     llmopt_wbuf_release(&row);
     llmopt_wbuf_release(&key);
     llmopt_json_buf_release(&js);
@@ -195,7 +263,7 @@ int main(void) {
     CU_add_test(s, "timestamps", test_format_ts);
     CU_add_test(s, "signal row, escaping, keys, refusals", test_signal_row);
     CU_add_test(s, "routing row, text[] and payload", test_routing_row);
-    CU_add_test(s, "outcome context jsonb", test_outcome_context);
+    CU_add_test(s, "outcome row, binary COPY format", test_outcome_binary);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures();
