@@ -6,13 +6,11 @@
  * Exit status: 0 replayed, 1 failure, 2 usage error, 3 the range holds no
  * data (nothing is created or written).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -24,6 +22,7 @@
 #include "processor/pmerge.h"
 #include "tools/commands.h"
 #include "tools/replay.h"
+#include "tools/replay_time.h"
 
 enum { EXIT_NO_DATA = 3 };
 
@@ -35,69 +34,6 @@ static void on_signal(int sig) {
 }
 
 /* ---- arguments ---- */
-
-/* Epoch milliseconds, or RFC 3339: 2026-11-29T03:00:00[.123](Z|+01:00). A
- * date alone is midnight UTC. */
-static int parse_time(const char *s, int64_t *ms) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!errno && end != s && !*end) {
-        if (v < 0)
-            return -1;
-        *ms = v;
-        return 0;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *p = strptime(s, "%Y-%m-%d", &tm);
-    if (!p)
-        return -1;
-    int frac_ms = 0;
-    int64_t off_s = 0;
-    if (*p == 'T' || *p == 't' || *p == ' ') {
-        p = strptime(p + 1, "%H:%M:%S", &tm);
-        if (!p)
-            return -1;
-        if (*p == '.') {
-            int digits = 0;
-            for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-                if (digits < 3)
-                    frac_ms = frac_ms * 10 + (*p - '0');
-            if (!digits)
-                return -1;
-            for (; digits < 3; digits++)
-                frac_ms *= 10;
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int sign = *p == '-' ? -1 : 1, hh, mm, n = 0;
-            if (sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &n) != 2 || n != 5 || hh > 23 || mm > 59)
-                return -1;
-            off_s = sign * (hh * 3600 + mm * 60);
-            p += 1 + n;
-        } else {
-            return -1; /* RFC 3339 needs the offset */
-        }
-    }
-    if (*p)
-        return -1;
-    *ms = ((int64_t)timegm(&tm) - off_s) * 1000 + frac_ms;
-    return *ms >= 0 ? 0 : -1;
-}
-
-static void fmt_time(int64_t ms, char *buf, size_t n) {
-    if (ms == INT64_MIN) {
-        snprintf(buf, n, "-");
-        return;
-    }
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + k, n - k, ".%03dZ", (int)(ms % 1000));
-}
 
 /* FNV-1a 64 of the keys that decide what the engine emits: the run id's
  * config hash (two replays with a different engine config get different
@@ -224,7 +160,7 @@ static void sink_progress(void *ctx, const llmopt_replay_progress *p) {
     if (!c->progress)
         return;
     char et[40];
-    fmt_time(p->event_time_ms, et, sizeof(et));
+    llmopt_replay_format_time(p->event_time_ms, et, sizeof(et));
     double pct = p->total ? 100.0 * (double)p->events / (double)p->total : 100.0;
     if (p->done || pct > 100.0)
         pct = p->done ? 100.0 : 99.9;
@@ -380,7 +316,7 @@ int llmopt_cmd_replay(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    if (parse_time(from_s, &from_ms)) {
+    if (llmopt_replay_parse_time(from_s, &from_ms)) {
         fprintf(stderr,
                 "llmopt replay: invalid --from '%s' (epoch ms or RFC 3339, e.g. "
                 "2026-11-29T03:00:00Z)\n",
@@ -388,7 +324,7 @@ int llmopt_cmd_replay(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    if (parse_time(to_s, &to_ms)) {
+    if (llmopt_replay_parse_time(to_s, &to_ms)) {
         fprintf(stderr,
                 "llmopt replay: invalid --to '%s' (epoch ms or RFC 3339, e.g. "
                 "2026-11-29T03:00:00Z)\n",
@@ -433,8 +369,8 @@ int llmopt_cmd_replay(int argc, char **argv) {
         total += (uint64_t)(spans[i].end - spans[i].start);
     if (!total) {
         char a[40], z[40];
-        fmt_time(from_ms, a, sizeof(a));
-        fmt_time(to_ms, z, sizeof(z));
+        llmopt_replay_format_time(from_ms, a, sizeof(a));
+        llmopt_replay_format_time(to_ms, z, sizeof(z));
         fprintf(stderr, "llmopt replay: no data in the range [%s, %s) of '%s', '%s', '%s'\n", a,
                 z, conf.topic_in[0], conf.topic_in[1], conf.topic_in[2]);
         if (json)
@@ -504,8 +440,8 @@ int llmopt_cmd_replay(int argc, char **argv) {
     double rate = st.elapsed_s > 0 ? st.events / st.elapsed_s : 0;
     double cpu_rate = st.cpu_s > 0 ? st.events / st.cpu_s : 0;
     char a[40], z[40];
-    fmt_time(st.first_event_ms, a, sizeof(a));
-    fmt_time(st.last_event_ms, z, sizeof(z));
+    llmopt_replay_format_time(st.first_event_ms, a, sizeof(a));
+    llmopt_replay_format_time(st.last_event_ms, z, sizeof(z));
     if (json) {
         json_t *j = json_object();
         json_object_set_new(j, "run_id", json_string(run_id));
