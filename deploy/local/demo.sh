@@ -6,7 +6,9 @@
 # drives them with `llmopt simulate` (examples/scenarios/demo.json): simulated
 # gateways choose every arm through libllmopt-gateway, which follows the
 # controller's decisions on llm.routing. At +2 min of event time the best
-# arm's latency triples; at +5 min the cheap arm's error rate jumps to 40 %.
+# arm's latency triples; at +5 min the cheap arm's error rate jumps to 40 %; at
+# +6 min the premium arm's capacity falls to 40 req/s (rate limit and cache policy
+# changes show as STRATEGY lines).
 # While it runs the terminal shows the traffic split, closed windows (p95,
 # error rate), signals as they fire and decisions with their reasons. It ends
 # with the summary (reward against the oracle and a uniform split, time to
@@ -91,6 +93,12 @@ $llmopt tail "${t}llm.signals" 2>/dev/null | jq -r --unbuffered --arg run "$run-
      select(.kind == "anomaly" or ((.after - .before) | fabs) >= 0.1 * (.before | fabs)) |
      "  SIGNAL    \(.arm): \(.kind) \(.detector) on \(.metric) \(.direction) \(.before|tostring|.[0:7]) -> \(.after|tostring|.[0:7])"' &
 pids+=($!)
+# rate limit and cache policy changes, with their reasons (controller/strategy.h)
+$llmopt tail "${t}llm.routing" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
+    'select(.value.route | startswith($run)) | .value |
+     [.reason | split("; ")[] | select(test("^rate limit of provider|^cache: "))] as $why | select($why | length > 0) |
+     "  STRATEGY  v\(.version) limit \(.rate_limits.global.requests_per_s // 0 | floor) req/s, cache \(if .cache_policy.enabled then "on" else "off" end) ttl \((.cache_policy.ttl_ms // 0) / 1000) s | \($why | join("; ") | .[0:150])"' &
+pids+=($!)
 # one closed window per arm and event-time minute
 $llmopt tail "${t}llm.metrics" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
     'select(.value.route | startswith($run)) | .value | select(.window_kind == "tumbling" and .window_end_ms % 60000 == 0) |
@@ -112,6 +120,10 @@ The run's data stays in Postgres (routes $run-*) and on the topics ${t}llm.*. Ex
   SELECT route, arm, round(tdigest_percentile(latency_digest, 0.95)::numeric, 1) AS p95_ms
     FROM llmopt.window_metrics WHERE window_kind = 'tumbling' AND route LIKE '$run-%'
    GROUP BY route, arm ORDER BY route, arm;
+  -- rate limit and cache policy as the controller adapted them
+  SELECT version, round((payload->'rate_limits'->'global'->>'requests_per_s')::numeric, 1) AS limit_rps,
+         payload->'cache_policy'->>'enabled' AS cache_on, payload->'cache_policy'->>'ttl_ms' AS ttl_ms, left(reason, 100)
+    FROM llmopt.routing_decisions WHERE route LIKE '$run-%' AND reason ~ '(rate limit of provider|cache: )' ORDER BY version;
   -- what fired, and what the controller did next
   SELECT * FROM llmopt.signal_timeline WHERE route LIKE '$run-%' ORDER BY 1 LIMIT 20;
 More queries: sql/queries/README.md. Logs: $logs
