@@ -5,6 +5,7 @@
 #include "processor/proc_config.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,8 +75,163 @@ llmopt_err_t llmopt_proc_windows_parse(const char *spec, llmopt_window_config *o
     return LLMOPT_OK;
 }
 
+/* Detector names in processor.drift.* / processor.anomaly.* lists. */
+static const struct {
+    const char *name;
+    unsigned bit;
+} det_names[] = {{"adwin", LLMOPT_DET_ADWIN}, {"page_hinkley", LLMOPT_DET_PH},
+                 {"ph", LLMOPT_DET_PH},       {"cusum", LLMOPT_DET_CUSUM},
+                 {"zscore", LLMOPT_DET_ZSCORE}, {"iqr", LLMOPT_DET_IQR},
+                 {"mad", LLMOPT_DET_MAD}};
+
+const char *const llmopt_proc_drift_keys[LLMOPT_DM_COUNT] = {
+    "processor.drift.latency", "processor.drift.error", "processor.drift.quality",
+    "processor.drift.cost", "processor.drift.reward"};
+const char *const llmopt_proc_anomaly_keys[LLMOPT_AM_COUNT] = {
+    "processor.anomaly.p95.latency", "processor.anomaly.error.rate",
+    "processor.anomaly.cost.per.request", "processor.anomaly.quality"};
+
+llmopt_err_t llmopt_proc_detectors_parse(const char *key, const char *list, unsigned allowed,
+                                    unsigned *mask, char *errstr, size_t errstr_size) {
+    *mask = 0;
+    const char *p = list ? list : "";
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (!n)
+            break;
+        unsigned bit = 0;
+        if (n == 4 && !strncmp(p, "none", 4))
+            bit = 0;
+        else {
+            for (size_t i = 0; i < sizeof(det_names) / sizeof(det_names[0]) && !bit; i++)
+                if (strlen(det_names[i].name) == n && !strncmp(p, det_names[i].name, n))
+                    bit = det_names[i].bit;
+            if (!(bit & allowed))
+                return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                                   "'%s': unknown or unsuitable detector '%.*s'", key, (int)n, p);
+        }
+        *mask |= bit;
+        p += n;
+    }
+    return LLMOPT_OK;
+}
+
+/* Reward fields by their key suffix (processor.reward.<suffix>). */
+static const struct {
+    const char *name;
+    size_t off;
+} reward_fields[] = {
+    {"w.quality", offsetof(llmopt_reward_config, w_quality)},
+    {"w.cost", offsetof(llmopt_reward_config, w_cost)},
+    {"w.latency", offsetof(llmopt_reward_config, w_latency)},
+    {"cost.best", offsetof(llmopt_reward_config, cost_best_usd)},
+    {"cost.worst", offsetof(llmopt_reward_config, cost_worst_usd)},
+    {"latency.best", offsetof(llmopt_reward_config, latency_best_ms)},
+    {"latency.worst", offsetof(llmopt_reward_config, latency_worst_ms)},
+    {"quality.default", offsetof(llmopt_reward_config, quality_default)},
+    {"feedback.weight", offsetof(llmopt_reward_config, feedback_weight)},
+};
+
+/* "ROUTE:FIELD=VALUE,FIELD=VALUE;ROUTE:..." into c->route_rewards, each the
+ * default reward with the listed fields replaced. Ranges are checked with
+ * the engine config (llmopt_reward_config_check). */
+static llmopt_err_t parse_reward_routes(llmopt_processor_conf *c, char *errstr,
+                                        size_t errstr_size) {
+    const char *key = "processor.reward.routes";
+    c->nroute_rewards = 0;
+    const char *p = c->reward_routes ? c->reward_routes : "";
+    while (*p) {
+        while (*p == ';' || *p == ' ')
+            p++;
+        if (!*p)
+            break;
+        size_t elen = strcspn(p, ";");
+        const char *colon = memchr(p, ':', elen);
+        size_t rlen = colon ? (size_t)(colon - p) : 0;
+        if (!colon || rlen == 0 || rlen > LLMOPT_PROC_MAX_ROUTE_LEN)
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                               "'%s': entry '%.*s' must be ROUTE:FIELD=VALUE[,FIELD=VALUE] with a "
+                               "route of 1 to %d bytes",
+                               key, (int)elen, p, LLMOPT_PROC_MAX_ROUTE_LEN);
+        if (c->nroute_rewards == LLMOPT_PROC_MAX_ROUTE_REWARDS)
+            return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                               "'%s' lists more than %d routes", key, LLMOPT_PROC_MAX_ROUTE_REWARDS);
+        size_t k = c->nroute_rewards;
+        memcpy(c->route_names[k], p, rlen);
+        c->route_names[k][rlen] = '\0';
+        for (size_t j = 0; j < k; j++)
+            if (!strcmp(c->route_names[j], c->route_names[k]))
+                return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                                   "'%s' lists route '%s' twice", key, c->route_names[k]);
+        llmopt_reward_config rc = c->reward;
+        const char *f = colon + 1, *end = p + elen;
+        while (f < end) {
+            size_t flen = strcspn(f, ",;");
+            if (f + flen > end)
+                flen = (size_t)(end - f);
+            const char *eq = memchr(f, '=', flen);
+            size_t i = 0, nlen = eq ? (size_t)(eq - f) : 0;
+            for (; eq && i < sizeof(reward_fields) / sizeof(reward_fields[0]); i++)
+                if (strlen(reward_fields[i].name) == nlen && !strncmp(f, reward_fields[i].name, nlen))
+                    break;
+            char num[64];
+            size_t vlen = eq ? flen - nlen - 1 : 0;
+            char *vend = NULL;
+            double v = 0;
+            if (eq && vlen && vlen < sizeof(num)) {
+                memcpy(num, eq + 1, vlen);
+                num[vlen] = '\0';
+                v = strtod(num, &vend);
+            }
+            if (!eq || i == sizeof(reward_fields) / sizeof(reward_fields[0]) || !vend ||
+                vend == num || *vend)
+                return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                                   "'%s': route '%s': '%.*s' is not FIELD=NUMBER with FIELD one "
+                                   "of w.quality, w.cost, w.latency, cost.best, cost.worst, "
+                                   "latency.best, latency.worst, quality.default, feedback.weight",
+                                   key, c->route_names[k], (int)flen, f);
+            *(double *)((char *)&rc + reward_fields[i].off) = v;
+            f += flen + 1;
+        }
+        /* the ranges of llmopt_reward_config_check, here so that
+         * --check-config sees them (this file cannot link the engine) */
+        if (!(rc.cost_best_usd < rc.cost_worst_usd) || !(rc.latency_best_ms < rc.latency_worst_ms) ||
+            !(rc.w_quality + rc.w_cost + rc.w_latency > 0) || rc.w_quality < 0 || rc.w_cost < 0 ||
+            rc.w_latency < 0 || rc.cost_best_usd < 0 || rc.latency_best_ms < 0 ||
+            !(rc.quality_default >= 0 && rc.quality_default <= 1) ||
+            !(rc.feedback_weight >= 0 && rc.feedback_weight <= 1) ||
+            !isfinite(rc.cost_worst_usd) || !isfinite(rc.latency_worst_ms) ||
+            !isfinite(rc.w_quality + rc.w_cost + rc.w_latency))
+            return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                               "'%s': route '%s': weights must be >= 0 and not all 0, bounds >= 0 "
+                               "with best < worst, quality.default and feedback.weight in [0, 1]",
+                               key, c->route_names[k]);
+        c->route_rewards[k].route = c->route_names[k];
+        c->route_rewards[k].reward = rc;
+        c->nroute_rewards++;
+        p += elen;
+    }
+    return LLMOPT_OK;
+}
+
 static llmopt_err_t proc_finalize(void *obj, char *errstr, size_t errstr_size) {
     llmopt_processor_conf *c = obj;
+    llmopt_err_t e;
+    unsigned mask;
+    for (int m = 0; m < LLMOPT_DM_COUNT; m++)
+        if ((e = llmopt_proc_detectors_parse(llmopt_proc_drift_keys[m], c->drift_detectors[m],
+                                 LLMOPT_DET_ADWIN | LLMOPT_DET_PH | LLMOPT_DET_CUSUM,
+                                 &mask, errstr, errstr_size)))
+            return e;
+    for (int m = 0; m < LLMOPT_AM_COUNT; m++)
+        if ((e = llmopt_proc_detectors_parse(llmopt_proc_anomaly_keys[m], c->anomaly_detectors[m],
+                                 LLMOPT_DET_ZSCORE | LLMOPT_DET_IQR | LLMOPT_DET_MAD,
+                                 &mask, errstr, errstr_size)))
+            return e;
+    if ((e = parse_reward_routes(c, errstr, errstr_size)))
+        return e;
     const char *names[LLMOPT_PROC_IN_COUNT + LLMOPT_PROC_OUT_COUNT + 2];
     size_t k = 0;
     for (int i = 0; i < LLMOPT_PROC_IN_COUNT; i++)
@@ -201,6 +357,77 @@ static const llmopt_config_prop props[] = {
     {.name = "processor.digest.compression", .type = LLMOPT_CONFIG_INT,
      .offset = F(digest_compression), .min = 10, .max = 10000, .def = "100",
      .desc = "t-digest compression of the latency digests"},
+#define DRIFT(key, m, dflt, what)                                                            \
+    {.name = key, .type = LLMOPT_CONFIG_STRING, .offset = F(drift_detectors[m]), .def = dflt, \
+     .desc = "drift detectors (adwin, page_hinkley, cusum; comma-separated, none: off) on " what}
+    DRIFT("processor.drift.latency", LLMOPT_DM_LATENCY, "adwin,page_hinkley,cusum",
+          "latency_ms of successful responses"),
+    DRIFT("processor.drift.error", LLMOPT_DM_ERROR, "adwin,page_hinkley,cusum",
+          "the error indicator (CUSUM in its Bernoulli form)"),
+    DRIFT("processor.drift.quality", LLMOPT_DM_QUALITY, "adwin,page_hinkley,cusum",
+          "response quality"),
+    DRIFT("processor.drift.cost", LLMOPT_DM_COST, "adwin,page_hinkley,cusum",
+          "cost_usd of successful responses"),
+    DRIFT("processor.drift.reward", LLMOPT_DM_REWARD, "none", "the outcome reward"),
+#define ANOM(key, m, what)                                                                   \
+    {.name = key, .type = LLMOPT_CONFIG_STRING, .offset = F(anomaly_detectors[m]),            \
+     .def = "zscore,iqr,mad",                                                                 \
+     .desc = "anomaly detectors (zscore, iqr, mad; comma-separated, none: off) on " what}
+    ANOM("processor.anomaly.p95.latency", LLMOPT_AM_P95_LATENCY, "each window's p95 latency"),
+    ANOM("processor.anomaly.error.rate", LLMOPT_AM_ERROR_RATE, "each window's error rate"),
+    ANOM("processor.anomaly.cost.per.request", LLMOPT_AM_COST_PER_REQUEST,
+         "each window's cost per request"),
+    ANOM("processor.anomaly.quality", LLMOPT_AM_QUALITY, "each window's mean quality"),
+#define DBL(key, field, lo, hi, dflt, what)                                                  \
+    {.name = key, .type = LLMOPT_CONFIG_DOUBLE, .offset = F(field), .min = lo, .max = hi,     \
+     .def = dflt, .desc = what}
+    DBL("processor.adwin.delta", adwin_delta, 1e-12, 0.999999, "0.002",
+        "ADWIN confidence: smaller means fewer false drifts and later detection"),
+    DBL("processor.ph.delta", ph_delta, 0, 1e6, "0.005",
+        "Page-Hinkley magnitude tolerance, in standard deviations of the metric's warm-up"),
+    DBL("processor.ph.threshold", ph_threshold, 1e-9, 1e9, "50",
+        "Page-Hinkley detection threshold, in standard deviations (minimum cumulative effect)"),
+    {.name = "processor.ph.min.instances", .type = LLMOPT_CONFIG_INT,
+     .offset = F(ph_min_instances), .min = 2, .max = 1000000, .def = "30",
+     .desc = "values that fix Page-Hinkley's mean and scale before it judges"},
+    DBL("processor.cusum.k", cusum_k, 0, 100, "0.5",
+        "CUSUM allowance in sigmas: the smallest shift worth detecting is about 2k"),
+    DBL("processor.cusum.h", cusum_h, 1e-9, 1e6, "10",
+        "CUSUM decision interval in sigmas (continuous metrics)"),
+    DBL("processor.cusum.bernoulli.h", cusum_h_llr, 1e-9, 1e6, "10",
+        "CUSUM decision interval in nats for the error indicator"),
+    DBL("processor.zscore.threshold", zscore_threshold, 1e-9, 1e6, "3",
+        "z-score anomaly threshold, in EWMA standard deviations"),
+    DBL("processor.zscore.min.scale", zscore_min_scale, 0, 1e300, "0",
+        "floor on the z-score's sigma in the metric's unit: minimum effect = threshold x this"),
+    DBL("processor.iqr.k", iqr_k, 1e-9, 1e6, "1.5", "IQR fence multiplier (Tukey's k)"),
+    DBL("processor.iqr.min.scale", iqr_min_scale, 0, 1e300, "0",
+        "floor on the IQR in the metric's unit: minimum effect = k x this"),
+    DBL("processor.mad.threshold", mad_threshold, 1e-9, 1e6, "3.5",
+        "MAD anomaly threshold, in scaled MADs"),
+    DBL("processor.mad.min.scale", mad_min_scale, 0, 1e300, "0",
+        "floor on the scaled MAD in the metric's unit: minimum effect = threshold x this"),
+    DBL("processor.reward.w.quality", reward.w_quality, 0, 1e6, "0.6",
+        "reward weight of quality (weights are scaled to sum to 1)"),
+    DBL("processor.reward.w.cost", reward.w_cost, 0, 1e6, "0.3", "reward weight of cost"),
+    DBL("processor.reward.w.latency", reward.w_latency, 0, 1e6, "0.1",
+        "reward weight of latency"),
+    DBL("processor.reward.cost.best", reward.cost_best_usd, 0, 1e9, "0",
+        "cost (USD) whose cost component is 1"),
+    DBL("processor.reward.cost.worst", reward.cost_worst_usd, 0, 1e9, "0.01",
+        "cost (USD) whose cost component is 0"),
+    DBL("processor.reward.latency.best", reward.latency_best_ms, 0, 1e9, "0",
+        "latency (ms) whose latency component is 1"),
+    DBL("processor.reward.latency.worst", reward.latency_worst_ms, 0, 1e9, "10000",
+        "latency (ms) whose latency component is 0"),
+    DBL("processor.reward.quality.default", reward.quality_default, 0, 1, "0.5",
+        "quality assumed for a success that reports none"),
+    DBL("processor.reward.feedback.weight", reward.feedback_weight, 0, 1, "1",
+        "share of feedback (rating, thumbs, task_completed) in the blended quality"),
+    {.name = "processor.reward.routes", .type = LLMOPT_CONFIG_STRING, .offset = F(reward_routes),
+     .def = "",
+     .desc = "per-route reward overrides: ROUTE:FIELD=VALUE[,FIELD=VALUE][;ROUTE:...], FIELD a "
+             "processor.reward.* suffix (w.cost, latency.worst, ...)"},
     {0}};
 
 const llmopt_config_table llmopt_processor_table = {
