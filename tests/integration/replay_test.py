@@ -17,6 +17,9 @@ rtest.<pid>.in.*, then:
              partition holds the same records in the same order, byte for
              byte; and every live output is among them (a flush only adds
              what was still open at the end).
+  idle       llmopt-processor in its default mode (idle advance by the wall
+             clock, 5 s) over the same input, left idle after it: its outputs
+             equal the flushed replay's (as sorted multisets).
   sub-range  a second batch produced later: a replay of [between, end) reads
              exactly that batch (offsets for times).
   bad input  a range with no data exits 3 with a message saying so and
@@ -191,6 +194,27 @@ def run(args, admin):
             check(missing == 0, "flushed replay lacks %d live %s records" % (missing, k))
         check(len(flushed["metrics"]) > len(want["metrics"]),
               "the flush closed no window beyond the live ones")
+
+        # live in its default mode: once the input is used up, the idle
+        # advance (wall clock, far past these event times) closes everything,
+        # as the replay's flush does
+        live2 = pt.Topics(admin, "rtest.%d.idle" % pid, inputs_from=inputs)
+        created += live2.owned
+        group = "rtest-%d-idle" % pid
+        pr = pt.Proc(args.proc, live2, group, "i1", True, args.logdir,
+                     extra=["-X", "processor.commit.interval=1s",
+                            "-X", "processor.event.time.only=false",
+                            "-X", "processor.idle.timeout=5s"])
+        pr.start()
+        pt.wait_done(group, live2, ends, [pr], 240)
+        time.sleep(8)  # idle timeout, then a commit cycle
+        check(pr.term() == 0, "live processor (idle advance) did not stop cleanly")
+        idle = pt.fingerprint(pt.read_outputs(live2))
+        for k in pt.OUTPUTS:
+            check(idle[k] == flushed[k], "live with idle advance vs flushed replay: %s differ "
+                  "(%d vs %d records)" % (k, len(idle[k]), len(flushed[k])))
+        print("live with idle advance: outputs equal to the flushed replay: %s" % (
+            all(idle[k] == flushed[k] for k in pt.OUTPUTS)), flush=True)
 
         # a sub-range: the offsets for [t_mid, t_to) hold the second batch only
         pm = "rtest.%d.mid" % pid
