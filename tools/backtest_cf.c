@@ -820,7 +820,8 @@ static void add_summary(json_t *set, json_t *logged, cf_file *f, json_t *changes
             json_object_set_new(s, "reaction_ms", json_null());
         }
     }
-    qsort(rt, reacted, sizeof(double), dbl_cmp);
+    if (reacted)
+        qsort(rt, reacted, sizeof(double), dbl_cmp);
     json_t *sum = json_pack("{s:I,s:I,s:I,s:o,s:o}", "decisions",
                             (json_int_t)json_array_size(decs), "signals", (json_int_t)n,
                             "reacted", (json_int_t)reacted, "reaction_ms_median",
@@ -878,7 +879,8 @@ static void add_summary(json_t *set, json_t *logged, cf_file *f, json_t *changes
             common += json_object_get(rep_ids, k) != NULL;
         }
         nrep_ids = json_object_size(rep_ids);
-        qsort(dw, m, sizeof(double), dbl_cmp);
+        if (m)
+            qsort(dw, m, sizeof(double), dbl_cmp);
         double mean = 0;
         for (size_t q = 0; q < m; q++)
             mean += dw[q] / (double)m;
@@ -1004,13 +1006,15 @@ json_t *llmopt_bt_cf_run(const llmopt_backtest_conf *conf, const llmopt_config *
     /* one stream per (topic, partition), kept in offset order: each record's
      * clock is raised to the largest broker timestamp before it in its
      * partition (producers' clocks may step back), then the streams merge */
-    qsort(d.recs, d.n, sizeof(cf_rec), stream_cmp);
+    if (d.n)
+        qsort(d.recs, d.n, sizeof(cf_rec), stream_cmp);
     for (size_t q = 1; q < d.n; q++)
         if (d.recs[q].kind == d.recs[q - 1].kind &&
             d.recs[q].partition == d.recs[q - 1].partition &&
             d.recs[q].clock < d.recs[q - 1].clock)
             d.recs[q].clock = d.recs[q - 1].clock;
-    qsort(d.recs, d.n, sizeof(cf_rec), rec_cmp);
+    if (d.n)
+        qsort(d.recs, d.n, sizeof(cf_rec), rec_cmp);
     {
         size_t nl = json_array_size(d.logged);
         json_t **v = malloc((nl ? nl : 1) * sizeof(json_t *));
