@@ -826,6 +826,15 @@ static void idle_advance(llmopt_runner *r) {
         part *pt = r->parts[p];
         if (!pt || now - pt->last_activity_ms < r->pc->idle_timeout_ms)
             continue;
+        /* idle means caught up and quiet, not merely slow to fetch: a
+         * partition with input still to read (after an assignment, a
+         * restore, a fetch stall) would otherwise jump its watermark to the
+         * wall clock and turn its whole backlog late */
+        bool caught_up = true;
+        for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++)
+            caught_up = caught_up && pt->eof[t] && pt->q[t].len == 0;
+        if (!caught_up)
+            continue;
         ensure_txn(r);
         if (r->fatal)
             return;

@@ -455,11 +455,95 @@ def run_eos(args, admin):
         inputs.delete()
 
 
+# ---------------------------------------------------------------- idle
+
+def run_idle(args, admin):
+    """The live idle-partition path: with processor.event.time.only=false an
+    input partition with no record for processor.idle.timeout has its
+    watermark raised to wall clock - ooo, so the last windows close and the
+    last unanswered requests become `missing` without new input. The same
+    input in event-time-only mode (replay) leaves them open: only event time
+    moves time there."""
+    now = int(time.time() * 1000)
+    base = (now - 10 * 60000) // 60000 * 60000  # minute-aligned, 10 min ago
+    events = []
+    for i in range(120):  # two minutes of event time, one request a second
+        ts = base + i * 1000
+        rid = "idle%04d" % i
+        events.append({"topic": "requests", "partition": 0, "ts": ts, "rec": {
+            "request_id": rid, "ts_ms": ts, "gateway": "gw1", "route": "chat", "tenant": None,
+            "user": None, "task_type": "qa", "arm": "a", "provider": "p", "model": "m",
+            "decision_version": 1, "propensity": 1.0, "experiment_id": None, "variant": None,
+            "input_tokens_est": 10, "context": None, "prompt_hash": None}})
+        if i % 10 == 0:
+            continue  # never answered
+        events.append({"topic": "responses", "partition": 0, "ts": ts + 50, "rec": {
+            "request_id": rid, "ts_ms": ts + 50, "route": "chat", "arm": "a", "status": "ok",
+            "http_status": 200, "error_type": None, "latency_ms": 50.0, "ttft_ms": None,
+            "input_tokens": 10, "output_tokens": 20, "cost_usd": 0.001, "quality": None,
+            "cache_hit": False, "batch_size": None, "provider": "p"}})
+    inputs = Topics(admin, "ptest.%d.idle" % os.getpid())
+    try:
+        produce_inputs(inputs, events, [], fb_json=False)
+        ends = {k: v for k, v in end_offsets(inputs).items() if v > 0}
+        # event time alone: windows ending after max ts - ooo stay open;
+        # requests with ts + join window > that watermark stay pending
+        wm = events[-1]["ts"] - 5000
+        want_et_windows = sum(1 for m in (1, 2) if base + m * 60000 <= wm)
+        want_et_missing = sum(1 for i in range(0, 120, 10) if base + i * 1000 + 60000 <= wm)
+        for live in (False, True):
+            tp = Topics(admin, "ptest.%d.idle%d" % (os.getpid(), live), inputs_from=inputs)
+            g = "ptest-%d-idle%d" % (os.getpid(), live)
+            pr = Proc(args.bin, tp, g, "i1", False, args.logdir,
+                      extra=["-X", "processor.event.time.only=%s" % ("false" if live else "true"),
+                             "-X", "processor.idle.timeout=1s", "-X", "processor.join.window=1m"])
+            try:
+                pr.start()
+                t0 = time.time()
+                while time.time() - t0 < 60:
+                    c = committed(g, tp)
+                    if all(c.get(k, -1) == v for k, v in ends.items()):
+                        break
+                    if not pr.alive():
+                        raise RuntimeError("processor exited (see %s)" % pr.log.name)
+                    time.sleep(0.5)
+                else:
+                    raise RuntimeError("idle: input not consumed within 60 s")
+                # live: the idle clock must close the rest with no new input
+                want_w, want_m = (2, 12) if live else (want_et_windows, want_et_missing)
+                t0 = time.time()
+                while True:
+                    time.sleep(1.0 if live else 3.0)
+                    out = read_outputs(tp)
+                    mets = [avro_decode("metrics", v) for _, v, _ in out["metrics"]]
+                    tumbling = sorted((m["window_start_ms"], m["count"]) for m in mets
+                                      if m["size_ms"] == 60000)
+                    missing = sum(1 for _, v, _ in out["outcomes"]
+                                  if avro_decode("outcomes", v)["status"] == "missing")
+                    if not live or (len(tumbling) >= want_w and missing >= want_m) \
+                            or time.time() - t0 > 20:
+                        break
+                mode = "live idle" if live else "event time only"
+                check(len(tumbling) == want_w, "%s: %d tumbling windows closed, expected %d"
+                      % (mode, len(tumbling), want_w))
+                check(all(n == 54 for _, n in tumbling),
+                      "%s: window counts %s, expected 54 each" % (mode, tumbling))
+                check(missing == want_m, "%s: %d missing outcomes, expected %d" % (mode, missing, want_m))
+                print("idle: %s: %d tumbling windows, %d missing outcomes" % (mode, len(tumbling), missing),
+                      flush=True)
+            finally:
+                if pr.alive():
+                    pr.term()
+                tp.delete()
+    finally:
+        inputs.delete()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--logdir", default="/tmp")
-    ap.add_argument("mode", choices=["truth", "eos"])
+    ap.add_argument("mode", choices=["truth", "eos", "idle"])
     ap.add_argument("--requests", type=int, default=0)
     ap.add_argument("--kills", type=int, default=5)
     ap.add_argument("--seed", type=int, default=int(time.time()))
@@ -470,7 +554,7 @@ def main():
     admin.list_topics(timeout=10)
     t0 = time.time()
     try:
-        run_truth(args, admin) if args.mode == "truth" else run_eos(args, admin)
+        {"truth": run_truth, "eos": run_eos, "idle": run_idle}[args.mode](args, admin)
     except Exception as e:  # a crash of the driver is a failure, never a pass
         FAILS.append("driver error: %r" % (e,))
         print("FAIL: driver error:", repr(e), flush=True)
