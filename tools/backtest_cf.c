@@ -29,6 +29,7 @@
 #include "controller/policy.h"
 #include "controller/replay.h"
 #include "processor/engine.h"
+#include "processor/pmerge.h"
 #include "processor/proc_config.h"
 #include "tools/backtest_read.h"
 
@@ -117,13 +118,27 @@ typedef struct cf_setting {
     llmopt_engine_config ecfg;
 } cf_setting;
 
+/* One telemetry partition of a processor setting: its three topics' records
+ * (indices into the data, offset order), fed to its engine in the live
+ * runner's order (processor/pmerge.h). */
+typedef struct cf_part {
+    size_t *idx[3], n[3], cap[3], cur[3];
+    llmopt_pmerge_topic head[LLMOPT_PROC_IN_COUNT];
+    llmopt_request rq;
+    llmopt_response rs;
+    llmopt_feedback fb;
+    int64_t emax, clock;
+    int feed;             /* topic of the pending FEED step, -1: none (ended) */
+    llmopt_engine *eng;
+} cf_part;
+
 typedef struct cf_run {
     cf_setting *s;
     cf_data *data;
     llmopt_ctl_replay *rp;
     json_t *decisions, *signals;
     int64_t clock, next_step;
-    llmopt_engine *eng[MAX_ENGINES];
+    cf_part *part[MAX_ENGINES];
     uint64_t engine_dlq, dlq_by[LLMOPT_DLQ_COUNT];
 } cf_run;
 
@@ -680,50 +695,168 @@ static void advance(cf_run *r, int64_t clock) {
     r->clock = clock;
 }
 
+static int64_t s_max_future(const cf_run *r) {
+    return r->s->ecfg.max_future_ms;
+}
+
+static void part_destroy(cf_part *p) {
+    if (!p)
+        return;
+    for (int t = 0; t < 3; t++)
+        free(p->idx[t]);
+    llmopt_request_release(&p->rq);
+    llmopt_response_release(&p->rs);
+    llmopt_feedback_release(&p->fb);
+    llmopt_engine_destroy(p->eng);
+    free(p);
+}
+
+/* Steps partition p's merge until its next FEED (p->feed = topic) or its
+ * end (p->feed = -1). Records are all present, so no step waits. */
+static void part_prepare(cf_run *r, cf_part *p) {
+    cf_data *d = r->data;
+    char e[256];
+    for (;;) {
+        for (int t = 0; t < 3; t++) {
+            llmopt_pmerge_head *h = &p->head[t].head;
+            if (p->cur[t] >= p->n[t])
+                *h = LLMOPT_PMERGE_ENDED;
+            else if (*h == LLMOPT_PMERGE_EMPTY || *h == LLMOPT_PMERGE_ENDED)
+                *h = LLMOPT_PMERGE_QUEUED;
+        }
+        llmopt_pmerge_step st = llmopt_pmerge_next(p->head);
+        int t = st.topic;
+        if (st.action == LLMOPT_PMERGE_FEED) {
+            p->feed = t;
+            return;
+        }
+        if (st.action != LLMOPT_PMERGE_DECODE && st.action != LLMOPT_PMERGE_DEAD) {
+            p->feed = -1; /* DONE (WAIT cannot happen: every topic ends) */
+            return;
+        }
+        if (st.action == LLMOPT_PMERGE_DEAD) {
+            r->engine_dlq++;
+            r->dlq_by[LLMOPT_DLQ_DECODE]++;
+            p->cur[t]++;
+            p->head[t].head = LLMOPT_PMERGE_EMPTY;
+            continue;
+        }
+        const cf_rec *c = &d->recs[p->idx[t][p->cur[t]]];
+        void *rec = t == 0 ? (void *)&p->rq : t == 1 ? (void *)&p->rs : (void *)&p->fb;
+        if (decode(d->avro, kind_types[K_REQUEST + t], d->blob + c->at, c->len, rec, e,
+                   sizeof(e))) {
+            p->head[t].head = LLMOPT_PMERGE_BAD;
+            continue;
+        }
+        int64_t ts = t == 0 ? p->rq.ts_ms : t == 1 ? p->rs.ts_ms : p->fb.ts_ms;
+        p->head[t].head = LLMOPT_PMERGE_OK;
+        p->head[t].key = llmopt_pmerge_key(p->eng, s_max_future(r), &p->emax, ts);
+    }
+}
+
+/* The engine re-run: each partition in the live runner's merge order, the
+ * partitions interleaved by the (running maximum of the) broker timestamp
+ * of the record each would feed next; outputs reach the controller at that
+ * clock. */
+static llmopt_err_t run_engines(cf_run *r, int64_t *last, char *errstr, size_t es) {
+    cf_data *d = r->data;
+    cf_setting *s = r->s;
+    llmopt_engine_sink sink = {eng_outcome, eng_metrics, eng_signal, eng_dlq, r};
+    for (size_t i = 0; i < d->n; i++) {
+        const cf_rec *c = &d->recs[i];
+        if (c->kind < K_REQUEST || c->partition < 0 || c->partition >= MAX_ENGINES)
+            continue;
+        cf_part *p = r->part[c->partition];
+        if (!p) {
+            if (!(p = r->part[c->partition] = calloc(1, sizeof(*p))))
+                return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, es, "out of memory");
+            llmopt_request_init(&p->rq);
+            llmopt_response_init(&p->rs);
+            llmopt_feedback_init(&p->fb);
+            p->emax = INT64_MIN;
+            p->clock = INT64_MIN;
+            if (!(p->eng = llmopt_engine_new(&s->ecfg, &sink, c->partition, errstr, es)))
+                return LLMOPT_ERR_INVALID;
+        }
+        int t = c->kind - K_REQUEST;
+        if (p->n[t] == p->cap[t]) {
+            size_t nc = p->cap[t] ? 2 * p->cap[t] : 1024;
+            size_t *ni = realloc(p->idx[t], nc * sizeof(*ni));
+            if (!ni)
+                return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, es, "out of memory");
+            p->idx[t] = ni, p->cap[t] = nc;
+        }
+        p->idx[t][p->n[t]++] = i; /* d->recs keeps each stream in offset order */
+    }
+    for (int q = 0; q < MAX_ENGINES; q++)
+        if (r->part[q])
+            part_prepare(r, r->part[q]);
+    for (;;) {
+        cf_part *best = NULL;
+        int64_t best_clock = 0;
+        for (int q = 0; q < MAX_ENGINES; q++) {
+            cf_part *p = r->part[q];
+            if (!p || p->feed < 0)
+                continue;
+            int64_t ck = d->recs[p->idx[p->feed][p->cur[p->feed]]].clock;
+            if (ck < p->clock)
+                ck = p->clock;
+            if (!best || ck < best_clock)
+                best = p, best_clock = ck;
+        }
+        if (!best)
+            break;
+        best->clock = best_clock;
+        advance(r, best_clock);
+        *last = best_clock;
+        int t = best->feed;
+        const cf_rec *c = &d->recs[best->idx[t][best->cur[t]]];
+        llmopt_engine_src src = {kind_names[c->kind], c->partition, c->offset};
+        if (t == 0)
+            llmopt_engine_on_request(best->eng, &best->rq, &src);
+        else if (t == 1)
+            llmopt_engine_on_response(best->eng, &best->rs, &src);
+        else
+            llmopt_engine_on_feedback(best->eng, &best->fb, &src);
+        best->cur[t]++;
+        best->head[t].head = LLMOPT_PMERGE_EMPTY;
+        part_prepare(r, best);
+    }
+    return LLMOPT_OK;
+}
+
 static llmopt_err_t run_setting(cf_run *r, int64_t start_ms, char *errstr, size_t es) {
     cf_data *d = r->data;
     cf_setting *s = r->s;
     if (!(r->rp = llmopt_ctl_replay_new(s->policy, s->seed, s->tick_ms, s->checkpoint_ms, start_ms,
-                                        on_decision, r,
-                                        errstr, es)))
+                                        on_decision, r, errstr, es)))
         return LLMOPT_ERR_INVALID;
     llmopt_ctl_replay_step(r->rp, start_ms); /* the initial decision */
     r->next_step = start_ms + s->cadence_ms;
     r->clock = start_ms;
-    llmopt_engine_sink sink = {eng_outcome, eng_metrics, eng_signal, eng_dlq, r};
     char e[256];
     int64_t last = start_ms;
-    for (size_t i = 0; i < d->n; i++) {
-        const cf_rec *c = &d->recs[i];
-        bool tele = c->kind >= K_REQUEST;
-        if (tele != s->processor)
-            continue;
-        advance(r, c->clock);
-        last = c->clock;
-        if (decode(d->avro, kind_types[c->kind], d->blob + c->at, c->len, rec_of(d, c->kind), e,
-                   sizeof(e)))
-            continue;
-        if (!tele) {
+    if (s->processor) {
+        llmopt_err_t err = run_engines(r, &last, errstr, es);
+        if (err)
+            return err;
+    } else {
+        for (size_t i = 0; i < d->n; i++) {
+            const cf_rec *c = &d->recs[i];
+            if (c->kind >= K_REQUEST)
+                continue;
+            advance(r, c->clock);
+            last = c->clock;
+            if (decode(d->avro, kind_types[c->kind], d->blob + c->at, c->len, rec_of(d, c->kind),
+                       e, sizeof(e)))
+                continue;
             if (c->kind == K_OUTCOME)
                 llmopt_ctl_replay_outcome(r->rp, &d->u.o, c->clock, e, sizeof(e));
             else if (c->kind == K_METRICS)
                 llmopt_ctl_replay_metrics(r->rp, &d->u.m, c->clock, e, sizeof(e));
             else
                 apply_signal(r, &d->u.s);
-            continue;
         }
-        int p = c->partition;
-        if (p < 0 || p >= MAX_ENGINES)
-            continue;
-        if (!r->eng[p] && !(r->eng[p] = llmopt_engine_new(&s->ecfg, &sink, p, errstr, es)))
-            return LLMOPT_ERR_INVALID;
-        llmopt_engine_src src = {kind_names[c->kind], c->partition, c->offset};
-        if (c->kind == K_REQUEST)
-            llmopt_engine_on_request(r->eng[p], &d->u.rq, &src);
-        else if (c->kind == K_RESPONSE)
-            llmopt_engine_on_response(r->eng[p], &d->u.rs, &src);
-        else
-            llmopt_engine_on_feedback(r->eng[p], &d->u.fb, &src);
     }
     advance(r, last + s->cadence_ms);
     return LLMOPT_OK;
@@ -1100,7 +1233,7 @@ json_t *llmopt_bt_cf_run(const llmopt_backtest_conf *conf, const llmopt_config *
             llmopt_ctl_replay_get_stats(r.rp, &st);
         llmopt_ctl_replay_destroy(r.rp);
         for (int p = 0; p < MAX_ENGINES; p++)
-            llmopt_engine_destroy(r.eng[p]);
+            part_destroy(r.part[p]);
         if (re) {
             llmopt_errf(re, errstr, es, "setting '%s': %s", f.set[s].name, e);
             json_decref(r.decisions);
