@@ -9,62 +9,7 @@
 #include <string.h>
 
 #include "processor/core/adwin.h"
-
-#define MAXN 8192
-#define MAXHITS 256
-
-static const char *STREAMS[] = {"abrupt_mean", "gradual", "variance", "bernoulli", "nochange"};
-
-static size_t load_stream(const char *name, double *xs) {
-    char path[256];
-    snprintf(path, sizeof(path), "tests/data/drift/%s.txt", name);
-    FILE *f = fopen(path, "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    size_t n = 0;
-    char line[128];
-    while (n < MAXN && fgets(line, sizeof(line), f))
-        xs[n++] = strtod(line, NULL);
-    fclose(f);
-    return n;
-}
-
-/* The expected.txt line "<stream> <variant> <rest>"; returns rest or NULL. */
-static int expected(const char *stream, const char *variant, char *rest, size_t rest_size) {
-    FILE *f = fopen("tests/data/drift/expected.txt", "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    char line[4096], s[64], v[64];
-    int found = 0;
-    while (fgets(line, sizeof(line), f)) {
-        int off = 0;
-        if (line[0] == '#' || sscanf(line, "%63s %63s %n", s, v, &off) != 2)
-            continue;
-        if (strcmp(s, stream) == 0 && strcmp(v, variant) == 0) {
-            snprintf(rest, rest_size, "%s", line + off);
-            rest[strcspn(rest, "\n")] = 0;
-            found = 1;
-            break;
-        }
-    }
-    fclose(f);
-    return found;
-}
-
-static size_t expected_hits(const char *stream, const char *variant, uint64_t *hits) {
-    char rest[4096];
-    CU_ASSERT_FATAL(expected(stream, variant, rest, sizeof(rest)));
-    if (strcmp(rest, "-") == 0)
-        return 0;
-    size_t n = 0;
-    for (char *p = strtok(rest, ","); p && n < MAXHITS; p = strtok(NULL, ","))
-        hits[n++] = strtoull(p, NULL, 10);
-    return n;
-}
-
-/* field by field: the struct has padding */
-static int same_det(const llmopt_drift_detection *a, const llmopt_drift_detection *b) {
-    return a->direction == b->direction && a->estimate_before == b->estimate_before &&
-           a->estimate_after == b->estimate_after && a->sample_index == b->sample_index;
-}
+#include "tests/unit/drift_golden.h"
 
 static size_t run(llmopt_adwin *a, const double *xs, size_t n, uint64_t *hits,
                   llmopt_drift_detection *dets) {
@@ -73,7 +18,7 @@ static size_t run(llmopt_adwin *a, const double *xs, size_t n, uint64_t *hits,
     for (size_t i = 0; i < n; i++) {
         if (llmopt_adwin_update(a, xs[i], &d)) {
             CU_ASSERT_EQUAL(d.sample_index, i);
-            if (k < MAXHITS) {
+            if (k < DRIFT_MAXHITS) {
                 hits[k] = d.sample_index;
                 if (dets)
                     dets[k] = d;
@@ -85,11 +30,11 @@ static size_t run(llmopt_adwin *a, const double *xs, size_t n, uint64_t *hits,
 }
 
 static void check_variant(const char *variant, llmopt_adwin_config cfg, int check_final) {
-    static double xs[MAXN];
-    for (size_t s = 0; s < sizeof(STREAMS) / sizeof(STREAMS[0]); s++) {
-        size_t n = load_stream(STREAMS[s], xs);
-        uint64_t want[MAXHITS], got[MAXHITS];
-        size_t nw = expected_hits(STREAMS[s], variant, want);
+    static double xs[DRIFT_MAXN];
+    for (size_t s = 0; s < DRIFT_N_STREAMS; s++) {
+        size_t n = drift_load_stream(DRIFT_STREAMS[s], xs);
+        uint64_t want[DRIFT_MAXHITS], got[DRIFT_MAXHITS];
+        size_t nw = drift_expected_hits(DRIFT_STREAMS[s], variant, want);
         llmopt_adwin a;
         CU_ASSERT_EQUAL_FATAL(llmopt_adwin_init(&a, &cfg, NULL, 0), LLMOPT_OK);
         size_t ng = run(&a, xs, n, got, NULL);
@@ -99,15 +44,15 @@ static void check_variant(const char *variant, llmopt_adwin_config cfg, int chec
             same = got[i] == want[i];
         CU_ASSERT(same);
         if (!same) {
-            printf("\n  %s %s: got", STREAMS[s], variant);
-            for (size_t i = 0; i < ng && i < MAXHITS; i++)
+            printf("\n  %s %s: got", DRIFT_STREAMS[s], variant);
+            for (size_t i = 0; i < ng && i < DRIFT_MAXHITS; i++)
                 printf(" %llu", (unsigned long long)got[i]);
             printf("\n");
         }
         if (check_final) {
             char key[80], rest[256];
             snprintf(key, sizeof(key), "%s_final", variant);
-            CU_ASSERT_FATAL(expected(STREAMS[s], key, rest, sizeof(rest)));
+            CU_ASSERT_FATAL(drift_expected(DRIFT_STREAMS[s], key, rest, sizeof(rest)));
             double w, t, v;
             CU_ASSERT_EQUAL_FATAL(sscanf(rest, "%lf %lf %lf", &w, &t, &v), 3);
             /* bit-for-bit: same operations in the same order as River */
@@ -140,14 +85,14 @@ static void test_golden_reset(void) {
  * give a different detection list than River 0.26 / MOA, while still seeing
  * the abrupt shift at 1000 within the first few checks. */
 static void test_skip_newest_differs(void) {
-    static double xs[MAXN];
+    static double xs[DRIFT_MAXN];
     llmopt_adwin_config full = llmopt_adwin_config_default();
     llmopt_adwin_config skip = full;
     skip.scan = LLMOPT_ADWIN_SCAN_SKIP_NEWEST;
     size_t differing = 0;
-    for (size_t s = 0; s < sizeof(STREAMS) / sizeof(STREAMS[0]); s++) {
-        size_t n = load_stream(STREAMS[s], xs);
-        uint64_t h1[MAXHITS], h2[MAXHITS];
+    for (size_t s = 0; s < DRIFT_N_STREAMS; s++) {
+        size_t n = drift_load_stream(DRIFT_STREAMS[s], xs);
+        uint64_t h1[DRIFT_MAXHITS], h2[DRIFT_MAXHITS];
         llmopt_adwin a, b;
         llmopt_adwin_init(&a, &full, NULL, 0);
         llmopt_adwin_init(&b, &skip, NULL, 0);
@@ -156,9 +101,9 @@ static void test_skip_newest_differs(void) {
         for (size_t i = 0; same && i < n1; i++)
             same = h1[i] == h2[i];
         differing += !same;
-        printf("\n  %-12s full %zu detections, skip-newest %zu%s", STREAMS[s], n1, n2,
+        printf("\n  %-12s full %zu detections, skip-newest %zu%s", DRIFT_STREAMS[s], n1, n2,
                same ? "" : " (differs)");
-        if (strcmp(STREAMS[s], "abrupt_mean") == 0) {
+        if (strcmp(DRIFT_STREAMS[s], "abrupt_mean") == 0) {
             CU_ASSERT(n2 > 0);
             CU_ASSERT(n2 > 0 && h2[0] >= 1000 && h2[0] < 1100);
         }
@@ -168,13 +113,13 @@ static void test_skip_newest_differs(void) {
 }
 
 static void test_report(void) {
-    static double xs[MAXN];
-    size_t n = load_stream("abrupt_mean", xs);
+    static double xs[DRIFT_MAXN];
+    size_t n = drift_load_stream("abrupt_mean", xs);
     llmopt_adwin_config c = llmopt_adwin_config_default();
     llmopt_adwin a;
     llmopt_adwin_init(&a, &c, NULL, 0);
-    uint64_t hits[MAXHITS];
-    llmopt_drift_detection d[MAXHITS];
+    uint64_t hits[DRIFT_MAXHITS];
+    llmopt_drift_detection d[DRIFT_MAXHITS];
     size_t k = run(&a, xs, n, hits, d);
     CU_ASSERT_FATAL(k >= 2);
     /* first: 10 -> 13 */
@@ -233,6 +178,19 @@ static void test_structure(void) {
     CU_ASSERT_EQUAL(a.n_seen, 1002);
 }
 
+/* a's checkpoint is accepted and restores the same checkpoint */
+static void assert_round_trips(const llmopt_adwin *a) {
+    llmopt_wbuf w;
+    llmopt_wbuf_init(&w);
+    llmopt_adwin_serialize(a, &w);
+    llmopt_rbuf r;
+    llmopt_rbuf_init(&r, w.data, w.len);
+    llmopt_adwin b;
+    CU_ASSERT_EQUAL_FATAL(llmopt_adwin_deserialize(&b, &r, NULL, 0), LLMOPT_OK);
+    llmopt_wbuf_release(&w);
+    DRIFT_ASSERT_SAME_CHECKPOINT(llmopt_adwin_serialize, a, &b);
+}
+
 /* With max_buckets 31 only 6 rows fit: the window must slide at its bound. */
 static void test_row_cap(void) {
     llmopt_adwin_config c = llmopt_adwin_config_default();
@@ -245,15 +203,7 @@ static void test_row_cap(void) {
     CU_ASSERT(llmopt_adwin_width(&a) <= 31.0 * 63.0);
     CU_ASSERT(llmopt_adwin_width(&a) >= 31.0 * 32.0);
     CU_ASSERT_EQUAL(llmopt_adwin_mean(&a), 1.0);
-    /* the state is still consistent: it round-trips */
-    llmopt_wbuf w;
-    llmopt_wbuf_init(&w);
-    llmopt_adwin_serialize(&a, &w);
-    llmopt_rbuf r;
-    llmopt_rbuf_init(&r, w.data, w.len);
-    llmopt_adwin b;
-    CU_ASSERT_EQUAL(llmopt_adwin_deserialize(&b, &r, NULL, 0), LLMOPT_OK);
-    llmopt_wbuf_release(&w);
+    assert_round_trips(&a); /* the state is still consistent */
 }
 
 /* max_buckets 1 can leave inner rows empty; after cuts the last row must
@@ -270,14 +220,7 @@ static void test_m1_cuts(void) {
         CU_ASSERT(a.nrows == 1 || a.cnt[a.nrows - 1] > 0);
     }
     CU_ASSERT(det >= 6);
-    llmopt_wbuf w;
-    llmopt_wbuf_init(&w);
-    llmopt_adwin_serialize(&a, &w);
-    llmopt_rbuf r;
-    llmopt_rbuf_init(&r, w.data, w.len);
-    llmopt_adwin b;
-    CU_ASSERT_EQUAL(llmopt_adwin_deserialize(&b, &r, NULL, 0), LLMOPT_OK);
-    llmopt_wbuf_release(&w);
+    assert_round_trips(&a);
 }
 
 static void test_config_errors(void) {
@@ -299,8 +242,8 @@ static void test_config_errors(void) {
 /* Serialise at several points mid-stream, restore, feed both the same tail:
  * same detections (every field) and byte-identical final state. */
 static void test_roundtrip(void) {
-    static double xs[MAXN];
-    size_t n = load_stream("gradual", xs);
+    static double xs[DRIFT_MAXN];
+    size_t n = drift_load_stream("gradual", xs);
     const size_t cuts[] = {0, 7, 500, 1160, 1500, 2999};
     for (int mode = 0; mode < 2; mode++) {
         llmopt_adwin_config c = llmopt_adwin_config_default();
@@ -327,27 +270,20 @@ static void test_roundtrip(void) {
                 int hb = llmopt_adwin_update(&b, xs[i], &db);
                 det_a += ha;
                 det_b += hb;
-                if (ha != hb || (ha && !same_det(&da, &db)) ||
+                if (ha != hb || (ha && !drift_same_detection(&da, &db)) ||
                     llmopt_adwin_mean(&a) != llmopt_adwin_mean(&b))
                     equal = 0;
             }
             CU_ASSERT(equal);
             CU_ASSERT_EQUAL(det_a, det_b);
-            llmopt_wbuf wa, wb;
-            llmopt_wbuf_init(&wa);
-            llmopt_wbuf_init(&wb);
-            llmopt_adwin_serialize(&a, &wa);
-            llmopt_adwin_serialize(&b, &wb);
-            CU_ASSERT(wa.len == wb.len && memcmp(wa.data, wb.data, wa.len) == 0);
-            llmopt_wbuf_release(&wa);
-            llmopt_wbuf_release(&wb);
+            DRIFT_ASSERT_SAME_CHECKPOINT(llmopt_adwin_serialize, &a, &b);
         }
     }
 }
 
 static void test_bad_state(void) {
-    static double xs[MAXN];
-    size_t n = load_stream("abrupt_mean", xs);
+    static double xs[DRIFT_MAXN];
+    size_t n = drift_load_stream("abrupt_mean", xs);
     llmopt_adwin_config c = llmopt_adwin_config_default();
     llmopt_adwin a, b;
     llmopt_adwin_init(&a, &c, NULL, 0);
@@ -358,13 +294,7 @@ static void test_bad_state(void) {
     llmopt_adwin_serialize(&a, &w);
     llmopt_rbuf r;
     char err[128];
-    /* every proper prefix is refused */
-    for (size_t len = 0; len < w.len; len++) {
-        llmopt_rbuf_init(&r, w.data, len);
-        memset(&b, 0x5a, sizeof(b));
-        llmopt_err_t e = llmopt_adwin_deserialize(&b, &r, err, sizeof(err));
-        CU_ASSERT(e == LLMOPT_ERR_TRUNCATED || e == LLMOPT_ERR_INVALID);
-    }
+    DRIFT_ASSERT_PREFIXES_REFUSED(llmopt_adwin_deserialize, &b, w);
     /* wrong tag */
     w.data[0] = 'X';
     llmopt_rbuf_init(&r, w.data, w.len);
@@ -396,14 +326,14 @@ static void test_bad_state(void) {
  * struct, on every golden stream and on a long ramp that needs many rows;
  * a compact one that is not grown slides at its smaller bound. */
 static void test_compact_equals_whole(void) {
-    static double xs[MAXN];
+    static double xs[DRIFT_MAXN];
     llmopt_adwin_config c = llmopt_adwin_config_default();
-    for (size_t s = 0; s <= sizeof(STREAMS) / sizeof(STREAMS[0]); s++) {
+    for (size_t s = 0; s <= DRIFT_N_STREAMS; s++) {
         size_t n;
-        if (s < sizeof(STREAMS) / sizeof(STREAMS[0])) {
-            n = load_stream(STREAMS[s], xs);
+        if (s < DRIFT_N_STREAMS) {
+            n = drift_load_stream(DRIFT_STREAMS[s], xs);
         } else {
-            n = MAXN; /* stationary ramp noise: the window keeps growing */
+            n = DRIFT_MAXN; /* stationary ramp noise: the window keeps growing */
             for (size_t i = 0; i < n; i++)
                 xs[i] = (double)(i % 17);
         }
@@ -435,7 +365,7 @@ static void test_compact_equals_whole(void) {
         llmopt_adwin_serialize(&whole, &w1);
         llmopt_adwin_serialize(cp, &w2);
         CU_ASSERT_EQUAL(w1.len, w2.len);
-        CU_ASSERT(w1.len == w2.len && memcmp(w1.data, w2.data, w1.len) == 0);
+        CU_ASSERT(wbuf_equal(&w1, &w2));
         /* shrink to the rows in use (plus one) and keep going identically */
         uint32_t keep = llmopt_adwin_rows_wanted(cp);
         llmopt_adwin_set_rows_cap(cp, keep);

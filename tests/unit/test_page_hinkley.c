@@ -9,62 +9,7 @@
 #include <string.h>
 
 #include "processor/core/page_hinkley.h"
-
-#define MAXN 8192
-#define MAXHITS 256
-
-static const char *STREAMS[] = {"abrupt_mean", "gradual", "variance", "bernoulli", "nochange"};
-
-static size_t load_stream(const char *name, double *xs) {
-    char path[256];
-    snprintf(path, sizeof(path), "tests/data/drift/%s.txt", name);
-    FILE *f = fopen(path, "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    size_t n = 0;
-    char line[128];
-    while (n < MAXN && fgets(line, sizeof(line), f))
-        xs[n++] = strtod(line, NULL);
-    fclose(f);
-    return n;
-}
-
-/* The expected.txt line "<stream> <variant> <rest>"; returns rest or NULL. */
-static int expected(const char *stream, const char *variant, char *rest, size_t rest_size) {
-    FILE *f = fopen("tests/data/drift/expected.txt", "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    char line[4096], s[64], v[64];
-    int found = 0;
-    while (fgets(line, sizeof(line), f)) {
-        int off = 0;
-        if (line[0] == '#' || sscanf(line, "%63s %63s %n", s, v, &off) != 2)
-            continue;
-        if (strcmp(s, stream) == 0 && strcmp(v, variant) == 0) {
-            snprintf(rest, rest_size, "%s", line + off);
-            rest[strcspn(rest, "\n")] = 0;
-            found = 1;
-            break;
-        }
-    }
-    fclose(f);
-    return found;
-}
-
-static size_t expected_hits(const char *stream, const char *variant, uint64_t *hits) {
-    char rest[4096];
-    CU_ASSERT_FATAL(expected(stream, variant, rest, sizeof(rest)));
-    if (strcmp(rest, "-") == 0)
-        return 0;
-    size_t n = 0;
-    for (char *p = strtok(rest, ","); p && n < MAXHITS; p = strtok(NULL, ","))
-        hits[n++] = strtoull(p, NULL, 10);
-    return n;
-}
-
-/* field by field: the struct has padding */
-static int same_det(const llmopt_drift_detection *a, const llmopt_drift_detection *b) {
-    return a->direction == b->direction && a->estimate_before == b->estimate_before &&
-           a->estimate_after == b->estimate_after && a->sample_index == b->sample_index;
-}
+#include "tests/unit/drift_golden.h"
 
 static size_t run(llmopt_ph *p, const double *xs, size_t n, uint64_t *hits,
                   llmopt_drift_detection *dets) {
@@ -73,7 +18,7 @@ static size_t run(llmopt_ph *p, const double *xs, size_t n, uint64_t *hits,
     for (size_t i = 0; i < n; i++) {
         if (llmopt_ph_update(p, xs[i], &d)) {
             CU_ASSERT_EQUAL(d.sample_index, i);
-            if (k < MAXHITS) {
+            if (k < DRIFT_MAXHITS) {
                 hits[k] = i;
                 if (dets)
                     dets[k] = d;
@@ -85,11 +30,11 @@ static size_t run(llmopt_ph *p, const double *xs, size_t n, uint64_t *hits,
 }
 
 static void check_mode(const char *variant, llmopt_ph_mode mode) {
-    static double xs[MAXN];
-    for (size_t s = 0; s < sizeof(STREAMS) / sizeof(STREAMS[0]); s++) {
-        size_t n = load_stream(STREAMS[s], xs);
-        uint64_t want[MAXHITS], got[MAXHITS];
-        size_t nw = expected_hits(STREAMS[s], variant, want);
+    static double xs[DRIFT_MAXN];
+    for (size_t s = 0; s < DRIFT_N_STREAMS; s++) {
+        size_t n = drift_load_stream(DRIFT_STREAMS[s], xs);
+        uint64_t want[DRIFT_MAXHITS], got[DRIFT_MAXHITS];
+        size_t nw = drift_expected_hits(DRIFT_STREAMS[s], variant, want);
         llmopt_ph_config c = llmopt_ph_config_default();
         c.mode = mode;
         llmopt_ph p;
@@ -100,8 +45,8 @@ static void check_mode(const char *variant, llmopt_ph_mode mode) {
             same = got[i] == want[i];
         CU_ASSERT(same);
         if (!same) {
-            printf("\n  %s %s: got", STREAMS[s], variant);
-            for (size_t i = 0; i < ng && i < MAXHITS; i++)
+            printf("\n  %s %s: got", DRIFT_STREAMS[s], variant);
+            for (size_t i = 0; i < ng && i < DRIFT_MAXHITS; i++)
                 printf(" %llu", (unsigned long long)got[i]);
             printf("\n");
         }
@@ -174,8 +119,8 @@ static void test_config_errors(void) {
 }
 
 static void test_roundtrip(void) {
-    static double xs[MAXN];
-    size_t n = load_stream("variance", xs);
+    static double xs[DRIFT_MAXN];
+    size_t n = drift_load_stream("variance", xs);
     const size_t cuts[] = {0, 1, 29, 1261, 1600, 2999};
     for (size_t ci = 0; ci < sizeof(cuts) / sizeof(cuts[0]); ci++) {
         llmopt_ph_config c = llmopt_ph_config_default();
@@ -195,20 +140,14 @@ static void test_roundtrip(void) {
             llmopt_drift_detection da, db;
             int ha = llmopt_ph_update(&a, xs[i], &da), hb = llmopt_ph_update(&b, xs[i], &db);
             dets += ha;
-            if (ha != hb || (ha && !same_det(&da, &db)) ||
+            if (ha != hb || (ha && !drift_same_detection(&da, &db)) ||
                 llmopt_ph_mean(&a) != llmopt_ph_mean(&b))
                 equal = 0;
         }
         CU_ASSERT(equal);
         CU_ASSERT(cuts[ci] > 2900 || dets > 0);
-        llmopt_wbuf wb;
-        llmopt_wbuf_init(&wb);
         llmopt_wbuf_release(&w);
-        llmopt_ph_serialize(&a, &w);
-        llmopt_ph_serialize(&b, &wb);
-        CU_ASSERT(w.len == wb.len && memcmp(w.data, wb.data, w.len) == 0);
-        llmopt_wbuf_release(&w);
-        llmopt_wbuf_release(&wb);
+        DRIFT_ASSERT_SAME_CHECKPOINT(llmopt_ph_serialize, &a, &b);
     }
 }
 
@@ -223,11 +162,7 @@ static void test_bad_state(void) {
     llmopt_ph_serialize(&a, &w);
     llmopt_rbuf r;
     char err[128];
-    for (size_t len = 0; len < w.len; len++) {
-        llmopt_rbuf_init(&r, w.data, len);
-        llmopt_err_t e = llmopt_ph_deserialize(&b, &r, err, sizeof(err));
-        CU_ASSERT(e == LLMOPT_ERR_TRUNCATED || e == LLMOPT_ERR_INVALID);
-    }
+    DRIFT_ASSERT_PREFIXES_REFUSED(llmopt_ph_deserialize, &b, w);
     /* alpha (bytes 5+4+8+8 .. +8) set to NaN */
     uint8_t saved[8];
     memcpy(saved, w.data + 25, 8);

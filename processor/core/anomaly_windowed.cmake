@@ -1,0 +1,1 @@
+list(APPEND LLMOPT_PCORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/anomaly_windowed.c)
