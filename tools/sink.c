@@ -76,6 +76,7 @@ typedef struct table_batch {
     size_t nslots; /* power of two, 0 before first use */
     bool direct;      /* this batch tries COPY straight into the table (store_table) */
     bool next_direct; /* set by a staged batch that found no stored key */
+    size_t rejected;  /* rows the row-by-row path dead-lettered in this attempt */
 } table_batch;
 
 struct llmopt_sink {
@@ -108,6 +109,13 @@ struct llmopt_sink {
     int64_t last_day; /* fast path: the day of the previous row, known done or queued */
     bool stopping;
     int64_t stop_deadline_ms;
+    /* the batch's stream (see "streaming"): the table whose COPY is open
+     * (-1: none), how many of its bytes were sent, and whether streaming is
+     * off for the rest of the batch */
+    int stream_table;
+    size_t streamed;
+    bool stream_off;
+    llmopt_pg_errclass fail_class; /* of the flush attempt's first failure */
     llmopt_sink_stats st;
     /* /readyz: true while partitions are assigned and the last flush
      * landed; read by the HTTP thread */
@@ -247,6 +255,7 @@ static void batch_reset(llmopt_sink *s) {
         tb->lines.len = 0;
         tb->n = 0;
         tb->keys.len = 0;
+        tb->rejected = 0;
         if (tb->slots)
             memset(tb->slots, 0, tb->nslots * sizeof(*tb->slots));
     }
@@ -254,6 +263,9 @@ static void batch_reset(llmopt_sink *s) {
     s->pending_msgs = 0;
     s->pending_rows = 0;
     s->nbatch_days = 0;
+    s->stream_table = -1;
+    s->streamed = 0;
+    s->stream_off = false;
     for (int i = 0; i < s->ntopics; i++)
         for (int p = 0; p < s->topics[i].npart; p++)
             s->topics[i].parts[p].dirty = false;
@@ -305,6 +317,8 @@ static llmopt_err_t decode(llmopt_sink *s, topic_state *ts, const rd_kafka_messa
         sleep_ms(1000);
     }
 }
+
+static void stream_feed(llmopt_sink *s, llmopt_sink_table t, bool force);
 
 /* Handles one message. LLMOPT_ERR_IO only when stopping left it unhandled
  * (its offset then stays unconsumed). */
@@ -385,6 +399,7 @@ static llmopt_err_t handle(llmopt_sink *s, const rd_kafka_message_t *m) {
                     return LLMOPT_ERR_NOMEM;
                 s->pending_rows++;
                 note_day(s, llmopt_sink_row_time_ms(ts->table, rec));
+                stream_feed(s, ts->table, false);
             }
         }
     }
@@ -528,6 +543,7 @@ static llmopt_err_t store_table(llmopt_sink *s, llmopt_sink_table t, char *errst
     table_batch *tb = &s->tb[t];
     const llmopt_sink_table_desc *d = llmopt_sink_table_get(t);
     llmopt_err_t rc;
+    tb->rejected = 0;
     if (tb->direct) {
         rc = llmopt_pg_exec(s->pg, "SAVEPOINT sink_direct", 0, NULL, errstr, errstr_size);
         if (rc != LLMOPT_OK)
@@ -563,6 +579,7 @@ static llmopt_err_t store_rows_one_by_one(llmopt_sink *s, llmopt_sink_table t, c
     const llmopt_sink_table_desc *d = llmopt_sink_table_get(t);
     char del[128];
     snprintf(del, sizeof(del), "DELETE FROM sink_stage_%s", d->table);
+    tb->rejected = 0;
     for (size_t i = 0; i < tb->n; i++) {
         const pending_row *r = &tb->rows[i];
         llmopt_err_t rc = llmopt_pg_exec(s->pg, "SAVEPOINT sink_row", 0, NULL, errstr, errstr_size);
@@ -594,6 +611,7 @@ static llmopt_err_t store_rows_one_by_one(llmopt_sink *s, llmopt_sink_table t, c
                  r->has_key ? raw : NULL, r->key_len, raw + r->key_len, r->val_len, "rejected",
                  detail, sqlstate);
         s->st.dlq_rejected++;
+        tb->rejected++;
         llmopt_counter_inc(s->c_dlq[DLQ_REJECTED]);
     }
     return LLMOPT_OK;
@@ -622,19 +640,26 @@ static llmopt_err_t store_offsets(llmopt_sink *s, char *errstr, size_t errstr_si
     return LLMOPT_OK;
 }
 
-static llmopt_err_t flush_once(llmopt_sink *s, bool per_row, bool *data_error, char *errstr,
-                               size_t errstr_size) {
-    *data_error = false;
-    llmopt_err_t rc = session_setup(s, errstr, errstr_size);
-    if (rc == LLMOPT_OK)
-        rc = ensure_days(s, errstr, errstr_size);
-    if (rc == LLMOPT_OK)
-        rc = llmopt_pg_begin(s->pg, errstr, errstr_size);
-    if (rc != LLMOPT_OK)
-        return rc;
+/* Rolls the batch's transaction back, keeping the class of the error that
+ * caused it for the retry logic and the metrics (a successful ROLLBACK
+ * resets the handle's). The first error's message is kept by the caller:
+ * rollback's own failure says less. */
+static void tx_rollback(llmopt_sink *s) {
+    if (s->fail_class == LLMOPT_PG_ERRCLASS_NONE)
+        s->fail_class = llmopt_pg_errclass_of(s->pg);
+    char ignore[128];
+    llmopt_pg_rollback(s->pg, ignore, sizeof(ignore));
+}
+
+/* The rest of a batch's transaction, which is open: every table but `done`
+ * (-1: none; the table a stream stored already), the offsets, the DLQ
+ * flush, COMMIT. Rolls back on failure. */
+static llmopt_err_t tx_finish(llmopt_sink *s, bool per_row, int done, bool *data_error,
+                              char *errstr, size_t errstr_size) {
+    llmopt_err_t rc = LLMOPT_OK;
     for (int t = 0; t < LLMOPT_SINK_TABLE_COUNT && rc == LLMOPT_OK; t++) {
         table_batch *tb = &s->tb[t];
-        if (!tb->n)
+        if (!tb->n || t == done)
             continue;
         if (per_row) {
             tb->next_direct = false;
@@ -658,18 +683,134 @@ static llmopt_err_t flush_once(llmopt_sink *s, bool per_row, bool *data_error, c
     }
     if (rc == LLMOPT_OK)
         rc = llmopt_pg_commit(s->pg, errstr, errstr_size);
-    if (rc != LLMOPT_OK) {
-        /* keep the first error: rollback's own failure says less */
+    if (rc != LLMOPT_OK)
+        tx_rollback(s);
+    return rc;
+}
+
+static llmopt_err_t flush_once(llmopt_sink *s, bool per_row, bool *data_error, char *errstr,
+                               size_t errstr_size) {
+    *data_error = false;
+    llmopt_err_t rc = session_setup(s, errstr, errstr_size);
+    if (rc == LLMOPT_OK)
+        rc = ensure_days(s, errstr, errstr_size);
+    if (rc == LLMOPT_OK)
+        rc = llmopt_pg_begin(s->pg, errstr, errstr_size);
+    if (rc != LLMOPT_OK)
+        return rc;
+    return tx_finish(s, per_row, -1, data_error, errstr, errstr_size);
+}
+
+/* ---- streaming --------------------------------------------------------
+ * While a batch fills, the rows of the one binary table in direct mode
+ * (outcomes) are already on their way: the batch's transaction is opened
+ * at its first such row (BEGIN, SAVEPOINT, COPY .. FROM STDIN) and rows are
+ * sent as they are encoded, so Postgres parses and inserts them while the
+ * sink consumes and decodes the next ones; at the flush only the tail, the
+ * other tables, the offsets and COMMIT remain. The rows stay in the batch
+ * too: any failure abandons the stream (the transaction rolls back) and the
+ * flush stores the whole batch the ordinary way, so streaming changes what
+ * overlaps, never what commits. Days first seen mid-stream land in the
+ * DEFAULT partition and are moved out by ensure_days after the commit. */
+
+#define STREAM_CHUNK 65536 /* bytes handed to libpq at once */
+
+/* Sends what table t has pending, opening the stream at its first row. */
+static void stream_feed(llmopt_sink *s, llmopt_sink_table t, bool force) {
+    if (s->stream_off || (s->stream_table >= 0 && s->stream_table != (int)t))
+        return;
+    table_batch *tb = &s->tb[t];
+    char err[512];
+    if (s->stream_table < 0) {
+        const llmopt_sink_table_desc *d = llmopt_sink_table_get(t);
+        if (!d->binary || !tb->direct)
+            return;
+        llmopt_err_t rc = session_setup(s, err, sizeof(err));
+        if (rc == LLMOPT_OK)
+            rc = ensure_days(s, err, sizeof(err));
+        if (rc == LLMOPT_OK)
+            rc = llmopt_pg_begin(s->pg, err, sizeof(err));
+        if (rc == LLMOPT_OK)
+            rc = llmopt_pg_exec(s->pg, "SAVEPOINT sink_direct", 0, NULL, err, sizeof(err));
+        if (rc == LLMOPT_OK) {
+            char sql[2048];
+            snprintf(sql, sizeof(sql), "COPY llmopt.%s (%s) FROM STDIN (FORMAT binary)",
+                     d->table, d->columns);
+            rc = llmopt_pg_copy_begin(s->pg, sql, err, sizeof(err));
+        }
+        if (rc == LLMOPT_OK)
+            rc = llmopt_pg_copy_put(s->pg, llmopt_sink_copy_binary_header,
+                                    sizeof(llmopt_sink_copy_binary_header), err, sizeof(err));
+        if (rc != LLMOPT_OK) {
+            char ignore[128];
+            llmopt_pg_rollback(s->pg, ignore, sizeof(ignore));
+            s->stream_off = true;
+            llmopt_log_debug(&lg, "stream not opened: %s", err);
+            return;
+        }
+        s->stream_table = (int)t;
+        s->streamed = 0;
+    }
+    size_t unsent = tb->lines.len - s->streamed;
+    if (!unsent || (!force && unsent < STREAM_CHUNK))
+        return;
+    if (llmopt_pg_copy_put(s->pg, tb->lines.data + s->streamed, unsent, err, sizeof(err)) !=
+        LLMOPT_OK) {
+        s->stream_table = -1; /* the helper ended the COPY */
+        s->stream_off = true;
         char ignore[128];
         llmopt_pg_rollback(s->pg, ignore, sizeof(ignore));
+        llmopt_log_debug(&lg, "stream broken: %s", err);
+        return;
     }
-    return rc;
+    s->streamed = tb->lines.len;
+}
+
+/* Completes a batch whose stream is open: ends the COPY (a stored key rolls
+ * back to the savepoint and leaves the table to the ON CONFLICT path), then
+ * tx_finish. On failure the transaction is rolled back and *data_error says
+ * whether Postgres refused a row. */
+static llmopt_err_t stream_commit(llmopt_sink *s, bool *data_error, char *errstr,
+                                  size_t errstr_size) {
+    *data_error = false;
+    int t = s->stream_table;
+    stream_feed(s, (llmopt_sink_table)t, true);
+    if (s->stream_table < 0)
+        return llmopt_errf(LLMOPT_ERR_IO, errstr, errstr_size, "stream broken");
+    s->stream_table = -1;
+    llmopt_err_t rc = llmopt_pg_copy_put(s->pg, llmopt_sink_copy_binary_trailer,
+                                         sizeof(llmopt_sink_copy_binary_trailer), errstr,
+                                         errstr_size);
+    if (rc == LLMOPT_OK)
+        rc = llmopt_pg_copy_end(s->pg, NULL, errstr, errstr_size);
+    int done = t;
+    if (rc == LLMOPT_OK) {
+        rc = llmopt_pg_exec(s->pg, "RELEASE SAVEPOINT sink_direct", 0, NULL, errstr,
+                            errstr_size);
+    } else if (!strcmp(llmopt_pg_sqlstate(s->pg), "23505")) {
+        rc = llmopt_pg_exec(s->pg, "ROLLBACK TO SAVEPOINT sink_direct", 0, NULL, errstr,
+                            errstr_size);
+        s->tb[t].direct = false;
+        llmopt_counter_inc(s->c_fallback[t]);
+        done = -1;
+    }
+    if (rc != LLMOPT_OK) {
+        *data_error = is_data_error(s);
+        tx_rollback(s);
+        return rc;
+    }
+    return tx_finish(s, false, done, data_error, errstr, errstr_size);
 }
 
 /* Counts the failure of the last Postgres call by its class (a failure in
  * Kafka, e.g. the DLQ flush, leaves the class NONE and is not counted). */
+static llmopt_pg_errclass failure_class(const llmopt_sink *s) {
+    return s->fail_class != LLMOPT_PG_ERRCLASS_NONE ? s->fail_class
+                                                    : llmopt_pg_errclass_of(s->pg);
+}
+
 static void count_pg_error(llmopt_sink *s) {
-    llmopt_pg_errclass cls = llmopt_pg_errclass_of(s->pg);
+    llmopt_pg_errclass cls = failure_class(s);
     if (cls > LLMOPT_PG_ERRCLASS_NONE && cls <= LLMOPT_PG_ERRCLASS_OTHER)
         llmopt_counter_inc(s->c_pg_err[cls]);
 }
@@ -680,12 +821,24 @@ static llmopt_err_t flush(llmopt_sink *s, char *errstr, size_t errstr_size) {
     bool per_row = false;
     unsigned attempt = 0;
     int64_t t0 = now_ms();
+    bool streamed = s->stream_table >= 0;
     for (;;) {
         bool data_error = false;
         char err[1024] = "";
-        llmopt_err_t rc = flush_once(s, per_row, &data_error, err, sizeof(err));
+        s->fail_class = LLMOPT_PG_ERRCLASS_NONE;
+        llmopt_err_t rc = streamed ? stream_commit(s, &data_error, err, sizeof(err))
+                                   : flush_once(s, per_row, &data_error, err, sizeof(err));
         if (rc == LLMOPT_OK)
             break;
+        if (streamed) {
+            /* the stream was only a head start: redo the batch the ordinary way */
+            streamed = false;
+            llmopt_log_debug(&lg, "streamed batch failed (%s): storing it again", err);
+            if (data_error)
+                per_row = true;
+            count_pg_error(s);
+            continue;
+        }
         count_pg_error(s);
         if (data_error && !per_row) {
             llmopt_log_warn(&lg, "batch refused (%s): storing it row by row", err);
@@ -693,7 +846,7 @@ static llmopt_err_t flush(llmopt_sink *s, char *errstr, size_t errstr_size) {
             continue;
         }
         s->st.retries++;
-        llmopt_pg_errclass cls = llmopt_pg_errclass_of(s->pg);
+        llmopt_pg_errclass cls = failure_class(s);
         llmopt_counter_inc(s->c_retries);
         atomic_store(&s->ready, false);
         llmopt_log_warn(&lg, "flush of %zu rows failed (attempt %u, sqlstate '%s'): %s",
@@ -720,12 +873,18 @@ static llmopt_err_t flush(llmopt_sink *s, char *errstr, size_t errstr_size) {
         attempt++;
     }
     for (int t = 0; t < LLMOPT_SINK_TABLE_COUNT; t++) {
-        llmopt_counter_add(s->c_out[t], s->tb[t].n);
+        llmopt_counter_add(s->c_out[t], s->tb[t].n - s->tb[t].rejected);
         if (s->tb[t].n && !s->tb[t].direct)
             s->tb[t].direct = s->tb[t].next_direct;
     }
     llmopt_counter_inc(s->c_batches);
     llmopt_histogram_observe(s->h_flush, (double)(now_ms() - t0) / 1000.0);
+    if (s->nbatch_days) {
+        /* days first seen mid-stream: their rows wait in DEFAULT until now */
+        char e2[512];
+        if (ensure_days(s, e2, sizeof(e2)) != LLMOPT_OK)
+            llmopt_log_warn(&lg, "ensure_partitions after the commit failed: %s", e2);
+    }
     if (!s->stopping)
         atomic_store(&s->ready, true);
     s->st.batches++;
@@ -917,6 +1076,7 @@ llmopt_err_t llmopt_sink_new(llmopt_sink **out, const llmopt_sink_conf *conf,
         return llmopt_errf(rc, errstr, errstr_size, "out of memory");
     s->conf = conf;
     s->last_day = INT64_MIN;
+    s->stream_table = -1;
     atomic_init(&s->ready, false);
     llmopt_wbuf_init(&s->raw);
     llmopt_wbuf_init(&s->key);

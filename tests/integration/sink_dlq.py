@@ -7,17 +7,68 @@ the sink refuses itself (a NUL byte in a string) and one undecodable message.
 Expected: every other row of the batch lands; the five messages are in the
 DLQ exactly once each, with their original bytes, reason (rejected + SQLSTATE
 23514, bad_value, decode) and source topic/partition/offset; the stored
-offsets reach the end of every partition.
+offsets reach the end of every partition. The sink's /metrics (http.port)
+counts the same: dead letters per reason, messages in and rows stored per
+table, committed batches, Postgres errors by class, lag 0 at the end; /healthz
+and /readyz answer 200.
 
 usage: sink_dlq.py --llmopt build/tools/llmopt
 """
 import argparse
 import os
+import re
 import time
+import urllib.request
 
 import sink_common as sc
 
 FORMATS = {"metrics": "avro", "signals": "json", "routing": "json", "outcomes": "avro"}
+
+
+def scrape(port, path):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
+        return r.status, r.read().decode()
+
+
+def metric(text, name, labels=""):
+    m = re.search(r"^%s%s (\S+)$" % (re.escape(name), re.escape(labels)), text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def check_metrics(port, sent):
+    for path, body in (("/healthz", "ok"), ("/readyz", "ready")):
+        st, text = scrape(port, path)
+        if st != 200 or body not in text:
+            sc.fail("%s answered %s %r" % (path, st, text))
+    want = {}
+    for table, _, reason in sent:
+        if reason:
+            want[("llmopt_sink_dlq_total", '{reason="%s"}' % reason)] = \
+                want.get(("llmopt_sink_dlq_total", '{reason="%s"}' % reason), 0) + 1
+    tables = {"outcomes": "outcomes", "metrics": "window_metrics", "routing": "routing_decisions"}
+    for t, tbl in tables.items():
+        n_in = sum(1 for table, _, _ in sent if table == t)
+        n_out = sum(1 for table, _, r in sent if table == t and r is None)
+        want[("llmopt_sink_messages_in_total", '{table="%s"}' % tbl)] = n_in
+        want[("llmopt_sink_rows_out_total", '{table="%s"}' % tbl)] = n_out
+        want[("llmopt_sink_consumer_lag", '{table="%s"}' % tbl)] = 0
+    deadline = time.time() + 10
+    while True:
+        _, text = scrape(port, "/metrics")
+        got = {k: metric(text, *k) for k in want}
+        if got == want or time.time() > deadline:
+            break
+        time.sleep(0.5)  # the gauges refresh once a second
+    if got != want:
+        sc.fail("metrics %s, want %s" % (
+            {k: v for k, v in got.items() if want[k] != v}, {k: v for k, v in want.items() if got[k] != v}))
+    batches = metric(text, "llmopt_sink_batches_total")
+    constraint = metric(text, "llmopt_sink_pg_errors_total", '{class="constraint"}')
+    if not batches or not constraint:
+        sc.fail("batches_total %s, pg_errors_total{class=constraint} %s: want both > 0" % (
+            batches, constraint))
+    sc.log("metrics: %d series checked, %d batches, %d constraint errors" % (
+        len(want), batches, constraint))
 
 
 def main():
@@ -70,10 +121,13 @@ def main():
                       on_delivery=lambda e, m, i=idx: cb(e, m, i))
         p.flush(30)
 
+        port = sc.free_port()
         sink = sc.Sink(llmopt, db.dsn, topics, "dlqtest", FORMATS,
-                       extra=["-X", "sink.batch.rows=100000", "-X", "sink.batch.age=1s"])
+                       extra=["-X", "sink.batch.rows=100000", "-X", "sink.batch.age=1s",
+                              "-X", "http.port=%d" % port])
         sink.start()
         sc.wait_offsets(db.connect, "dlqtest", topics, sc.TABLES, 120, sink)
+        check_metrics(port, sent)
         if sink.stop() != 0:
             sc.fail("sink exit code")
 
