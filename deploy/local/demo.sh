@@ -6,9 +6,9 @@
 # drives them with `llmopt simulate` (examples/scenarios/demo.json): simulated
 # gateways choose every arm through libllmopt-gateway, which follows the
 # controller's decisions on llm.routing. At +2 min of event time the best
-# arm's latency triples; at +5 min the cheap arm's error rate jumps to 40 %; at
-# +6 min the premium arm's capacity falls to 40 req/s (rate limit and cache policy
-# changes show as STRATEGY lines).
+# arm's latency triples; at +5 min the cheap arm's error rate jumps to 40 %.
+# Repeated prompts go through the gateway cache, whose answers score lower: rate
+# limit and cache policy changes show as STRATEGY lines.
 # While it runs the terminal shows the traffic split, closed windows (p95,
 # error rate), signals as they fire and decisions with their reasons. It ends
 # with the summary (reward against the oracle and a uniform split, time to
