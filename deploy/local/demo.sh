@@ -97,7 +97,8 @@ pids+=($!)
 $llmopt tail "${t}llm.routing" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
     'select(.value.route | startswith($run)) | .value |
      [.reason | split("; ")[] | select(test("^rate limit of provider|^cache: "))] as $why | select($why | length > 0) |
-     "  STRATEGY  v\(.version) limit \(.rate_limits.global.requests_per_s // 0 | floor) req/s, cache \(if .cache_policy.enabled then "on" else "off" end) ttl \((.cache_policy.ttl_ms // 0) / 1000) s | \($why | join("; ") | .[0:150])"' &
+     "  STRATEGY  v\(.version) limit \(.rate_limits.global.requests_per_s // 0 | floor) req/s, cache \(if .cache_policy.enabled then "on" else "off" end) ttl \((.cache_policy.ttl_ms // 0) / 1000) s | \($why | join("; ") | .[0:150])"' |
+    awk '!seen[$2]++ { print; fflush() }' &
 pids+=($!)
 # one closed window per arm and event-time minute
 $llmopt tail "${t}llm.metrics" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
