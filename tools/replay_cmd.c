@@ -440,6 +440,12 @@ int llmopt_cmd_replay(int argc, char **argv) {
                 fe ? ferr : "", oc.produce_errors, oc.encode_errors);
         goto out;
     }
+    if (!st.events) { /* offsets in range, but only transaction markers */
+        fprintf(stderr, "llmopt replay: no data in the range: its %" PRIu64
+                " offsets hold no records (transaction markers only)\n", st.total);
+        rc = EXIT_NO_DATA;
+        goto out;
+    }
     uint64_t ndlq = 0;
     for (int d = 0; d < LLMOPT_DLQ_COUNT; d++)
         ndlq += st.dlq[d];
