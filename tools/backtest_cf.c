@@ -717,14 +717,17 @@ static void part_prepare(cf_run *r, cf_part *p) {
     cf_data *d = r->data;
     char e[256];
     for (;;) {
-        for (int t = 0; t < 3; t++) {
-            llmopt_pmerge_head *h = &p->head[t].head;
+        llmopt_pmerge_topic heads[LLMOPT_PROC_IN_COUNT];
+        for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++) {
+            llmopt_pmerge_head h = p->head[t].head;
             if (p->cur[t] >= p->n[t])
-                *h = LLMOPT_PMERGE_ENDED;
-            else if (*h == LLMOPT_PMERGE_EMPTY || *h == LLMOPT_PMERGE_ENDED)
-                *h = LLMOPT_PMERGE_QUEUED;
+                h = LLMOPT_PMERGE_ENDED;
+            else if (h == LLMOPT_PMERGE_EMPTY || h == LLMOPT_PMERGE_ENDED)
+                h = LLMOPT_PMERGE_QUEUED;
+            p->head[t].head = h;
+            heads[t] = p->head[t];
         }
-        llmopt_pmerge_step st = llmopt_pmerge_next(p->head);
+        llmopt_pmerge_step st = llmopt_pmerge_next(heads);
         int t = st.topic;
         if (st.action == LLMOPT_PMERGE_FEED) {
             p->feed = t;
