@@ -485,7 +485,11 @@ llmopt_err_t llmopt_route_signal(llmopt_route *r, const llmopt_signal *s, int64_
     }
     (void)ts;
     if (r->canary_arm == a && r->canary.state == LLMOPT_CANARY_RAMPING &&
-        !canary_signal_harmful(&r->canary.cfg, s)) {
+        s->ts_ms < r->canary.step_start_ms) {
+        /* about data from before this step: the gate already judged it */
+        append(what, sizeof(what), ": older than the canary step");
+    } else if (r->canary_arm == a && r->canary.state == LLMOPT_CANARY_RAMPING &&
+               !canary_signal_harmful(&r->canary.cfg, s)) {
         append(what, sizeof(what), ": within the canary's guardrails");
     } else if (r->canary_arm == a) {
         llmopt_canary_transition ct;

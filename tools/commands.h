@@ -13,5 +13,8 @@ int llmopt_cmd_traffic(int argc, char **argv);
 /* llmopt replay --from T --to T: a time range through the processor's engine
  * into run-scoped topics (tools/replay_cmd.c); 3: no data in the range. */
 int llmopt_cmd_replay(int argc, char **argv);
+/* llmopt prompt variants: candidate arms from rewrites of a base template
+ * (tools/prompt.c). */
+int llmopt_cmd_prompt(int argc, char **argv);
 
 #endif

@@ -69,6 +69,7 @@ static void usage(FILE *out) {
                  "  backtest --settings FILE       counterfactual controller replay with other settings\n"
                  "  experiment create|start|stop|status|list  A/B/n experiments (controller)\n"
                  "  arm pin|unpin|disable|enable ROUTE ARM  operator overrides (controller)\n"
+                 "  prompt variants policy=F route=R base=ARM templates=F  candidate prompt arms\n"
                  "  config-doc                     print the configuration reference (markdown)\n"
                  "  version                        print the version\n"
                  "`llmopt <command> --help` lists the options of a command\n");
@@ -174,6 +175,8 @@ int main(int argc, char **argv) {
         return llmopt_cmd_experiment(argc - 1, argv + 1);
     if (!strcmp(cmd, "arm"))
         return llmopt_cmd_arm(argc - 1, argv + 1);
+    if (!strcmp(cmd, "prompt"))
+        return llmopt_cmd_prompt(argc - 1, argv + 1);
     if (!strcmp(cmd, "config-doc"))
         return cmd_config_doc(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
