@@ -298,9 +298,14 @@ static void parse_bucket(walker *w, json_t *o, const char *path, const char *key
                                 false);
     b->tokens_per_min = get_num(w, v, sp, "tokens_per_min", 0, 0, 1e12, false);
     b->tokens_burst = get_num(w, v, sp, "tokens_burst", b->tokens_per_min, 0, 1e12, false);
+    if (!w->failed && (b->tokens_per_min > 0) != (b->tokens_burst > 0))
+        fail(w, sp, "tokens_per_min and tokens_burst must both be set or both be 0");
 }
 
-/* Route members "rate_limits", "cache" and "batching" (controller/strategy.h). */
+/* Route members "rate_limits", "cache" and "batching" (controller/strategy.h).
+ * Bounds stay inside what the gateway library accepts with its default
+ * limits (TTL <= 7 days, <= 1e7 entries, batches <= 1024, waits <= 60 s,
+ * retry/queue times <= 1 h), so no published decision is refused there. */
 static void parse_strategies(walker *w, json_t *o, const char *p, llmopt_policy_route *r) {
     llmopt_strategy_config *c = &r->strat;
     char sp[192], ap[224];
@@ -368,10 +373,10 @@ static void parse_strategies(walker *w, json_t *o, const char *p, llmopt_policy_
         if (en && !json_is_boolean(en))
             fail(w, ap, "expected true or false");
         a->enabled = en ? json_is_true(en) : true;
-        a->ttl_ms = (int64_t)get_num(w, ca, sp, "ttl_ms", (double)a->ttl_ms, 1, 864e6, false);
+        a->ttl_ms = (int64_t)get_num(w, ca, sp, "ttl_ms", (double)a->ttl_ms, 1, 6048e5, false);
         a->max_ttl_ms = a->ttl_ms;
         a->min_ttl_ms = a->min_ttl_ms < a->ttl_ms ? a->min_ttl_ms : a->ttl_ms;
-        c->cache_max_entries = (int64_t)get_num(w, ca, sp, "max_entries", (double)c->cache_max_entries, 1, 1e9, false);
+        c->cache_max_entries = (int64_t)get_num(w, ca, sp, "max_entries", (double)c->cache_max_entries, 1, 1e7, false);
         json_t *ex = json_object_get(ca, "exclude");
         if (ex) {
             path_key(ap, sizeof(ap), sp, "exclude");
@@ -397,8 +402,8 @@ static void parse_strategies(walker *w, json_t *o, const char *p, llmopt_policy_
             path_key(ap, sizeof(ap), sp, "adaptive");
             check_members(w, ad, ap, ak);
             c->cache_adaptive = true;
-            a->min_ttl_ms = (int64_t)get_num(w, ad, ap, "min_ttl_ms", (double)a->min_ttl_ms, 1, 864e6, false);
-            a->max_ttl_ms = (int64_t)get_num(w, ad, ap, "max_ttl_ms", (double)a->max_ttl_ms, 1, 864e6, false);
+            a->min_ttl_ms = (int64_t)get_num(w, ad, ap, "min_ttl_ms", (double)a->min_ttl_ms, 1, 6048e5, false);
+            a->max_ttl_ms = (int64_t)get_num(w, ad, ap, "max_ttl_ms", (double)a->max_ttl_ms, 1, 6048e5, false);
             a->quality_margin = get_num(w, ad, ap, "quality_margin", a->quality_margin, 0, 1, false);
             a->min_samples = (uint64_t)get_num(w, ad, ap, "min_samples", (double)a->min_samples, 1, 1e12, false);
             a->shorten = get_num(w, ad, ap, "shorten", a->shorten, 0.01, 0.99, false);
@@ -421,7 +426,7 @@ static void parse_strategies(walker *w, json_t *o, const char *p, llmopt_policy_
         if (en && !json_is_boolean(en))
             fail(w, ap, "expected true or false");
         c->batching_enabled = en ? json_is_true(en) : true;
-        a->initial = (int32_t)get_num(w, ba, sp, "max_batch", (double)a->initial, 1, 1e6, false);
+        a->initial = (int32_t)get_num(w, ba, sp, "max_batch", (double)a->initial, 1, 1024, false);
         if (a->max_bound < a->initial)
             a->max_bound = a->initial;
         if (a->min_batch > a->initial)
@@ -438,8 +443,8 @@ static void parse_strategies(walker *w, json_t *o, const char *p, llmopt_policy_
             path_key(ap, sizeof(ap), sp, "adaptive");
             check_members(w, ad, ap, ak);
             c->batch_adaptive = true;
-            a->min_batch = (int32_t)get_num(w, ad, ap, "min_batch", (double)a->min_batch, 1, 1e6, false);
-            a->max_bound = (int32_t)get_num(w, ad, ap, "max_batch", (double)a->max_bound, 1, 1e6, false);
+            a->min_batch = (int32_t)get_num(w, ad, ap, "min_batch", (double)a->min_batch, 1, 1024, false);
+            a->max_bound = (int32_t)get_num(w, ad, ap, "max_batch", (double)a->max_bound, 1, 1024, false);
             a->target_p95_ms = get_num(w, ad, ap, "target_p95_ms", a->target_p95_ms, 1e-3, 864e5, false);
             a->headroom = get_num(w, ad, ap, "headroom", a->headroom, 0.01, 0.99, false);
             a->shrink = get_num(w, ad, ap, "shrink", a->shrink, 0.01, 0.99, false);

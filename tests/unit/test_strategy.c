@@ -142,6 +142,11 @@ static void test_policy_errors(void) {
         {"\"cache\":{\"ttl_ms\":1000,\"adaptive\":{\"min_ttl_ms\":5000}}", "cache: ttl_ms"},
         {"\"batching\":{\"max_batch\":8,\"adaptive\":{\"max_batch\":4}}", "batching:"},
         {"\"cache\":{\"tll_ms\":1000}", "cache.tll_ms: unknown member"},
+        {"\"cache\":{\"ttl_ms\":700000000}", "cache.ttl_ms: value"},
+        {"\"batching\":{\"max_batch\":2000}", "batching.max_batch: value"},
+        {"\"rate_limits\":{\"global\":{\"requests_per_s\":10,\"tokens_per_min\":100,"
+         "\"tokens_burst\":0}}",
+         "both be set"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char js[1024];
