@@ -51,6 +51,33 @@ void llmopt_pmerge_queue_release(llmopt_pmerge_queue *q) {
     memset(q, 0, sizeof(*q));
 }
 
+void llmopt_pmerge_recs_init(llmopt_pmerge_recs *r) {
+    llmopt_request_init(&r->req);
+    llmopt_response_init(&r->resp);
+    llmopt_feedback_init(&r->fb);
+}
+
+void llmopt_pmerge_recs_release(llmopt_pmerge_recs *r) {
+    llmopt_request_release(&r->req);
+    llmopt_response_release(&r->resp);
+    llmopt_feedback_release(&r->fb);
+}
+
+void *llmopt_pmerge_rec(llmopt_pmerge_recs *r, int t) {
+    return t == LLMOPT_PROC_IN_REQUESTS    ? (void *)&r->req
+           : t == LLMOPT_PROC_IN_RESPONSES ? (void *)&r->resp
+                                           : (void *)&r->fb;
+}
+
+llmopt_err_t llmopt_pmerge_feed(llmopt_engine *e, llmopt_pmerge_recs *r, int t,
+                                const llmopt_engine_src *src) {
+    if (t == LLMOPT_PROC_IN_REQUESTS)
+        return llmopt_engine_on_request(e, &r->req, src);
+    if (t == LLMOPT_PROC_IN_RESPONSES)
+        return llmopt_engine_on_response(e, &r->resp, src);
+    return llmopt_engine_on_feedback(e, &r->fb, src);
+}
+
 llmopt_pmerge_step llmopt_pmerge_next(const llmopt_pmerge_topic t[LLMOPT_PROC_IN_COUNT]) {
     llmopt_pmerge_step s = {LLMOPT_PMERGE_DONE, -1};
     int best = -1;

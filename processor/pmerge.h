@@ -46,6 +46,22 @@ void llmopt_pmerge_queue_pop(llmopt_pmerge_queue *q);
 /* Destroys every message and frees the queue (empty again). */
 void llmopt_pmerge_queue_release(llmopt_pmerge_queue *q);
 
+/* One decoded record per input topic: the heads being merged. */
+typedef struct llmopt_pmerge_recs {
+    llmopt_request req;
+    llmopt_response resp;
+    llmopt_feedback fb;
+} llmopt_pmerge_recs;
+
+void llmopt_pmerge_recs_init(llmopt_pmerge_recs *r);
+void llmopt_pmerge_recs_release(llmopt_pmerge_recs *r);
+/* The record of topic index t (for llmopt_pmerge_decode). */
+void *llmopt_pmerge_rec(llmopt_pmerge_recs *r, int t);
+/* Feeds the decoded head of topic t to the engine (on_request, on_response
+ * or on_feedback); the engine's result. */
+llmopt_err_t llmopt_pmerge_feed(llmopt_engine *e, llmopt_pmerge_recs *r, int t,
+                                const llmopt_engine_src *src);
+
 /* What the caller knows about the head of one topic. */
 typedef enum llmopt_pmerge_head {
     LLMOPT_PMERGE_EMPTY = 0, /* nothing queued, more may come: wait */

@@ -48,9 +48,7 @@ typedef struct rp {
     llmopt_pmerge_topic head[LLMOPT_PROC_IN_COUNT];
     char head_err[LLMOPT_PROC_IN_COUNT][300];
     int64_t emax;
-    llmopt_request req;
-    llmopt_response resp;
-    llmopt_feedback fb;
+    llmopt_pmerge_recs recs; /* the decoded heads */
     const rd_kafka_message_t *cur; /* the message the engine is working on */
     int cur_topic;
     double t0, cpu0, last_progress;
@@ -376,13 +374,10 @@ static llmopt_err_t merge(rp *r, bool *done, char *errstr, size_t errstr_size) {
             *done = true;
             return LLMOPT_OK;
         case LLMOPT_PMERGE_DECODE: {
-            void *rec = t == LLMOPT_PROC_IN_REQUESTS    ? (void *)&r->req
-                        : t == LLMOPT_PROC_IN_RESPONSES ? (void *)&r->resp
-                                                        : (void *)&r->fb;
             int64_t ts = 0;
-            llmopt_pmerge_decoded d =
-                llmopt_pmerge_decode(t, r->o->pc->format_in[t], r->avro, llmopt_pmerge_queue_peek(&r->q[t]), rec,
-                                     &ts, r->head_err[t], sizeof(r->head_err[t]));
+            llmopt_pmerge_decoded d = llmopt_pmerge_decode(
+                t, r->o->pc->format_in[t], r->avro, llmopt_pmerge_queue_peek(&r->q[t]),
+                llmopt_pmerge_rec(&r->recs, t), &ts, r->head_err[t], sizeof(r->head_err[t]));
             if (d == LLMOPT_PMERGE_RETRY) /* registry down: a replay does not wait for it */
                 return llmopt_errf(LLMOPT_ERR_IO, errstr, errstr_size,
                                    "schema registry unavailable: %s", r->head_err[t]);
@@ -404,13 +399,7 @@ static llmopt_err_t merge(rp *r, bool *done, char *errstr, size_t errstr_size) {
             llmopt_engine_src src = {r->o->pc->topic_in[t], m->partition, m->offset};
             r->cur = m;
             r->cur_topic = t;
-            llmopt_err_t e;
-            if (t == LLMOPT_PROC_IN_REQUESTS)
-                e = llmopt_engine_on_request(r->eng, &r->req, &src);
-            else if (t == LLMOPT_PROC_IN_RESPONSES)
-                e = llmopt_engine_on_response(r->eng, &r->resp, &src);
-            else
-                e = llmopt_engine_on_feedback(r->eng, &r->fb, &src);
+            llmopt_err_t e = llmopt_pmerge_feed(r->eng, &r->recs, t, &src);
             r->cur = NULL;
             if (e)
                 return llmopt_errf(e, errstr, errstr_size, "engine of partition '%d' failed: %s",
@@ -505,9 +494,7 @@ llmopt_err_t llmopt_replay_run(const llmopt_replay_opts *opts, const llmopt_repl
     r.t0 = mono_s();
     r.cpu0 = cpu_s();
     r.last_progress = r.t0;
-    llmopt_request_init(&r.req);
-    llmopt_response_init(&r.resp);
-    llmopt_feedback_init(&r.fb);
+    llmopt_pmerge_recs_init(&r.recs);
     llmopt_err_t res;
     if ((res = llmopt_proc_engine_config(opts->pc, &r.ecfg, errstr, errstr_size)))
         goto out;
@@ -555,8 +542,6 @@ out:
     free(r.spans);
     llmopt_avro_codec_destroy(r.avro);
     llmopt_registry_destroy(r.reg);
-    llmopt_request_release(&r.req);
-    llmopt_response_release(&r.resp);
-    llmopt_feedback_release(&r.fb);
+    llmopt_pmerge_recs_release(&r.recs);
     return res;
 }

@@ -316,22 +316,17 @@ int llmopt_cmd_replay(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    if (llmopt_replay_parse_time(from_s, &from_ms)) {
-        fprintf(stderr,
-                "llmopt replay: invalid --from '%s' (epoch ms or RFC 3339, e.g. "
-                "2026-11-29T03:00:00Z)\n",
-                from_s);
-        rc = 2;
-        goto out;
-    }
-    if (llmopt_replay_parse_time(to_s, &to_ms)) {
-        fprintf(stderr,
-                "llmopt replay: invalid --to '%s' (epoch ms or RFC 3339, e.g. "
-                "2026-11-29T03:00:00Z)\n",
-                to_s);
-        rc = 2;
-        goto out;
-    }
+    const char *const flag[2] = {"--from", "--to"}, *const val[2] = {from_s, to_s};
+    int64_t *const dst[2] = {&from_ms, &to_ms};
+    for (int i = 0; i < 2; i++)
+        if (llmopt_replay_parse_time(val[i], dst[i])) {
+            fprintf(stderr,
+                    "llmopt replay: invalid %s '%s' (epoch ms or RFC 3339, e.g. "
+                    "2026-11-29T03:00:00Z)\n",
+                    flag[i], val[i]);
+            rc = 2;
+            goto out;
+        }
     if (from_ms >= to_ms) {
         fprintf(stderr, "llmopt replay: invalid range: --from '%s' is not before --to '%s'\n",
                 from_s, to_s);
