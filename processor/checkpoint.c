@@ -30,6 +30,26 @@ void llmopt_ckpt_blob_write(llmopt_wbuf *w, int32_t partition,
     llmopt_wbuf_bytes(w, engine, engine_len);
 }
 
+size_t llmopt_ckpt_blob_begin(llmopt_wbuf *w, int32_t partition,
+                              const int64_t offsets[LLMOPT_CKPT_TOPICS]) {
+    llmopt_wbuf_header(w, "PCKP", 1);
+    llmopt_wbuf_u32(w, (uint32_t)partition);
+    llmopt_wbuf_u32(w, LLMOPT_CKPT_TOPICS);
+    for (int i = 0; i < LLMOPT_CKPT_TOPICS; i++)
+        llmopt_wbuf_i64(w, offsets[i]);
+    size_t at = w->len;
+    llmopt_wbuf_u64(w, 0);
+    return at;
+}
+
+void llmopt_ckpt_blob_end(llmopt_wbuf *w, size_t at) {
+    if (w->err || at + 8 > w->len)
+        return;
+    uint64_t n = (uint64_t)(w->len - at - 8);
+    for (int i = 0; i < 8; i++)
+        w->data[at + (size_t)i] = (uint8_t)(n >> (8 * i));
+}
+
 llmopt_err_t llmopt_ckpt_blob_read(const void *data, size_t len, int32_t *partition,
                                    int64_t offsets[LLMOPT_CKPT_TOPICS], const void **engine,
                                    size_t *engine_len, char *errstr, size_t errstr_size) {

@@ -40,6 +40,14 @@ void llmopt_ckpt_blob_write(llmopt_wbuf *w, int32_t partition,
                             const int64_t offsets[LLMOPT_CKPT_TOPICS], const void *engine,
                             size_t engine_len);
 
+/* The same blob written in place: _begin appends the header and returns
+ * where the engine length goes, the caller appends the engine state to w
+ * (llmopt_engine_save), _end fills in its length. No second copy of a
+ * large state. */
+size_t llmopt_ckpt_blob_begin(llmopt_wbuf *w, int32_t partition,
+                              const int64_t offsets[LLMOPT_CKPT_TOPICS]);
+void llmopt_ckpt_blob_end(llmopt_wbuf *w, size_t at);
+
 /* Parses a blob: the engine bytes point into data. LLMOPT_ERR_INVALID with
  * the reason on a bad tag, version, topic count or length. */
 llmopt_err_t llmopt_ckpt_blob_read(const void *data, size_t len, int32_t *partition,

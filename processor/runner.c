@@ -82,7 +82,11 @@ struct llmopt_runner {
     bool txn_open;
     int64_t cycle_start_ms;
     int64_t cycle_msgs;
-    llmopt_wbuf enc, ck, blob;
+    llmopt_wbuf enc, blob;
+    /* checkpoint blobs produced without a copy: librdkafka reads them until
+     * delivery, so they are freed only once the producer queue is empty */
+    uint8_t **held;
+    size_t nheld, cap_held;
     llmopt_json_buf jbuf;
     /* the input message the engine is working on (for dead letters) */
     const rd_kafka_message_t *cur;
@@ -137,22 +141,22 @@ static int topic_index(const llmopt_runner *r, const char *name) {
 
 /* ---- producing ---- */
 
-static void produce(llmopt_runner *r, rd_kafka_topic_t *rkt, int32_t partition, const void *key,
-                    size_t key_len, const void *val, size_t val_len, rd_kafka_headers_t *hdrs,
-                    void *opaque) {
+static void produce_flags(llmopt_runner *r, rd_kafka_topic_t *rkt, int32_t partition,
+                          const void *key, size_t key_len, const void *val, size_t val_len,
+                          rd_kafka_headers_t *hdrs, void *opaque, int msgflags) {
     for (;;) {
         rd_kafka_resp_err_t err;
         if (hdrs)
             err = rd_kafka_producev(r->producer, RD_KAFKA_V_RKT(rkt),
                                     RD_KAFKA_V_PARTITION(partition),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_MSGFLAGS(msgflags),
                                     RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)val, val_len),
                                     RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque),
                                     RD_KAFKA_V_END);
         else
             err = rd_kafka_producev(r->producer, RD_KAFKA_V_RKT(rkt),
                                     RD_KAFKA_V_PARTITION(partition),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_MSGFLAGS(msgflags),
                                     RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)val, val_len),
                                     RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
         if (!err)
@@ -168,6 +172,22 @@ static void produce(llmopt_runner *r, rd_kafka_topic_t *rkt, int32_t partition, 
                          rd_kafka_err2str(err));
         return;
     }
+}
+
+static void produce(llmopt_runner *r, rd_kafka_topic_t *rkt, int32_t partition, const void *key,
+                    size_t key_len, const void *val, size_t val_len, rd_kafka_headers_t *hdrs,
+                    void *opaque) {
+    produce_flags(r, rkt, partition, key, key_len, val, val_len, hdrs, opaque,
+                  RD_KAFKA_MSG_F_COPY);
+}
+
+/* Frees the held checkpoint blobs once nothing queued can refer to them. */
+static void release_held(llmopt_runner *r, bool producer_gone) {
+    if (!producer_gone && (!r->producer || rd_kafka_outq_len(r->producer) > 0))
+        return;
+    for (size_t i = 0; i < r->nheld; i++)
+        free(r->held[i]);
+    r->nheld = 0;
 }
 
 static void ensure_txn(llmopt_runner *r) {
@@ -424,33 +444,48 @@ static void merge(llmopt_runner *r, part *pt) {
 /* ---- checkpoints ---- */
 
 static void write_checkpoint(llmopt_runner *r, part *pt) {
-    r->ck.len = 0;
-    r->ck.err = 0;
-    llmopt_engine_save(pt->eng, &r->ck);
+    /* the engine state goes straight into the blob: one buffer, not two */
     r->blob.len = 0;
     r->blob.err = 0;
-    llmopt_ckpt_blob_write(&r->blob, pt->p, pt->next_off, r->ck.data, r->ck.len);
-    if (r->ck.err || r->blob.err) {
+    size_t at = llmopt_ckpt_blob_begin(&r->blob, pt->p, pt->next_off);
+    llmopt_engine_save(pt->eng, &r->blob);
+    llmopt_ckpt_blob_end(&r->blob, at);
+    if (r->blob.err) {
         set_fatal(r, "checkpoint of partition '%d': out of memory", pt->p);
         return;
     }
+    /* the chunks are produced without a copy (a large state would
+     * otherwise be held twice, here and in librdkafka's queue): the blob is
+     * held until the producer queue is empty (release_held) */
+    if (r->nheld == r->cap_held) {
+        size_t nc = r->cap_held ? r->cap_held * 2 : 8;
+        uint8_t **nh = realloc(r->held, nc * sizeof(*nh));
+        if (!nh) {
+            set_fatal(r, "checkpoint of partition '%d': out of memory", pt->p);
+            return;
+        }
+        r->held = nh;
+        r->cap_held = nc;
+    }
+    size_t blen;
+    const uint8_t *blob = r->held[r->nheld++] = llmopt_wbuf_detach(&r->blob, &blen);
     size_t cb = (size_t)r->pc->chunk_bytes;
-    uint32_t n = llmopt_ckpt_nchunks(r->blob.len, cb);
+    uint32_t n = llmopt_ckpt_nchunks(blen, cb);
     char key[40];
     for (uint32_t i = 0; i < n; i++) {
         size_t off = (size_t)i * cb;
-        size_t len = r->blob.len - off < cb ? r->blob.len - off : cb;
+        size_t len = blen - off < cb ? blen - off : cb;
         size_t kl = llmopt_ckpt_chunk_key(key, sizeof(key), pt->p, i);
-        produce(r, r->rkt_state, pt->p, key, kl, r->blob.data + off, len, NULL,
-                i == 0 ? (void *)(intptr_t)(pt->p + 1) : NULL);
+        produce_flags(r, r->rkt_state, pt->p, key, kl, blob + off, len, NULL,
+                      i == 0 ? (void *)(intptr_t)(pt->p + 1) : NULL, 0);
     }
     llmopt_wbuf man;
     llmopt_wbuf_init(&man);
-    llmopt_ckpt_manifest_write(&man, pt->p, n, r->blob.data, r->blob.len);
+    llmopt_ckpt_manifest_write(&man, pt->p, n, blob, blen);
     size_t kl = llmopt_ckpt_manifest_key(key, sizeof(key), pt->p);
     produce(r, r->rkt_state, pt->p, key, kl, man.data, man.len, NULL, NULL);
     llmopt_wbuf_release(&man);
-    llmopt_counter_add(r->c_ckpt_bytes, r->blob.len);
+    llmopt_counter_add(r->c_ckpt_bytes, blen);
 }
 
 static bool rewind_all(llmopt_runner *r);
@@ -471,6 +506,7 @@ static void commit_cycle(llmopt_runner *r, int timeout_ms) {
     if (r->fatal)
         return;
     rd_kafka_resp_err_t fe = rd_kafka_flush(r->producer, timeout_ms);
+    release_held(r, false);
     rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(16);
     for (int32_t p = 0; p < r->nparts; p++) {
         part *pt = r->parts[p];
@@ -950,7 +986,6 @@ llmopt_runner *llmopt_runner_new(const llmopt_processor_conf *pc, const llmopt_c
     r->m = metrics;
     llmopt_kafka_dr_stats_init(&r->dr);
     llmopt_wbuf_init(&r->enc);
-    llmopt_wbuf_init(&r->ck);
     llmopt_wbuf_init(&r->blob);
     llmopt_json_buf_init(&r->jbuf);
     if (llmopt_proc_engine_config(pc, &r->ecfg, errstr, errstr_size))
@@ -1139,10 +1174,11 @@ void llmopt_runner_destroy(llmopt_runner *r) {
     }
     if (r->producer)
         rd_kafka_destroy(r->producer);
+    release_held(r, true);
+    free(r->held);
     llmopt_avro_codec_destroy(r->avro);
     llmopt_registry_destroy(r->reg);
     llmopt_wbuf_release(&r->enc);
-    llmopt_wbuf_release(&r->ck);
     llmopt_wbuf_release(&r->blob);
     llmopt_json_buf_release(&r->jbuf);
     free(r);

@@ -70,6 +70,14 @@ static void test_blob_roundtrip_and_rejects(void) {
     CU_ASSERT(got[0] == 10 && got[1] == -1 && got[2] == 99);
     CU_ASSERT_EQUAL(elen, sizeof(eng));
     CU_ASSERT(e && memcmp(e, eng, sizeof(eng)) == 0);
+    /* written in place: the same bytes */
+    llmopt_wbuf w2;
+    llmopt_wbuf_init(&w2);
+    size_t at = llmopt_ckpt_blob_begin(&w2, 7, offs);
+    llmopt_wbuf_bytes(&w2, eng, sizeof(eng));
+    llmopt_ckpt_blob_end(&w2, at);
+    CU_ASSERT(w2.len == w.len && memcmp(w2.data, w.data, w.len) == 0);
+    llmopt_wbuf_release(&w2);
     /* every truncation is refused */
     for (size_t n = 0; n < w.len; n++)
         CU_ASSERT_EQUAL(llmopt_ckpt_blob_read(w.data, n, &p, got, &e, &elen, NULL, 0),
