@@ -15,12 +15,19 @@
  * sink.name) changes nothing. Input is read with isolation.level
  * read_committed: aborted processor transactions are never stored.
  *
- * One transaction per batch (sink.batch.rows rows or sink.batch.age old):
- *   COPY into a temporary staging table per target table (ON COMMIT DELETE
- *   ROWS), INSERT .. SELECT .. ON CONFLICT DO NOTHING into the target, upsert
- *   the offsets, COMMIT. A batch is deduplicated by primary key first (the
- *   first message with a key wins, as ON CONFLICT DO NOTHING does across
- *   batches): one INSERT may not touch a key twice.
+ * One transaction per batch (sink.batch.rows rows or sink.batch.age old),
+ * detailed in docs/SINK.md: the outcomes rows are streamed into
+ * COPY llmopt.outcomes (binary format) while the batch fills; the other
+ * tables are COPied straight into their table at the flush; then the
+ * offsets upsert and COMMIT. COPY straight into the table is right only
+ * while keys are new: a unique violation (a key stored by an earlier batch
+ * or another sink) rolls back to a savepoint and stores that table's batch
+ * through a temporary staging table (ON COMMIT DELETE ROWS) and
+ * INSERT .. SELECT .. ON CONFLICT DO NOTHING instead. A batch is
+ * deduplicated by primary key first (the first message with a key wins, as
+ * ON CONFLICT DO NOTHING does across batches): one INSERT may not touch a
+ * key twice. Any failure of the stream only ends it: the flush then stores
+ * the whole batch, kept in memory, the ordinary way.
  *
  * Failures:
  *   - Postgres unreachable or restarted (SQLSTATE class 08, 57P0x, session
