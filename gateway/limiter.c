@@ -139,9 +139,9 @@ void gw_limits_publish(gw_route *r, const gw_snap *snap) {
     gw_limits_copy *c = &L->copy[(seq + 1) & 1];
     const llmopt_rate_limits *rl =
         snap && snap->rec.has_rate_limits ? &snap->rec.rate_limits : NULL;
-    /* a reader that sees any store below also sees seq move (and retries) */
-    atomic_thread_fence(memory_order_release);
-    atomic_store_explicit(&c->version, snap ? snap->rec.version : 0, memory_order_relaxed);
+    /* release stores: a reader whose acquire load sees any of them also
+     * sees the seq store of the publish before this one (and retries) */
+    atomic_store_explicit(&c->version, snap ? snap->rec.version : 0, memory_order_release);
     unsigned tiers = 0, zero = 0;
     for (int k = 0; k < 3; k++) {
         const llmopt_token_bucket *tb = NULL;
@@ -156,27 +156,27 @@ void gw_limits_publish(gw_route *r, const gw_snap *snap) {
         double tt = tb && tb->tokens_per_min > 0 ? 1e9 / (tb->tokens_per_min / 60.0) : 0;
         if (tb)
             tiers |= 1u << k;
-        atomic_store_explicit(&t->req_inc_ns, round_ns(rt), memory_order_relaxed);
-        atomic_store_explicit(&t->tok_ns, tt, memory_order_relaxed);
+        atomic_store_explicit(&t->req_inc_ns, round_ns(rt), memory_order_release);
+        atomic_store_explicit(&t->tok_ns, tt, memory_order_release);
         for (int p = 0; p < 4; p++) {
             double share = snap ? snap->prio_share[p] : 1.0;
             atomic_store_explicit(&t->req_cap_ns[p],
                                   tb ? round_ns(share * tb->requests_burst * rt) : 0,
-                                  memory_order_relaxed);
+                                  memory_order_release);
             atomic_store_explicit(&t->tok_cap_ns[p],
                                   tb ? round_ns(share * tb->tokens_burst * tt) : 0,
-                                  memory_order_relaxed);
+                                  memory_order_release);
         }
     }
     for (int p = 0; p < 4; p++)
         if (snap && !(snap->prio_share[p] > 0))
             zero |= 1u << p;
-    atomic_store_explicit(&c->tiers, (uint8_t)tiers, memory_order_relaxed);
-    atomic_store_explicit(&c->zero_share, (uint8_t)zero, memory_order_relaxed);
-    atomic_store_explicit(&c->on_limit, rl ? (int)rl->on_limit : 0, memory_order_relaxed);
-    atomic_store_explicit(&c->retry_after_ms, rl ? rl->retry_after_ms : 0, memory_order_relaxed);
+    atomic_store_explicit(&c->tiers, (uint8_t)tiers, memory_order_release);
+    atomic_store_explicit(&c->zero_share, (uint8_t)zero, memory_order_release);
+    atomic_store_explicit(&c->on_limit, rl ? (int)rl->on_limit : 0, memory_order_release);
+    atomic_store_explicit(&c->retry_after_ms, rl ? rl->retry_after_ms : 0, memory_order_release);
     atomic_store_explicit(&c->queue_timeout_ms, rl ? rl->queue_timeout_ms : 0,
-                          memory_order_relaxed);
+                          memory_order_release);
     atomic_store_explicit(&L->seq, seq + 1, memory_order_release);
 }
 
@@ -198,22 +198,22 @@ static void limits_read(const gw_route_limits *L, unsigned prio, limits_view *v)
     for (;;) {
         uint64_t seq = atomic_load_explicit(&L->seq, memory_order_acquire);
         const gw_limits_copy *c = &L->copy[seq & 1];
-        v->version = atomic_load_explicit(&c->version, memory_order_relaxed);
-        v->tiers = atomic_load_explicit(&c->tiers, memory_order_relaxed);
-        v->zero_share = (atomic_load_explicit(&c->zero_share, memory_order_relaxed) >> prio) & 1;
-        v->on_limit = atomic_load_explicit(&c->on_limit, memory_order_relaxed);
-        v->retry_after_ms = atomic_load_explicit(&c->retry_after_ms, memory_order_relaxed);
-        v->queue_timeout_ms = atomic_load_explicit(&c->queue_timeout_ms, memory_order_relaxed);
+        v->version = atomic_load_explicit(&c->version, memory_order_acquire);
+        v->tiers = atomic_load_explicit(&c->tiers, memory_order_acquire);
+        v->zero_share = (atomic_load_explicit(&c->zero_share, memory_order_acquire) >> prio) & 1;
+        v->on_limit = atomic_load_explicit(&c->on_limit, memory_order_acquire);
+        v->retry_after_ms = atomic_load_explicit(&c->retry_after_ms, memory_order_acquire);
+        v->queue_timeout_ms = atomic_load_explicit(&c->queue_timeout_ms, memory_order_acquire);
         for (int k = 0; k < 3; k++) {
             if (!(v->tiers & (1u << k)))
                 continue;
             const gw_tier *t = &c->tier[k];
-            v->t[k].req_inc = atomic_load_explicit(&t->req_inc_ns, memory_order_relaxed);
-            v->t[k].req_cap = atomic_load_explicit(&t->req_cap_ns[prio], memory_order_relaxed);
-            v->t[k].tok_ns = atomic_load_explicit(&t->tok_ns, memory_order_relaxed);
-            v->t[k].tok_cap = atomic_load_explicit(&t->tok_cap_ns[prio], memory_order_relaxed);
+            v->t[k].req_inc = atomic_load_explicit(&t->req_inc_ns, memory_order_acquire);
+            v->t[k].req_cap = atomic_load_explicit(&t->req_cap_ns[prio], memory_order_acquire);
+            v->t[k].tok_ns = atomic_load_explicit(&t->tok_ns, memory_order_acquire);
+            v->t[k].tok_cap = atomic_load_explicit(&t->tok_cap_ns[prio], memory_order_acquire);
         }
-        atomic_thread_fence(memory_order_acquire);
+        /* the acquire loads above keep this one after them */
         if (atomic_load_explicit(&L->seq, memory_order_relaxed) == seq)
             return;
     }
