@@ -13,9 +13,13 @@ Produces N requests and their responses (Avro) to fresh topics, then
              sampled from /metrics every 50 ms) from the first sample above 0
              to the first sample at the total, over that time (start-up, group
              join and restore excluded; the final commit included).
+Also printed, as a diagnosis that a loaded machine disturbs less: CPU time
+(user + system, all threads) per message of each side over the same spans
+(bare: the child's rusage; processor: /proc/PID/stat at those two samples).
 """
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -43,6 +47,7 @@ def main():
         ends = pt.end_offsets(tp)
         n = {t: sum(v for (tn, _), v in ends.items() if tn == tp.inputs[t]) for t in pt.INPUTS}
         total_t = 0.0
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         for t in ("requests", "responses"):
             t0 = time.time()
             rec = "Request" if t == "requests" else "Response"
@@ -52,6 +57,15 @@ def main():
             rate = float(out.split("=")[1].split()[0])
             total_t += n[t] / rate
         bare = (n["requests"] + n["responses"]) / total_t
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        bare_cpu = (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) / (
+            n["requests"] + n["responses"])
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def proc_cpu(pid):
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
         g = "pbench-%d" % os.getpid()
         port = 18000 + os.getpid() % 1000
         pr = pt.Proc(a.proc, tp, g, "b1", False, "/tmp", extra=["-X", "processor.commit.interval=1s",
@@ -69,7 +83,11 @@ def main():
                 continue
             done = sum(int(float(l.split()[-1])) for l in body.splitlines()
                        if l.startswith("llmopt_processor_events_in_total"))
-            samples.append((time.time(), done))
+            try:
+                cpu = proc_cpu(pr.p.pid)
+            except OSError:
+                cpu = float("nan")
+            samples.append((time.time(), done, cpu))
             if done >= want and "llmopt_processor_commits_total 0" not in body:
                 break
             time.sleep(0.05)
@@ -79,6 +97,9 @@ def main():
         proc = (last[1] - first[1]) / (last[0] - first[0])
         print("bare consume+decode: %.0f msg/s; processor: %.0f msg/s (%d msgs in %.2f s); ratio %.2f" % (bare, proc, last[1] - first[1], last[0] - first[0],
                                                  proc / bare))
+        pcpu = (last[2] - first[2]) / max(1, last[1] - first[1])
+        print("cpu per message: bare %.2f us, processor %.2f us (all threads); cpu ratio %.2f"
+              % (bare_cpu * 1e6, pcpu * 1e6, bare_cpu / pcpu if pcpu > 0 else float("nan")))
     finally:
         tp.delete()
 
