@@ -9,7 +9,9 @@ one drift Signal) with known figures, so every verdict below is forced by the da
   grad      A/B/n (control + 2 treatments), primary reward, guardrail error_rate: the
             treatment with the true +0.15 reward gain is declared the winner in Postgres
             (status concluded), and its arm climbs the canary ramp 10 -> 25 -> 50 -> 100 %
-            on llm.routing (state canary, then promoted with everything but the floors)
+            on llm.routing (state canary, then promoted with everything but the floors);
+            a benign drift Signal on it during the ramp (latency down 900 -> 600 ms) is
+            noted but does not roll it back
   guard     A/B: the winner's canary serves windows with a +30 point error rate: the
             ramp rolls back (guardrail), a 'rollback' alert is POSTed, and the arm falls
             back to its exploration floor
@@ -256,6 +258,16 @@ def main():
                         phase[k] = "ramp"
                 elif phase[k] == "ramp" and rec and rec["state"] == "canary":
                     phase[k] = "canary"
+                    if k == "grad":
+                        sig = {"signal_id": "%s|t2|adwin|latency_ms|1" % R[k],
+                               "ts_ms": int(time.time() * 1000), "route": R[k], "arm": "t2",
+                               "kind": "drift", "detector": "adwin", "metric": "latency_ms",
+                               "direction": "down", "magnitude": 300.0, "before": 900.0,
+                               "after": 600.0, "sample_index": 1, "severity": 2.0,
+                               "window_end_ms": None}
+                        prod.produce(prefix + "llm.signals", key=R[k], value=json.dumps(sig))
+                        prod.flush(10)
+                        log("grad: canary at %.0f %%, benign drift signal sent" % (100 * rec["weight"]))
                     if k == "guard":
                         truth[(R[k], win)]["err"] = 0.31  # breach: +30 points of errors
                         log("guard: canary at %.0f %%, new arm now fails 31 %%" % (100 * rec["weight"]))
@@ -289,6 +301,8 @@ def main():
         log("phases:", phase, "canary weights seen:", seen_steps)
         # grad: concluded v2, ramp 10/25/50 then promoted
         check(phase["grad"] == "promoted", "grad: winner not promoted (%s)" % phase["grad"])
+        check(any("within the canary's guardrails" in h["reason"] for h in rt.history[R["grad"]]),
+              "grad: the benign drift never reached a decision")
         steps = [round(x, 2) for x in seen_steps.get("grad", [])]
         check(steps[:3] == [0.1, 0.25, 0.5], "grad: ramp steps seen %r" % steps)
         w = rt.arm(R["grad"], "t2")["weight"]
