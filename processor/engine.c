@@ -960,9 +960,6 @@ static llmopt_err_t finish(llmopt_engine *e) {
 llmopt_err_t llmopt_engine_on_request(llmopt_engine *e, const llmopt_request *r,
                                       const llmopt_engine_src *src) {
     char detail[256];
-    /* the duplicate checks below look in both tables: overlap their misses */
-    llmopt_join_prefetch(e->pending, r->request_id.ptr, r->request_id.len);
-    llmopt_join_prefetch(e->awaiting, r->request_id.ptr, r->request_id.len);
     const char *missing = !str_ok(r->request_id) ? "request_id"
                           : !str_ok(r->route)    ? "route"
                           : !str_ok(r->arm)      ? "arm"
@@ -1070,9 +1067,6 @@ static llmopt_err_t unwind_response(llmopt_engine *e, const char *id, size_t idl
 llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *r,
                                        const llmopt_engine_src *src) {
     char detail[256];
-    /* the request is taken from one table, the outcome put in the other */
-    llmopt_join_prefetch(e->pending, r->request_id.ptr, r->request_id.len);
-    llmopt_join_prefetch(e->awaiting, r->request_id.ptr, r->request_id.len);
     const char *missing = !str_ok(r->request_id) ? "request_id"
                           : !str_ok(r->route)    ? "route"
                           : !str_ok(r->arm)      ? "arm"

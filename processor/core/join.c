@@ -315,12 +315,6 @@ void *llmopt_join_take(llmopt_join *j, const void *key, size_t keylen, int64_t *
     return p;
 }
 
-void llmopt_join_prefetch(const llmopt_join *j, const void *key, size_t keylen) {
-    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
-        return;
-    __builtin_prefetch(&j->slots[key_hash(key, keylen) & (j->cap - 1)]);
-}
-
 void *llmopt_join_peek(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms) {
     jentry *e = lookup(j, key, keylen);
     if (!e)

@@ -86,12 +86,6 @@ llmopt_err_t llmopt_join_put(llmopt_join *j, const void *key, size_t keylen,
  * NULL when absent. */
 void *llmopt_join_take(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms);
 
-/* A hint that key is about to be looked up: starts loading its home slot
- * (the table is larger than the caches when many entries wait, so each
- * lookup begins with a miss; hinting two tables lets both misses overlap).
- * No effect on the table's contents. */
-void llmopt_join_prefetch(const llmopt_join *j, const void *key, size_t keylen);
-
 /* Returns the payload without removing it (still owned by the table), or
  * NULL. The caller may change the payload but must then report its new size
  * with llmopt_join_resize(). */
