@@ -36,6 +36,7 @@ import threading
 import time
 
 import fastavro
+from controller_test import Failed, Hook, check, dsn_for, log  # shared test helpers
 import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -47,34 +48,14 @@ SCHEMA = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", "rou
 FLOOR = 0.02
 
 
-def log(*a):
-    print("[%s]" % time.strftime("%H:%M:%S"), *a, flush=True)
-
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failed(msg)
-
-
-def dsn_for(db):
-    return " ".join([p for p in ADMIN_DSN.split() if not p.startswith("dbname=")] + ["dbname=" + db])
-
-
-class Hook(http.server.BaseHTTPRequestHandler):
-    posts = []
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        Hook.posts.append(json.loads(self.rfile.read(n)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
+def drift_signal(route, arm, direction, before, after):
+    """A latency drift Signal as the processor writes it (JSON)."""
+    return json.dumps({"signal_id": "%s|%s|adwin|latency_ms|%s" % (route, arm, direction),
+                       "ts_ms": int(time.time() * 1000), "route": route, "arm": arm,
+                       "kind": "drift", "detector": "adwin", "metric": "latency_ms",
+                       "direction": direction, "magnitude": abs(after - before),
+                       "before": before, "after": after, "sample_index": 1, "severity": 2.0,
+                       "window_end_ms": None})
 
 
 def window(route, arm, end_ms, n, reward, quality, errors, p95, cost):
@@ -259,26 +240,16 @@ def main():
                 elif phase[k] == "ramp" and rec and rec["state"] == "canary":
                     phase[k] = "canary"
                     if k == "grad":
-                        sig = {"signal_id": "%s|t2|adwin|latency_ms|1" % R[k],
-                               "ts_ms": int(time.time() * 1000), "route": R[k], "arm": "t2",
-                               "kind": "drift", "detector": "adwin", "metric": "latency_ms",
-                               "direction": "down", "magnitude": 300.0, "before": 900.0,
-                               "after": 600.0, "sample_index": 1, "severity": 2.0,
-                               "window_end_ms": None}
-                        prod.produce(prefix + "llm.signals", key=R[k], value=json.dumps(sig))
+                        prod.produce(prefix + "llm.signals", key=R[k],
+                                     value=drift_signal(R[k], "t2", "down", 900.0, 600.0))
                         prod.flush(10)
                         log("grad: canary at %.0f %%, benign drift signal sent" % (100 * rec["weight"]))
                     if k == "guard":
                         truth[(R[k], win)]["err"] = 0.31  # breach: +30 points of errors
                         log("guard: canary at %.0f %%, new arm now fails 31 %%" % (100 * rec["weight"]))
                     if k == "drift" and not drift_sent:
-                        sig = {"signal_id": "%s|t1|adwin|latency_ms|1" % R[k],
-                               "ts_ms": int(time.time() * 1000), "route": R[k], "arm": "t1",
-                               "kind": "drift", "detector": "adwin", "metric": "latency_ms",
-                               "direction": "up", "magnitude": 900.0, "before": 900.0,
-                               "after": 1800.0, "sample_index": 1, "severity": 2.0,
-                               "window_end_ms": None}
-                        prod.produce(prefix + "llm.signals", key=R[k], value=json.dumps(sig))
+                        prod.produce(prefix + "llm.signals", key=R[k],
+                                     value=drift_signal(R[k], "t1", "up", 900.0, 1800.0))
                         prod.flush(10)
                         drift_sent = True
                         log("drift: canary at %.0f %%, drift signal sent" % (100 * rec["weight"]))
