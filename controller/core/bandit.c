@@ -134,10 +134,10 @@ llmopt_err_t llmopt_bandit_observe_batch(llmopt_bandit *b, uint32_t arm, double 
     if (!merge(&tot, &add, b->cfg.reward))
         return LLMOPT_ERR_RANGE;
     if (b->cfg.window) {
-        llmopt_bandit_slot cur = a->win[b->win_head];
+        llmopt_bandit_slot cur = b->win[arm][b->win_head];
         if (!merge(&cur, &add, b->cfg.reward))
             return LLMOPT_ERR_RANGE;
-        a->win[b->win_head] = cur;
+        b->win[arm][b->win_head] = cur;
     }
     a->n = tot.n;
     a->mean = tot.mean;
@@ -152,11 +152,12 @@ llmopt_err_t llmopt_bandit_observe(llmopt_bandit *b, uint32_t arm, double reward
 
 /* The arm's evidence re-merged from its window slots, oldest first (the
  * same order every time, so a restored state re-merges identically). */
-static void remerge(llmopt_bandit *b, llmopt_bandit_arm *a) {
+static void remerge(llmopt_bandit *b, uint32_t arm) {
+    llmopt_bandit_arm *a = &b->arm[arm];
     llmopt_bandit_slot tot = {0, 0, 0};
     uint32_t w = b->cfg.window;
     for (uint32_t j = 1; j <= w; j++)
-        (void)merge(&tot, &a->win[(b->win_head + j) % w], b->cfg.reward); /* a subset of
+        (void)merge(&tot, &b->win[arm][(b->win_head + j) % w], b->cfg.reward); /* a subset of
                                                     what the bounds already admitted */
     a->n = tot.n;
     a->mean = tot.n > 0 ? tot.mean : 0;
@@ -167,8 +168,8 @@ void llmopt_bandit_decay(llmopt_bandit *b) {
     if (b->cfg.window) {
         b->win_head = (b->win_head + 1) % b->cfg.window;
         for (uint32_t i = 0; i < b->cfg.k; i++) {
-            b->arm[i].win[b->win_head] = (llmopt_bandit_slot){0, 0, 0};
-            remerge(b, &b->arm[i]);
+            b->win[i][b->win_head] = (llmopt_bandit_slot){0, 0, 0};
+            remerge(b, i);
         }
         return;
     }
@@ -187,8 +188,8 @@ llmopt_err_t llmopt_bandit_drift(llmopt_bandit *b, uint32_t arm, int64_t ts_ms) 
     a->n *= b->cfg.drift_shrink;
     a->m2 *= b->cfg.drift_shrink;
     for (uint32_t j = 0; j < b->cfg.window; j++) {
-        a->win[j].n *= b->cfg.drift_shrink;
-        a->win[j].m2 *= b->cfg.drift_shrink;
+        b->win[arm][j].n *= b->cfg.drift_shrink;
+        b->win[arm][j].m2 *= b->cfg.drift_shrink;
     }
     int64_t until = ts_ms > INT64_MAX - b->cfg.drift_boost_ms ? INT64_MAX
                                                               : ts_ms + b->cfg.drift_boost_ms;
@@ -202,7 +203,7 @@ llmopt_err_t llmopt_bandit_reset_arm(llmopt_bandit *b, uint32_t arm) {
         return LLMOPT_ERR_RANGE;
     llmopt_bandit_arm *a = &b->arm[arm];
     a->n = a->mean = a->m2 = 0;
-    memset(a->win, 0, sizeof(a->win));
+    memset(b->win[arm], 0, sizeof(b->win[arm]));
     return LLMOPT_OK;
 }
 
@@ -284,9 +285,9 @@ void llmopt_bandit_serialize(const llmopt_bandit *b, llmopt_wbuf *w) {
         llmopt_wbuf_u64(w, a->pulls);
         llmopt_wbuf_i64(w, a->boost_until_ms);
         for (uint32_t j = 0; j < c->window; j++) { /* v2 */
-            llmopt_wbuf_f64(w, a->win[j].n);
-            llmopt_wbuf_f64(w, a->win[j].mean);
-            llmopt_wbuf_f64(w, a->win[j].m2);
+            llmopt_wbuf_f64(w, b->win[i][j].n);
+            llmopt_wbuf_f64(w, b->win[i][j].mean);
+            llmopt_wbuf_f64(w, b->win[i][j].m2);
         }
     }
 }
@@ -338,7 +339,7 @@ llmopt_err_t llmopt_bandit_deserialize(llmopt_bandit *b, llmopt_rbuf *r, char *e
         a->boost_until_ms = llmopt_rbuf_i64(r);
         int bad_slot = 0;
         for (uint32_t j = 0; j < c.window; j++) {
-            llmopt_bandit_slot *sl = &a->win[j];
+            llmopt_bandit_slot *sl = &tmp.win[i][j];
             sl->n = llmopt_rbuf_f64(r);
             sl->mean = llmopt_rbuf_f64(r);
             sl->m2 = llmopt_rbuf_f64(r);

@@ -105,13 +105,15 @@ typedef struct llmopt_bandit_arm {
     double m2;               /* discounted sum of squared deviations */
     uint64_t pulls;          /* raw observations ever, never discounted */
     int64_t boost_until_ms;  /* drift floor in force before this time; 0 = none */
-    llmopt_bandit_slot win[LLMOPT_BANDIT_MAX_WINDOW]; /* cfg.window > 0 only */
 } llmopt_bandit_arm;
 
 typedef struct llmopt_bandit {
     llmopt_bandit_config cfg;
     uint32_t win_head;       /* slot of the current round, < cfg.window */
     llmopt_bandit_arm arm[LLMOPT_BANDIT_MAX_ARMS];
+    /* sliding window slots per arm (cfg.window > 0 only); apart from arm[]
+     * so the per-decision loops over arms stay on few cache lines */
+    llmopt_bandit_slot win[LLMOPT_BANDIT_MAX_ARMS][LLMOPT_BANDIT_MAX_WINDOW];
 } llmopt_bandit;
 
 /* Posterior parameters of one arm, as derived in the header comment. */
