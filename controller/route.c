@@ -356,6 +356,17 @@ llmopt_err_t llmopt_route_metrics(llmopt_route *r, const llmopt_window_metrics *
         llmopt_route_note(r, what);
         if (tr.to == LLMOPT_BREAKER_OPEN)
             raise_alert(r, what);
+        /* an error surge that opens the new arm's breaker is a guardrail
+         * breach of its canary too, whatever the step's aggregate says */
+        llmopt_canary_transition ct;
+        if (tr.to == LLMOPT_BREAKER_OPEN && r->canary_arm == a &&
+            llmopt_canary_signal(&r->canary, now_ms, what, &ct)) {
+            char rb[LLMOPT_CANARY_REASON_MAX + 96];
+            snprintf(rb, sizeof(rb), "canary of arm '%s' rolled back: its breaker opened",
+                     r->pol->arms[a].id);
+            llmopt_route_note(r, rb);
+            raise_alert(r, rb);
+        }
     }
     /* canary gate: the new arm's window against the other arms' latest ones */
     if (r->canary_arm == a && r->canary.state == LLMOPT_CANARY_RAMPING) {

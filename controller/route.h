@@ -85,7 +85,8 @@ const llmopt_policy_route *llmopt_route_policy(const llmopt_route *r);
 llmopt_err_t llmopt_route_outcome(llmopt_route *r, const llmopt_outcome *o, char *errstr,
                                   size_t errstr_size);
 /* A closed window of one arm: figures for Pareto and guardrails, the
- * breaker's error-rate check, the canary gate, and one discount round per
+ * breaker's error-rate check (opening the breaker of a ramping canary's arm
+ * rolls the canary back), the canary gate, and one discount round per
  * new window end. UNKNOWN (arm), INVALID (counts), RANGE (figures). */
 llmopt_err_t llmopt_route_metrics(llmopt_route *r, const llmopt_window_metrics *m,
                                   int64_t now_ms, char *errstr, size_t errstr_size);

@@ -12,9 +12,11 @@ one drift Signal) with known figures, so every verdict below is forced by the da
             on llm.routing (state canary, then promoted with everything but the floors);
             a benign drift Signal on it during the ramp (latency down 900 -> 600 ms) is
             noted but does not roll it back
-  guard     A/B: the winner's canary serves windows with a +30 point error rate: the
-            ramp rolls back (guardrail), a 'rollback' alert is POSTed, and the arm falls
-            back to its exploration floor
+  guard     A/B: the winner's canary serves windows with a +11 point error rate (below the
+            circuit breaker's 20 %): the canary's own guardrail rolls the ramp back, a
+            'rollback' alert is POSTed, and the arm falls back to its exploration floor
+  surge     A/B: the winner's canary fails 45 %: its circuit breaker opens, which rolls
+            the ramp back too (weight 0)
   drift     A/B: a drift Signal on the winner's arm during the ramp rolls it back
   maxdur    A/B with no true difference and max_duration=8s: stopped without a winner
 
@@ -140,7 +142,7 @@ def main():
                             "migrate.dir=" + os.path.join(ROOT, "sql", "migrations")],
                            capture_output=True, text=True, timeout=120)
         check(r.returncode == 0, "migrate failed: " + r.stderr)
-        R = {k: "exp_%d_%s" % (pid, k) for k in ("grad", "guard", "drift", "maxdur")}
+        R = {k: "exp_%d_%s" % (pid, k) for k in ("grad", "guard", "surge", "drift", "maxdur")}
         canary = {"steps": [0.1, 0.25, 0.5, 1.0], "min_step_ms": 1000, "min_step_samples": 100,
                   "min_guard_samples": 50}
 
@@ -152,6 +154,7 @@ def main():
         policy = os.path.join(tmp, "policy.json")
         json.dump({"routes": [route(R["grad"], ["ctl", "t1", "t2"]),
                               route(R["guard"], ["ctl", "t1"]),
+                              route(R["surge"], ["ctl", "t1"]),
                               route(R["drift"], ["ctl", "t1"]),
                               route(R["maxdur"], ["ctl", "t1"])]}, open(policy, "w"))
 
@@ -163,12 +166,12 @@ def main():
         common = ["primary=reward", "guardrail=error_rate", "min_samples=200"]
         llm("experiment", "create", "e-grad", "route=" + R["grad"], "variant=control:ctl:0.34:control",
             "variant=v1:t1:0.33", "variant=v2:t2:0.33", *common)
-        for k in ("guard", "drift"):
+        for k in ("guard", "surge", "drift"):
             llm("experiment", "create", "e-" + k, "route=" + R[k], "variant=control:ctl:0.5:control",
                 "variant=v1:t1:0.5", *common)
         llm("experiment", "create", "e-maxdur", "route=" + R["maxdur"],
             "variant=control:ctl:0.5:control", "variant=v1:t1:0.5", "max_duration=8s", *common)
-        for e in ("e-grad", "e-guard", "e-drift", "e-maxdur"):
+        for e in ("e-grad", "e-guard", "e-surge", "e-drift", "e-maxdur"):
             llm("experiment", "start", e)
 
         port = httpd.server_address[1]
@@ -197,6 +200,7 @@ def main():
         truth[(R["grad"], "t1")]["reward"] = 0.61
         truth[(R["grad"], "t2")]["reward"] = 0.75
         truth[(R["guard"], "t1")]["reward"] = 0.72
+        truth[(R["surge"], "t1")]["reward"] = 0.72
         truth[(R["drift"], "t1")]["reward"] = 0.72
         arms_of = {R["grad"]: ["ctl", "t1", "t2"]}
         end_ms = int(time.time() * 1000) // 5000 * 5000
@@ -222,7 +226,7 @@ def main():
             time.sleep(0.25)
             rt.pump()
             check(ctl.poll() is None, "controller died (exit %s)" % ctl.poll())
-            for k in ("grad", "guard", "drift"):
+            for k in ("grad", "guard", "surge", "drift"):
                 win = "t2" if k == "grad" else "t1"
                 rec = rt.arm(R[k], win)
                 if rec and rec["state"] == "canary":
@@ -244,9 +248,10 @@ def main():
                                      value=drift_signal(R[k], "t2", "down", 900.0, 600.0))
                         prod.flush(10)
                         log("grad: canary at %.0f %%, benign drift signal sent" % (100 * rec["weight"]))
-                    if k == "guard":
-                        truth[(R[k], win)]["err"] = 0.31  # breach: +30 points of errors
-                        log("guard: canary at %.0f %%, new arm now fails 31 %%" % (100 * rec["weight"]))
+                    if k in ("guard", "surge"):
+                        truth[(R[k], win)]["err"] = 0.12 if k == "guard" else 0.45
+                        log("%s: canary at %.0f %%, new arm now fails %.0f %%" %
+                            (k, 100 * rec["weight"], 100 * truth[(R[k], win)]["err"]))
                     if k == "drift" and not drift_sent:
                         prod.produce(prefix + "llm.signals", key=R[k],
                                      value=drift_signal(R[k], "t1", "up", 900.0, 1800.0))
@@ -257,7 +262,9 @@ def main():
                     reason = rt.last[R[k]]["reason"]
                     phase[k] = ("promoted" if "-> promoted" in reason else
                                 "rolled back" if ("-> rolled_back" in reason or
-                                                 "canary rolled back" in reason) else
+                                                 "canary rolled back" in reason or
+                                                 "rolled back: its breaker opened" in reason)
+                                else
                                 "left the ramp unexplained")
                     log("%s: canary ended (%s), weight %.3f: %s" % (k, phase[k], rec["weight"],
                                                                    reason[:160]))
@@ -266,7 +273,7 @@ def main():
             elif phase["maxdur"] == "experiment":
                 phase["maxdur"] = "ended"
                 log("maxdur: %r after %.1f s" % (status("e-maxdur"), time.time() - t_start))
-            if all(phase[k] in ("promoted", "rolled back") for k in ("grad", "guard", "drift")) \
+            if all(phase[k] in ("promoted", "rolled back") for k in ("grad", "guard", "surge", "drift")) \
                     and phase["maxdur"] == "ended":
                 break
         log("phases:", phase, "canary weights seen:", seen_steps)
@@ -281,8 +288,18 @@ def main():
         log("grad: ramp %r, promoted weight %.3f" % (steps, w))
         # guard: rolled back on the guardrail, alert posted, arm at its floor
         check(phase["guard"] == "rolled back", "guard: %s" % phase["guard"])
-        reason = rt.last[R["guard"]]["reason"]
-        check("error rate" in reason or "guardrail" in reason, "guard reason: " + reason)
+        # the canary's own guardrail rolled it back before any breaker opened (the arm
+        # keeps being probed at its floor afterwards, so a breaker may open later)
+        hist = rt.history[R["guard"]]
+        rb = [h["version"] for h in hist if "rolled_back step" in h["reason"] and
+              "guardrail error rate" in h["reason"]]
+        br = [h["version"] for h in hist if "breaker closed -> open" in h["reason"]]
+        check(rb and (not br or min(br) > min(rb)),
+              "guard: not rolled back by the canary's guardrail first (rollback versions %s, "
+              "breaker versions %s)" % (rb, br))
+        check(phase["surge"] == "rolled back", "surge: %s" % phase["surge"])
+        check("rolled back: its breaker opened" in " ".join(h["reason"] for h in rt.history[R["surge"]]),
+              "surge: the breaker did not roll the canary back")
         check(any("rollback" in p.get("text", "") or "rolled" in p.get("text", "") for p in Hook.posts),
               "guard: no rollback alert posted (%d posts)" % len(Hook.posts))
         # drift: rolled back on the signal
@@ -291,7 +308,7 @@ def main():
             "drift" in h["reason"] and "rolled back" in h["reason"] for h in rt.history[R["drift"]]),
             "drift: no decision names the drift rollback")
         # rolled-back arms hold their floor
-        for k in ("guard", "drift"):
+        for k in ("guard", "surge", "drift"):
             rt.pump()
             w = rt.arm(R[k], "t1")["weight"]
             # the floor (raised to the policy's drift floor, 0.05, after a drift signal),
