@@ -432,6 +432,8 @@ static llmopt_err_t leader_setup(llmopt_ctl *c, char *errstr, size_t errstr_size
                 llmopt_log_error(&lg, "route '%s': stored state unreadable (%s): starting "
                                  "afresh", pr->route, de);
                 llmopt_route_note(r, "stored state unreadable: restarted");
+            } else if (llmopt_route_restore_note(r)[0]) {
+                llmopt_log_warn(&lg, "%s", llmopt_route_restore_note(r));
             }
             free(blob);
         }

@@ -63,6 +63,7 @@ struct llmopt_route {
     char alerts[ALERTS_MAX][256];
     size_t n_alerts;
     bool dirty;
+    char restore_note[320];      /* what the last deserialize could not restore */
     /* record building */
     llmopt_arm rec_arms[K];
     llmopt_kv_double rec_params[K][LLMOPT_POLICY_MAX_PARAMS + LLMOPT_TUNER_MAX_PARAMS];
@@ -878,7 +879,7 @@ const llmopt_route_window *llmopt_route_last_window(const llmopt_route *r, size_
 /* ---- checkpoint -------------------------------------------------------- */
 
 void llmopt_route_serialize(const llmopt_route *r, llmopt_wbuf *w) {
-    llmopt_wbuf_header(w, "CRTE", 1);
+    llmopt_wbuf_header(w, "CRTE", 2);
     llmopt_wbuf_u32(w, (uint32_t)r->k);
     for (size_t i = 0; i < r->k; i++) {
         size_t n = strlen(r->pol->arms[i].id);
@@ -915,13 +916,20 @@ void llmopt_route_serialize(const llmopt_route *r, llmopt_wbuf *w) {
         for (size_t s = 0; s < r->tuner.cfg.n_slots; s++)
             llmopt_wbuf_i64(w, r->tuner_since_ms[s]);
     }
+    /* v2: the adapted rate limits, cache policy and batch size */
+    llmopt_strategy_serialize(&r->strat, w);
+}
+
+const char *llmopt_route_restore_note(const llmopt_route *r) {
+    return r->restore_note;
 }
 
 llmopt_err_t llmopt_route_deserialize(llmopt_route *r, const void *data, size_t len,
                                       char *errstr, size_t errstr_size) {
     llmopt_rbuf rb;
     llmopt_rbuf_init(&rb, data, len);
-    if (llmopt_rbuf_header(&rb, "CRTE", 1) != 1)
+    uint8_t ver = llmopt_rbuf_header(&rb, "CRTE", 2);
+    if (ver == 0)
         return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "not a route state blob");
     uint32_t k = llmopt_rbuf_u32(&rb);
     if (rb.err || k != r->k)
@@ -998,6 +1006,20 @@ llmopt_err_t llmopt_route_deserialize(llmopt_route *r, const void *data, size_t 
             e = llmopt_tuner_deserialize(&t->tuner, &rb, errstr, errstr_size);
             for (size_t s = 0; !e && s < t->tuner.cfg.n_slots; s++)
                 t->tuner_since_ms[s] = llmopt_rbuf_i64(&rb);
+        }
+        t->restore_note[0] = '\0';
+        if (!e && ver >= 2) {
+            char note[sizeof(t->restore_note) - 40];
+            e = llmopt_strategy_deserialize(&t->strat, &rb, note, sizeof(note), errstr,
+                                            errstr_size);
+            if (!e && note[0])
+                snprintf(t->restore_note, sizeof(t->restore_note), "route '%s': %s",
+                         r->pol->route, note);
+        } else if (!e && (r->pol->strat.has_rate_limits || r->pol->strat.has_cache ||
+                          r->pol->strat.has_batching)) {
+            snprintf(t->restore_note, sizeof(t->restore_note),
+                     "route '%s': checkpoint v1 holds no rate-limit, cache or batching state: "
+                     "they start from the policy", r->pol->route);
         }
         if (!e && rb.err)
             e = llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size, "truncated route state");

@@ -167,13 +167,20 @@ void llmopt_route_arm_summary(const llmopt_route *r, size_t arm, double *n, doub
                               uint64_t *pulls, const char **breaker);
 const llmopt_route_window *llmopt_route_last_window(const llmopt_route *r, size_t arm);
 
-/* Checkpoint, tag "CRTE" v1: arm ids, bandit, breakers, canary, rng,
- * figures, published decision. deserialize: INVALID/TRUNCATED/RANGE for a
- * bad blob, VERSION when it was written for another arm list (the policy
- * changed): the route is then left as it was. The version number is not in
- * the blob (Postgres keeps it in its own column). */
+/* Checkpoint, tag "CRTE" v2: arm ids, bandit, breakers, canary, rng,
+ * figures, published decision, tuner (routes with one), then (v2) the
+ * adapted rate limits, cache policy and batch size with their open periods
+ * (llmopt_strategy_serialize, "CSTG"). v1 blobs still load: the strategy
+ * state then starts from the policy. deserialize: INVALID/TRUNCATED/RANGE
+ * for a bad blob, VERSION when it was written for another arm list (the
+ * policy changed): the route is then left as it was. The version number is
+ * not in the blob (Postgres keeps it in its own column). */
 void llmopt_route_serialize(const llmopt_route *r, llmopt_wbuf *w);
 llmopt_err_t llmopt_route_deserialize(llmopt_route *r, const void *data, size_t len,
                                       char *errstr, size_t errstr_size);
+/* After a successful deserialize: "" when everything was restored, else a
+ * line for the log naming what started from the policy (a v1 blob, or a
+ * strategy section the policy changed). */
+const char *llmopt_route_restore_note(const llmopt_route *r);
 
 #endif

@@ -287,3 +287,225 @@ void llmopt_strategy_fill(llmopt_strategy *s, const double *w, llmopt_routing_de
         b->token_budget = c->batch_token_budget;
     }
 }
+
+/* ---- checkpoint -------------------------------------------------------- */
+
+enum { SEC_RATE = 1, SEC_CACHE = 2, SEC_BATCH = 4 };
+
+static uint8_t sections(const llmopt_strategy_config *c) {
+    return (uint8_t)((c->has_rate_limits && c->rate_adaptive ? SEC_RATE : 0) |
+                     (c->has_cache ? SEC_CACHE : 0) | (c->has_batching ? SEC_BATCH : 0));
+}
+
+void llmopt_strategy_serialize(const llmopt_strategy *s, llmopt_wbuf *w) {
+    const llmopt_strategy_config *c = s->c;
+    uint8_t sec = sections(c);
+    llmopt_wbuf_header(w, "CSTG", 1);
+    llmopt_wbuf_u8(w, sec);
+    llmopt_wbuf_i64(w, s->tumbling_ms);
+    llmopt_wbuf_f64(w, s->published_rps);
+    if (sec & SEC_RATE) {
+        llmopt_wbuf_i64(w, c->rate.period_ms);
+        llmopt_wbuf_u32(w, (uint32_t)s->n_prov);
+        for (size_t j = 0; j < s->n_prov; j++) {
+            size_t n = strlen(s->prov_name[j]);
+            llmopt_wbuf_u32(w, (uint32_t)n);
+            llmopt_wbuf_bytes(w, s->prov_name[j], n);
+            llmopt_wbuf_f64(w, s->rate[j].limit_rps);
+            llmopt_wbuf_u64(w, s->rate[j].judged);
+            llmopt_wbuf_u64(w, s->rate[j].shrinks);
+            llmopt_wbuf_u64(w, s->rate[j].grows);
+            llmopt_wbuf_u64(w, s->rate_p.n[j]);
+            llmopt_wbuf_u64(w, s->rate_p.bad[j]);
+        }
+        llmopt_wbuf_i64(w, s->rate_p.idx);
+    }
+    if (sec & SEC_CACHE) {
+        llmopt_wbuf_u8(w, s->cache.enabled);
+        llmopt_wbuf_i64(w, s->cache.ttl_ms);
+        llmopt_wbuf_u32(w, s->cache.off_periods);
+        llmopt_wbuf_u64(w, s->cache.judged);
+        llmopt_wbuf_i64(w, c->cache_period_ms);
+        const llmopt_strategy_period *p = &s->cache_p;
+        llmopt_wbuf_i64(w, p->idx);
+        llmopt_wbuf_u64(w, p->requests);
+        llmopt_wbuf_u64(w, p->hits);
+        llmopt_wbuf_u64(w, p->hit_q_n);
+        llmopt_wbuf_u64(w, p->miss_q_n);
+        llmopt_wbuf_f64(w, p->hit_q_sum);
+        llmopt_wbuf_f64(w, p->miss_q_sum);
+    }
+    if (sec & SEC_BATCH) {
+        llmopt_wbuf_u32(w, (uint32_t)s->batch.max_batch);
+        llmopt_wbuf_u64(w, s->batch.judged);
+        llmopt_wbuf_i64(w, c->batch_period_ms);
+        llmopt_wbuf_i64(w, s->batch_p.idx);
+        llmopt_wbuf_u64(w, s->batch_p.lat_n);
+        llmopt_wbuf_f64(w, s->batch_p.p95_weighted);
+    }
+}
+
+static bool finite_nonneg(double v) {
+    return isfinite(v) && v >= 0;
+}
+
+llmopt_err_t llmopt_strategy_deserialize(llmopt_strategy *s, llmopt_rbuf *rb, char *note,
+                                         size_t note_size, char *errstr, size_t errstr_size) {
+    const llmopt_strategy_config *c = s->c;
+    if (note && note_size)
+        note[0] = '\0';
+    if (llmopt_rbuf_header(rb, "CSTG", 1) != 1)
+        return llmopt_errf(rb->err == LLMOPT_ERR_TRUNCATED ? LLMOPT_ERR_TRUNCATED
+                                                           : LLMOPT_ERR_INVALID,
+                           errstr, errstr_size, "not a strategy state record");
+    uint8_t sec = llmopt_rbuf_u8(rb);
+    if (rb->err || (sec & ~(SEC_RATE | SEC_CACHE | SEC_BATCH)))
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                           "strategy state: bad section flags");
+    /* everything goes to a scratch copy first: a bad record leaves s as it was */
+    llmopt_strategy t = *s;
+    uint8_t have = sections(c);
+    int64_t tumbling = llmopt_rbuf_i64(rb);
+    double pub = llmopt_rbuf_f64(rb);
+    if (!rb->err && (tumbling < 0 || !finite_nonneg(pub)))
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                           "strategy state: window size %lld or published rps %g out of range",
+                           (long long)tumbling, pub);
+    t.tumbling_ms = tumbling;
+    t.published_rps = pub;
+    if (sec & SEC_RATE) {
+        int64_t period = llmopt_rbuf_i64(rb);
+        uint32_t np = llmopt_rbuf_u32(rb);
+        if (!rb->err && (period <= 0 || np == 0 || np > LLMOPT_STRATEGY_MAX_ARMS))
+            return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                               "strategy state: rate period %lld or %u providers out of range",
+                               (long long)period, np);
+        bool use = (have & SEC_RATE) && np == s->n_prov;
+        for (uint32_t j = 0; j < np && !rb->err; j++) {
+            char name[256];
+            uint32_t n = llmopt_rbuf_u32(rb);
+            if (rb->err || n >= sizeof(name) || !llmopt_rbuf_bytes(rb, name, n))
+                return llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size,
+                                   "strategy state: bad provider name");
+            name[n] = '\0';
+            double limit = llmopt_rbuf_f64(rb);
+            uint64_t judged = llmopt_rbuf_u64(rb), shrinks = llmopt_rbuf_u64(rb),
+                     grows = llmopt_rbuf_u64(rb), pn = llmopt_rbuf_u64(rb),
+                     pbad = llmopt_rbuf_u64(rb);
+            if (rb->err)
+                break;
+            if (!(isfinite(limit) && limit > 0) || shrinks > judged || grows > judged - shrinks)
+                return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                                   "strategy state: provider '%s' limit %g or counters out of "
+                                   "range", name, limit);
+            if (use && strcmp(name, s->prov_name[j]))
+                use = false;
+            if (use) {
+                llmopt_rate_adapt *a = &t.rate[j];
+                a->limit_rps = fmin(a->c.max_rps, fmax(a->c.min_rps, limit));
+                a->judged = judged;
+                a->shrinks = shrinks;
+                a->grows = grows;
+                t.rate_p.n[j] = pn;
+                t.rate_p.bad[j] = pbad;
+            }
+        }
+        int64_t idx = llmopt_rbuf_i64(rb);
+        if (!rb->err && idx < -1)
+            return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                               "strategy state: rate period index %lld", (long long)idx);
+        if (!use) {
+            memcpy(t.rate, s->rate, sizeof(t.rate));
+            t.rate_p = s->rate_p;
+            add_reason(note, note_size, "%s",
+                       (have & SEC_RATE) ? "rate limits: providers changed, starting from the "
+                                           "policy"
+                                         : "rate limits: no longer adaptive, saved state dropped");
+        } else if (period != c->rate.period_ms) {
+            period_reset(&t.rate_p, -1);
+            add_reason(note, note_size, "rate limits: period changed, open period dropped");
+        } else {
+            t.rate_p.idx = idx;
+        }
+    } else if (have & SEC_RATE) {
+        add_reason(note, note_size, "rate limits: not in the checkpoint, starting from the "
+                                    "policy");
+    }
+    if (sec & SEC_CACHE) {
+        uint8_t en = llmopt_rbuf_u8(rb);
+        int64_t ttl = llmopt_rbuf_i64(rb);
+        uint32_t off = llmopt_rbuf_u32(rb);
+        uint64_t judged = llmopt_rbuf_u64(rb);
+        int64_t period = llmopt_rbuf_i64(rb);
+        llmopt_strategy_period p;
+        period_reset(&p, llmopt_rbuf_i64(rb));
+        p.requests = llmopt_rbuf_u64(rb);
+        p.hits = llmopt_rbuf_u64(rb);
+        p.hit_q_n = llmopt_rbuf_u64(rb);
+        p.miss_q_n = llmopt_rbuf_u64(rb);
+        p.hit_q_sum = llmopt_rbuf_f64(rb);
+        p.miss_q_sum = llmopt_rbuf_f64(rb);
+        if (!rb->err && (en > 1 || ttl <= 0 || period <= 0 || p.idx < -1 ||
+                         !isfinite(p.hit_q_sum) || !isfinite(p.miss_q_sum)))
+            return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                               "strategy state: cache TTL %lld, period %lld or totals out of "
+                               "range", (long long)ttl, (long long)period);
+        if (have & SEC_CACHE) {
+            t.cache.enabled = en;
+            t.cache.ttl_ms = ttl < c->cache.min_ttl_ms   ? c->cache.min_ttl_ms
+                             : ttl > c->cache.max_ttl_ms ? c->cache.max_ttl_ms
+                                                         : ttl;
+            t.cache.off_periods = off;
+            t.cache.judged = judged;
+            if (period == c->cache_period_ms) {
+                t.cache_p = p;
+            } else {
+                period_reset(&t.cache_p, -1);
+                add_reason(note, note_size, "cache: period changed, open period dropped");
+            }
+        } else {
+            add_reason(note, note_size, "cache: no longer in the policy, saved state dropped");
+        }
+    } else if (have & SEC_CACHE) {
+        add_reason(note, note_size, "cache: not in the checkpoint, starting from the policy");
+    }
+    if (sec & SEC_BATCH) {
+        uint32_t mb = llmopt_rbuf_u32(rb);
+        uint64_t judged = llmopt_rbuf_u64(rb);
+        int64_t period = llmopt_rbuf_i64(rb);
+        llmopt_strategy_period p;
+        period_reset(&p, llmopt_rbuf_i64(rb));
+        p.lat_n = llmopt_rbuf_u64(rb);
+        p.p95_weighted = llmopt_rbuf_f64(rb);
+        if (!rb->err && (mb < 1 || mb > INT32_MAX || period <= 0 || p.idx < -1 ||
+                         !finite_nonneg(p.p95_weighted)))
+            return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                               "strategy state: batch size %u, period %lld or totals out of "
+                               "range", mb, (long long)period);
+        if (have & SEC_BATCH) {
+            int32_t b = (int32_t)mb;
+            t.batch.max_batch = b < c->batch.min_batch   ? c->batch.min_batch
+                                : b > c->batch.max_bound ? c->batch.max_bound
+                                                         : b;
+            t.batch.judged = judged;
+            if (period == c->batch_period_ms) {
+                t.batch_p = p;
+            } else {
+                period_reset(&t.batch_p, -1);
+                add_reason(note, note_size, "batching: period changed, open period dropped");
+            }
+        } else {
+            add_reason(note, note_size, "batching: no longer in the policy, saved state dropped");
+        }
+    } else if (have & SEC_BATCH) {
+        add_reason(note, note_size, "batching: not in the checkpoint, starting from the policy");
+    }
+    if (rb->err) {
+        if (note && note_size)
+            note[0] = '\0';
+        return llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size,
+                           "truncated strategy state");
+    }
+    *s = t;
+    return LLMOPT_OK;
+}

@@ -47,6 +47,7 @@
 #include "controller/core/batch_adapt.h"
 #include "controller/core/cache_adapt.h"
 #include "controller/core/rate_adapt.h"
+#include "processor/core/serial.h"
 
 #define LLMOPT_STRATEGY_MAX_ARMS 32
 #define LLMOPT_STRATEGY_MAX_EXCLUDE 16
@@ -129,5 +130,27 @@ int llmopt_strategy_window(llmopt_strategy *s, size_t arm, const llmopt_window_m
 void llmopt_strategy_fill(llmopt_strategy *s, const double *w, llmopt_routing_decision *rec);
 /* The adapted limit of provider index p (NaN when not adaptive). */
 double llmopt_strategy_provider_rps(const llmopt_strategy *s, size_t p);
+
+/* Checkpoint of the adapted state, tag "CSTG" v1 (inside the route's CRTE
+ * blob from CRTE v2): a section per strategy the route has (flags byte:
+ * 1 adaptive rate limits, 2 cache, 4 batching), each with the adapted
+ * values and the judge counters (rate: per provider name, limit, judged,
+ * shrinks, grows; cache: on/off, TTL, off periods, judged; batching: max
+ * batch, judged), the period length and the open period's totals, plus the
+ * tumbling window size and the last published global rps. The config
+ * (bounds, rules) is never in the blob: it comes from the policy.
+ *
+ * deserialize reads one CSTG record from rb into s (initialised from the
+ * current config by llmopt_strategy_init): INVALID/TRUNCATED/RANGE for a
+ * corrupt record (s is then untouched). A section the current policy also
+ * has is restored, its values clamped into the policy's current bounds; a
+ * section the policy no longer has, or whose providers differ, is skipped;
+ * a section the policy has and the blob lacks starts from the policy; a
+ * period whose length changed starts afresh. Each such case is described
+ * in `note` ("; " separated, may be NULL; empty when everything was
+ * restored as saved). */
+void llmopt_strategy_serialize(const llmopt_strategy *s, llmopt_wbuf *w);
+llmopt_err_t llmopt_strategy_deserialize(llmopt_strategy *s, llmopt_rbuf *rb, char *note,
+                                         size_t note_size, char *errstr, size_t errstr_size);
 
 #endif

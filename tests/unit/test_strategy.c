@@ -4,6 +4,7 @@
  * accept), each change with its reason; policy errors name the path. */
 #include <CUnit/Basic.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "controller/policy.h"
@@ -164,12 +165,199 @@ static void test_policy_errors(void) {
     }
 }
 
+/* ---- checkpoint: a restart resumes the adaptation exactly ---------------- */
+
+/* Four 10 s periods of windows (a ends mid-period, b ends it). Periods 0, 1
+ * and 3: openai 10 % rate-limited, hits score 0.5 vs 0.8, p95 1500 ms;
+ * period 2 clean, hits as good as misses, p95 500 ms. */
+static llmopt_window_metrics seq_win(int i) {
+    int period = i / 2;
+    bool bad = period != 2;
+    return win(i % 2 ? "b" : "a", 5000 + 5000 * (int64_t)i, i % 2 ? 100 : 300,
+               bad ? (i % 2 ? 10 : 30) : 0, i % 2 ? 30 : 100, bad ? 0.5 : 0.8, 0.8,
+               bad ? 1500 : 500);
+}
+
+#define SEQ_N 8
+typedef struct seq_out {
+    double rps[SEQ_N];
+    int64_t ttl[SEQ_N];
+    int32_t batch[SEQ_N];
+    char reason[SEQ_N][LLMOPT_ROUTE_REASON_MAX];
+} seq_out;
+
+/* window i into r, decide, fill, commit; the published figures into out */
+static void seq_step(llmopt_route *r, int i, seq_out *out) {
+    char err[256];
+    llmopt_window_metrics m = seq_win(i);
+    CU_ASSERT_EQUAL_FATAL(llmopt_route_metrics(r, &m, 1000, err, sizeof(err)), LLMOPT_OK);
+    llmopt_route_decision d;
+    CU_ASSERT(llmopt_route_decide(r, 2000 + i, &d) >= 0);
+    llmopt_routing_decision rec;
+    llmopt_route_fill(r, &d, i + 2, 2000 + i, false, &rec);
+    out->rps[i] = rec.rate_limits.global.requests_per_s * (d.w[0] + d.w[1]); /* openai limit */
+    out->ttl[i] = rec.cache_policy.ttl_ms;
+    out->batch[i] = rec.batching.max_batch;
+    snprintf(out->reason[i], sizeof(out->reason[i]), "%s", d.reason);
+    llmopt_route_commit(r, &d, i + 2, 2000 + i);
+}
+
+static llmopt_route *seq_route(const llmopt_policy *pol) {
+    char err[256];
+    llmopt_route *r = llmopt_route_new(&pol->routes[0], 1, 1000, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    llmopt_route_decision d;
+    CU_ASSERT(llmopt_route_decide(r, 1000, &d) >= 0);
+    llmopt_route_commit(r, &d, 1, 1000);
+    return r;
+}
+
+static void test_checkpoint_resume(void) {
+    char err[256];
+    llmopt_policy *pol = llmopt_policy_parse(POLICY, strlen(POLICY), NULL, 0, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pol);
+    /* the uninterrupted run */
+    seq_out ref, got;
+    memset(&ref, 0, sizeof(ref));
+    memset(&got, 0, sizeof(got));
+    llmopt_route *a = seq_route(pol);
+    for (int i = 0; i < SEQ_N; i++)
+        seq_step(a, i, &ref);
+    /* known answers: openai 100 -> 90 -> 81 -> 89.1 -> 80.19 req/s; TTL 400
+     * -> 200 -> 100 (min) -> 200 -> 100 s; batch 8 -> 6 -> 4 -> 5 -> 3 */
+    const double rps[4] = {90, 81, 89.1, 80.19};
+    const int64_t ttl[4] = {200000, 100000, 200000, 100000};
+    const int32_t batch[4] = {6, 4, 5, 3};
+    for (int p = 0; p < 4; p++) {
+        CU_ASSERT_DOUBLE_EQUAL(ref.rps[2 * p + 1], rps[p], 1e-9);
+        CU_ASSERT_EQUAL(ref.ttl[2 * p + 1], ttl[p]);
+        CU_ASSERT_EQUAL(ref.batch[2 * p + 1], batch[p]);
+    }
+    /* an interrupted run: checkpoint after window 4 (period 2 open with arm
+     * a's clean window counted), restore into a fresh route, go on */
+    llmopt_route *b = seq_route(pol);
+    for (int i = 0; i < 5; i++)
+        seq_step(b, i, &got);
+    llmopt_wbuf w;
+    llmopt_wbuf_init(&w);
+    llmopt_route_serialize(b, &w);
+    CU_ASSERT_FATAL(!w.err && w.len > 5 && w.data[4] == 2);
+    llmopt_route_destroy(b);
+    llmopt_route *c = llmopt_route_new(&pol->routes[0], 1, 1000, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL_FATAL(llmopt_route_deserialize(c, w.data, w.len, err, sizeof(err)),
+                          LLMOPT_OK);
+    CU_ASSERT_STRING_EQUAL(llmopt_route_restore_note(c), "");
+    for (int i = 5; i < SEQ_N; i++)
+        seq_step(c, i, &got);
+    for (int i = 0; i < SEQ_N; i++) {
+        CU_ASSERT_DOUBLE_EQUAL(got.rps[i], ref.rps[i], 1e-9);
+        CU_ASSERT_EQUAL(got.ttl[i], ref.ttl[i]);
+        CU_ASSERT_EQUAL(got.batch[i], ref.batch[i]);
+        CU_ASSERT_STRING_EQUAL(got.reason[i], ref.reason[i]);
+    }
+    /* the period that spans the restart counted both windows: 400 responses */
+    CU_ASSERT(strstr(got.reason[5], "of 400 responses <= target 1.00 %: 81 -> 89.1 req/s") !=
+              NULL);
+    /* both routes now hold the same state byte for byte */
+    llmopt_wbuf wa, wc;
+    llmopt_wbuf_init(&wa);
+    llmopt_wbuf_init(&wc);
+    llmopt_route_serialize(a, &wa);
+    llmopt_route_serialize(c, &wc);
+    CU_ASSERT(wa.len == wc.len && memcmp(wa.data, wc.data, wa.len) == 0);
+    llmopt_wbuf_release(&wa);
+    llmopt_wbuf_release(&wc);
+
+    /* a v1 blob (no strategy record) still loads; the strategy then starts
+     * from the policy, with a note for the log */
+    llmopt_wbuf ws;
+    llmopt_wbuf_init(&ws);
+    llmopt_route *d = seq_route(pol);
+    for (int i = 0; i < 4; i++)
+        seq_step(d, i, &got);
+    llmopt_route_serialize(d, &ws);
+    llmopt_wbuf_release(&w);
+    llmopt_wbuf_init(&w);
+    /* the strategy record is the blob's tail: its length from a fresh
+     * route with the same state is not known, so cut at the CSTG tag */
+    size_t cut = 0;
+    for (size_t i = 0; i + 4 <= ws.len; i++)
+        if (!memcmp(ws.data + i, "CSTG", 4))
+            cut = i;
+    CU_ASSERT_FATAL(cut > 0);
+    uint8_t *v1 = malloc(cut);
+    memcpy(v1, ws.data, cut);
+    v1[4] = 1;
+    llmopt_route *e = llmopt_route_new(&pol->routes[0], 1, 1000, err, sizeof(err));
+    CU_ASSERT_EQUAL(llmopt_route_deserialize(e, v1, cut, err, sizeof(err)), LLMOPT_OK);
+    CU_ASSERT(strstr(llmopt_route_restore_note(e), "checkpoint v1") != NULL);
+    seq_out v1o;
+    memset(&v1o, 0, sizeof(v1o));
+    seq_step(e, 4, &v1o);
+    CU_ASSERT_DOUBLE_EQUAL(v1o.rps[4], 100, 1e-9); /* the policy's limit again */
+    CU_ASSERT_EQUAL(v1o.ttl[4], 400000);
+    CU_ASSERT_EQUAL(v1o.batch[4], 8);
+    /* a v1 blob with the v2 tail is refused (trailing bytes); a v2 blob
+     * without it is truncated */
+    uint8_t *v1long = malloc(ws.len);
+    memcpy(v1long, ws.data, ws.len);
+    v1long[4] = 1;
+    CU_ASSERT_NOT_EQUAL(llmopt_route_deserialize(e, v1long, ws.len, err, sizeof(err)), LLMOPT_OK);
+    v1[4] = 2;
+    CU_ASSERT_EQUAL(llmopt_route_deserialize(e, v1, cut, err, sizeof(err)),
+                    LLMOPT_ERR_TRUNCATED);
+
+    /* corrupt strategy records are refused and leave the route as it was */
+    static const struct {
+        size_t off; /* from the CSTG tag */
+        uint8_t byte;
+        llmopt_err_t want;
+    } bad[] = {
+        {4, 9, LLMOPT_ERR_INVALID},    /* record version */
+        {5, 0x80, LLMOPT_ERR_INVALID}, /* unknown section flag */
+        {6 + 7, 0x80, LLMOPT_ERR_RANGE}, /* negative window size */
+        /* rate: flags(1) tumbling(8) pub(8) period(8) n_prov(4) name len(4)
+         * "openai"(6) limit(8): top byte of the limit -> NaN */
+        {5 + 1 + 8 + 8 + 8 + 4 + 4 + 6 + 7, 0xff, LLMOPT_ERR_RANGE},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint8_t *x = malloc(ws.len);
+        memcpy(x, ws.data, ws.len);
+        x[cut + bad[i].off] = bad[i].byte;
+        if (i == 3)
+            x[cut + bad[i].off - 1] = 0xf8;
+        llmopt_err_t got_e = llmopt_route_deserialize(e, x, ws.len, err, sizeof(err));
+        if (got_e != bad[i].want)
+            fprintf(stderr, "corrupt case %zu: %d (%s)\n", i, (int)got_e, err);
+        CU_ASSERT_EQUAL(got_e, bad[i].want);
+        free(x);
+    }
+    /* e still has the v1 restore's state: the policy's limit, grown once by
+     * the clean period 2 (not 81 -> 89.1 as the refused blobs would have it) */
+    seq_out after;
+    memset(&after, 0, sizeof(after));
+    seq_step(e, 5, &after);
+    CU_ASSERT_DOUBLE_EQUAL(after.rps[5], 110, 1e-9);
+    CU_ASSERT_EQUAL(after.batch[5], 9);
+    free(v1);
+    free(v1long);
+    llmopt_wbuf_release(&w);
+    llmopt_wbuf_release(&ws);
+    llmopt_route_destroy(a);
+    llmopt_route_destroy(c);
+    llmopt_route_destroy(d);
+    llmopt_route_destroy(e);
+    llmopt_policy_destroy(pol);
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("strategy", NULL, NULL);
     CU_add_test(s, "adapt_and_fill", test_adapt_and_fill);
     CU_add_test(s, "policy_errors", test_policy_errors);
+    CU_add_test(s, "checkpoint_resume", test_checkpoint_resume);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
