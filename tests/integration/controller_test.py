@@ -12,6 +12,10 @@ instances run; checks, each bounded in time:
   5. kill -9 of the leader: the standby takes over within 5 s (new epoch),
      a new signal gives a version above every earlier one, and published
      versions never go backwards; the decision log holds 1..N without gaps;
+     an adaptive rate limit the leader shrank (windows with 10 % rate-limited
+     responses on the test's own metrics topic: 100 -> 90 req/s) survives:
+     the standby publishes 90, and a clean period then grows it to 99 (not
+     the policy's 100 -> 110), so the checkpoint carried the adapted limit;
   6. SIGTERM stops the survivor cleanly (exit 0).
 """
 import argparse
@@ -29,10 +33,12 @@ import time
 import fastavro
 import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOOTSTRAP = os.environ.get("LLMOPT_BOOTSTRAP", "127.0.0.1:19092")
 ADMIN_DSN = os.environ.get("LLMOPT_PG_DSN", "host=127.0.0.1 port=55432 user=llmopt dbname=llmopt")
+METRICS = "ctltest.%d.llm.metrics" % os.getpid()  # our own windows topic
 SCHEMA = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", "routing_decision.avsc"))))
 
 
@@ -105,10 +111,36 @@ class Routing:
         raise Failed("timed out after %.0f s waiting for %s" % (timeout_s, what))
 
 
+def window(route, arm, end_ms, n, limited):
+    """A tumbling 5 s window of `arm` with `limited` of `n` responses rate-limited."""
+    return {
+        "metrics_id": "%s|%s|tumbling|5000|%d" % (route, arm, end_ms - 5000),
+        "route": route, "arm": arm, "window_start_ms": end_ms - 5000, "window_end_ms": end_ms,
+        "window_kind": "tumbling", "size_ms": 5000, "advance_ms": 5000, "count": n,
+        "ok_count": n - limited, "error_count": 0, "timeout_count": 0,
+        "rate_limited_count": limited, "filtered_count": 0, "error_rate": 0.0,
+        "latency_p50_ms": 400.0, "latency_p90_ms": 700.0, "latency_p95_ms": 800.0,
+        "latency_p99_ms": 900.0, "latency_digest": "",
+        "ttft_p50_ms": None, "ttft_p90_ms": None, "ttft_p95_ms": None, "ttft_p99_ms": None,
+        "ttft_digest": None, "input_tokens": 100 * n, "output_tokens": 50 * n,
+        "cost_usd": 0.002 * n, "cost_per_request": 0.002, "quality_count": n - limited,
+        "quality_mean": 0.8, "quality_variance": 0.01, "reward_count": n - limited,
+        "reward_mean": 0.6, "reward_variance": 0.04, "cache_hits": 0,
+        "cache_hit_quality_mean": None, "cache_miss_quality_mean": None, "late_count": 0,
+        "batch_size_mean": None,
+    }
+
+
+def rps(rec):
+    rl = rec.get("rate_limits") or {}
+    return (rl.get("global") or {}).get("requests_per_s")
+
+
 def start(llmopt_ctl, name, dsn, policy, hook_port, logdir):
     out = open(os.path.join(logdir, name + ".log"), "w")
     return subprocess.Popen(
         [llmopt_ctl, "-X", "pg.dsn=" + dsn, "-X", "kafka.bootstrap.servers=" + BOOTSTRAP,
+         "-X", "controller.topic.metrics=" + METRICS,
          "-X", "controller.policy.file=" + policy, "-X", "controller.models.file=",
          "-X", "controller.instance.id=" + name, "-X", "controller.lock.poll=200ms",
          "-X", "controller.lock.name=ctltest.%d" % os.getpid(),
@@ -129,6 +161,10 @@ def main():
     httpd = http.server.HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     ok = False
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    for f in admin.create_topics([NewTopic(METRICS, num_partitions=1,
+                                           replication_factor=1)]).values():
+        f.result(30)
     with psycopg.connect(ADMIN_DSN, autocommit=True) as a:
         a.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
         a.execute("CREATE DATABASE %s" % db)
@@ -143,6 +179,9 @@ def main():
             "route": route, "algorithm": "thompson", "exploration_floor": 0.05,
             "update": {"epsilon": 0.02, "heartbeat_ms": 1500, "thompson_draws": 500},
             "guardrails": {"cooldown_ms": 60000},
+            # one provider, so the published route limit is the provider's
+            "rate_limits": {"global": {"requests_per_s": 100, "requests_burst": 50},
+                            "adaptive": {"min_rps": 10, "max_rps": 300, "period_ms": 10000}},
             "arms": [{"id": "a", "provider": "p", "model": "m1"},
                      {"id": "b", "provider": "p", "model": "m2"},
                      {"id": "c", "provider": "p", "model": "m3"}]}]}, open(policy, "w"))
@@ -197,7 +236,17 @@ def main():
         check(abs(w["a"] - 0.95) < 1e-9 and abs(w["b"] - 0.05) < 1e-9 and w["c"] == 0,
               "pin weights %r" % w)
         log("4. pin -> version %d weights %r" % (d["version"], w))
-        # 5. kill -9 the leader
+        check(rps(d) == 100, "initial limit %r" % rps(d))
+        # 5. kill -9 the leader, after it shrank the adaptive limit: one 10 s
+        # adjustment period (event time) with 10 % rate-limited responses
+        t0 = (int(time.time() * 1000) // 10000 - 10) * 10000
+        for arm, end, n, lim in (("a", t0 + 5000, 300, 30), ("b", t0 + 10000, 100, 10)):
+            prod.produce(METRICS, key=route, value=json.dumps(window(route, arm, end, n, lim)))
+        prod.flush(10)
+        d = rt.poll_until(lambda d: rps(d) != 100, 15, "the shrunk rate limit")
+        check(abs(rps(d) - 90) < 1e-9 and "100 -> 90 req/s" in d["reason"],
+              "limit %r: %s" % (rps(d), d["reason"]))
+        log("5a. leader shrank the limit: version %d, %g req/s" % (d["version"], rps(d)))
         with psycopg.connect(dsn, autocommit=True) as c:
             leader, epoch = c.execute("SELECT instance, epoch FROM llmopt.controller_leader").fetchone()
         check(leader == "A", "leader is %s" % leader)
@@ -215,6 +264,22 @@ def main():
                 time.sleep(0.05)
         check(took is not None and inst == "B", "standby did not take over")
         check(took <= 5.0, "takeover took %.2f s" % took)
+        # the standby republishes the persisted decision at once (stamped after
+        # the kill, so not one of the leader's records still in flight): the
+        # shrunk limit
+        n_seen = len(rt.records)
+        d = rt.poll_until(lambda d: d["ts_ms"] > t_kill * 1000, 10, "the standby's first record")
+        check(abs(rps(d) - 90) < 1e-9, "standby published %r req/s, not 90" % rps(d))
+        # a clean period: 90 -> 99 only if the adapted limit was restored
+        for arm, end in (("a", t0 + 15000), ("b", t0 + 20000)):
+            prod.produce(METRICS, key=route, value=json.dumps(window(route, arm, end, 200, 0)))
+        prod.flush(10)
+        d = rt.poll_until(lambda d: rps(d) is not None and abs(rps(d) - 90) > 1e-9, 15,
+                          "the limit after a clean period")
+        check(abs(rps(d) - 99) < 1e-9 and "90 -> 99 req/s" in d["reason"],
+              "limit %r after takeover: %s" % (rps(d), d["reason"]))
+        log("5b. after takeover: %g req/s republished, then %g (%d records)" %
+            (90, rps(d), len(rt.records) - n_seen))
         sid3 = "%s|a|adwin|latency_ms|%d" % (route, pid + 1)
         prod.produce("llm.signals", key=route, value=json.dumps(signal_rec("drift", "a", sid3)))
         prod.flush(10)
@@ -253,6 +318,11 @@ def main():
         httpd.shutdown()
         with psycopg.connect(ADMIN_DSN, autocommit=True) as a:
             a.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
+        for f in admin.delete_topics([METRICS]).values():
+            try:
+                f.result(30)
+            except Exception:  # noqa: BLE001
+                pass
     log("PASSED" if ok else "FAILED")
     sys.exit(0 if ok else 1)
 
