@@ -292,9 +292,12 @@ void llmopt_strategy_fill(llmopt_strategy *s, const double *w, llmopt_routing_de
 
 enum { SEC_RATE = 1, SEC_CACHE = 2, SEC_BATCH = 4 };
 
+/* Only adaptive strategies have state: a static TTL or batch size is the
+ * policy's, and a changed policy value must win after a restart. */
 static uint8_t sections(const llmopt_strategy_config *c) {
     return (uint8_t)((c->has_rate_limits && c->rate_adaptive ? SEC_RATE : 0) |
-                     (c->has_cache ? SEC_CACHE : 0) | (c->has_batching ? SEC_BATCH : 0));
+                     (c->has_cache && c->cache_adaptive ? SEC_CACHE : 0) |
+                     (c->has_batching && c->batch_adaptive ? SEC_BATCH : 0));
 }
 
 void llmopt_strategy_serialize(const llmopt_strategy *s, llmopt_wbuf *w) {
@@ -464,7 +467,7 @@ llmopt_err_t llmopt_strategy_deserialize(llmopt_strategy *s, llmopt_rbuf *rb, ch
                 add_reason(note, note_size, "cache: period changed, open period dropped");
             }
         } else {
-            add_reason(note, note_size, "cache: no longer in the policy, saved state dropped");
+            add_reason(note, note_size, "cache: not adaptive in the policy, saved state dropped");
         }
     } else if (have & SEC_CACHE) {
         add_reason(note, note_size, "cache: not in the checkpoint, starting from the policy");
@@ -495,7 +498,7 @@ llmopt_err_t llmopt_strategy_deserialize(llmopt_strategy *s, llmopt_rbuf *rb, ch
                 add_reason(note, note_size, "batching: period changed, open period dropped");
             }
         } else {
-            add_reason(note, note_size, "batching: no longer in the policy, saved state dropped");
+            add_reason(note, note_size, "batching: not adaptive in the policy, saved state dropped");
         }
     } else if (have & SEC_BATCH) {
         add_reason(note, note_size, "batching: not in the checkpoint, starting from the policy");

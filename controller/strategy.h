@@ -132,8 +132,9 @@ void llmopt_strategy_fill(llmopt_strategy *s, const double *w, llmopt_routing_de
 double llmopt_strategy_provider_rps(const llmopt_strategy *s, size_t p);
 
 /* Checkpoint of the adapted state, tag "CSTG" v1 (inside the route's CRTE
- * blob from CRTE v2): a section per strategy the route has (flags byte:
- * 1 adaptive rate limits, 2 cache, 4 batching), each with the adapted
+ * blob from CRTE v2): a section per strategy the route adapts (flags byte:
+ * 1 rate limits, 2 cache, 4 batching; a static one has no state: its
+ * values are the policy's), each with the adapted
  * values and the judge counters (rate: per provider name, limit, judged,
  * shrinks, grows; cache: on/off, TTL, off periods, judged; batching: max
  * batch, judged), the period length and the open period's totals, plus the
@@ -144,7 +145,7 @@ double llmopt_strategy_provider_rps(const llmopt_strategy *s, size_t p);
  * current config by llmopt_strategy_init): INVALID/TRUNCATED/RANGE for a
  * corrupt record (s is then untouched). A section the current policy also
  * has is restored, its values clamped into the policy's current bounds; a
- * section the policy no longer has, or whose providers differ, is skipped;
+ * section the policy no longer adapts, or whose providers differ, is skipped;
  * a section the policy has and the blob lacks starts from the policy; a
  * period whose length changed starts afresh. Each such case is described
  * in `note` ("; " separated, may be NULL; empty when everything was

@@ -351,6 +351,61 @@ static void test_checkpoint_resume(void) {
     llmopt_policy_destroy(pol);
 }
 
+/* The policy changed between checkpoint and restore: an adapted value is
+ * clamped into the new bounds, a static TTL is the new policy's, a changed
+ * period drops the open period (each with a note). */
+static llmopt_policy *policy_of(const char *rate_adaptive, const char *cache) {
+    char js[1024], err[256];
+    snprintf(js, sizeof(js),
+             "{\"routes\":[{\"route\":\"chat\",\"algorithm\":\"static\","
+             "\"arms\":[{\"id\":\"a\",\"provider\":\"openai\",\"model\":\"m1\",\"weight\":3},"
+             "{\"id\":\"b\",\"provider\":\"openai\",\"model\":\"m2\",\"weight\":1},"
+             "{\"id\":\"c\",\"provider\":\"anthropic\",\"model\":\"m3\",\"weight\":0}],"
+             "\"rate_limits\":{\"global\":{\"requests_per_s\":100,\"requests_burst\":50},"
+             "\"adaptive\":%s},\"cache\":%s}]}",
+             rate_adaptive, cache);
+    llmopt_policy *p = llmopt_policy_parse(js, strlen(js), NULL, 0, err, sizeof(err));
+    if (!p)
+        fprintf(stderr, "policy: %s\n", err);
+    return p;
+}
+
+static void test_checkpoint_policy_changes(void) {
+    char err[256];
+    llmopt_policy *p1 = policy_of("{\"min_rps\":10,\"max_rps\":300,\"period_ms\":10000}",
+                                  "{\"ttl_ms\":400000}");
+    llmopt_policy *p2 = policy_of("{\"min_rps\":85,\"max_rps\":300,\"period_ms\":20000}",
+                                  "{\"ttl_ms\":500000}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p2);
+    llmopt_route *r = seq_route(p1);
+    seq_out o;
+    memset(&o, 0, sizeof(o));
+    for (int i = 0; i < 5; i++) /* 100 -> 90 -> 81, period 2 open */
+        seq_step(r, i, &o);
+    CU_ASSERT_DOUBLE_EQUAL(o.rps[4], 81, 1e-9);
+    CU_ASSERT_EQUAL(o.ttl[4], 400000); /* static */
+    llmopt_wbuf w;
+    llmopt_wbuf_init(&w);
+    llmopt_route_serialize(r, &w);
+    llmopt_route *u = llmopt_route_new(&p2->routes[0], 1, 1000, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+    CU_ASSERT_EQUAL_FATAL(llmopt_route_deserialize(u, w.data, w.len, err, sizeof(err)),
+                          LLMOPT_OK);
+    CU_ASSERT(strstr(llmopt_route_restore_note(u), "rate limits: period changed") != NULL);
+    memset(&o, 0, sizeof(o));
+    /* window 5 ends period 2 of the old policy; in the new 20 s periods it
+     * is the first window of period [20 s, 40 s): nothing judged yet */
+    seq_step(u, 5, &o);
+    CU_ASSERT_DOUBLE_EQUAL(o.rps[5], 85, 1e-9); /* 81 clamped to the new min_rps */
+    CU_ASSERT_EQUAL(o.ttl[5], 500000);          /* the new policy's static TTL */
+    llmopt_wbuf_release(&w);
+    llmopt_route_destroy(r);
+    llmopt_route_destroy(u);
+    llmopt_policy_destroy(p1);
+    llmopt_policy_destroy(p2);
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
@@ -358,6 +413,7 @@ int main(void) {
     CU_add_test(s, "adapt_and_fill", test_adapt_and_fill);
     CU_add_test(s, "policy_errors", test_policy_errors);
     CU_add_test(s, "checkpoint_resume", test_checkpoint_resume);
+    CU_add_test(s, "checkpoint_policy_changes", test_checkpoint_policy_changes);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
