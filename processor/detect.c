@@ -82,24 +82,54 @@ void llmopt_detect_config_default(llmopt_detect_config *c) {
     memset(c, 0, sizeof(*c));
     for (int m = 0; m < LLMOPT_DM_COUNT; m++)
         c->drift_mask[m] = m == LLMOPT_DM_REWARD ? 0 : LLMOPT_DET_ADWIN | LLMOPT_DET_PH | LLMOPT_DET_CUSUM;
+    /* Page-Hinkley is a Gaussian-scale test: on a rare 0/1 indicator one
+     * error is 10-20 warm-up sigmas, so it fired ~35-60 times per 100k
+     * stationary events (docs/DRIFT.md). The error indicator is watched by
+     * ADWIN and the Bernoulli CUSUM instead. */
+    c->drift_mask[LLMOPT_DM_ERROR] = LLMOPT_DET_ADWIN | LLMOPT_DET_CUSUM;
     for (int m = 0; m < LLMOPT_AM_COUNT; m++)
         c->anomaly_mask[m] = LLMOPT_DET_ZSCORE | LLMOPT_DET_IQR | LLMOPT_DET_MAD;
     c->adwin = llmopt_adwin_config_default();
     c->ph = llmopt_ph_config_default();
+    /* River's delta 0.005 and threshold 50 (in warm-up sigmas here) give an
+     * in-control run of ~1 600 events: a false drift every few seconds per
+     * arm. delta 0.25 and threshold 25 act like a CUSUM with k 0.25, h 25:
+     * ~1e6 events per side on Gaussian data, a 1-sigma shift caught in ~35
+     * events, 3 sigmas in ~10. The scale is learnt from 200 values, not 30
+     * (a 30-value sd of skewed data is often half the true one). */
+    c->ph.delta = 0.25;
+    c->ph.threshold = 25;
+    c->ph.min_instances = 200;
+    /* no fading: with alpha < 1 and delta > 0 the statistic settles where
+     * fading cancels delta (-delta / (1 - alpha)) and then walks without
+     * drift, so alarms come every ~1e4 events whatever the threshold */
+    c->ph.alpha = 1.0;
     c->cusum = llmopt_cusum_config_default();
     c->cusum.kind = LLMOPT_CUSUM_GAUSSIAN;
     /* h = 10 sigma instead of Montgomery's 5: an in-control run length of
      * about 7e4 samples rather than about 470, at a per-event rate where 5
      * would raise a false drift every few seconds; a 3-sigma shift is still
      * caught within about 5 samples */
-    c->cusum.h = 10;
-    c->ph_min_sigma[LLMOPT_DM_LATENCY] = 1.0;   /* ms */
+    c->cusum.h = 12;
+    c->cusum.min_instances = 200;
+    /* sigma floor, in the unit the detector sees (log units for latency and
+     * cost, so 0.01 = 1 %) */
+    c->cusum.min_sigma = 0.01;
+    /* latency and cost are right-skewed (about lognormal): the detectors see
+     * log(max(x, floor)), where a Gaussian-scale test is calibrated, and a
+     * shift is relative (x1.5 is the same effect at 100 ms and at 10 s) */
+    c->log_floor[LLMOPT_DM_LATENCY] = 1.0;      /* ms */
+    c->log_floor[LLMOPT_DM_COST] = 1e-7;        /* USD */
+    c->ph_min_sigma[LLMOPT_DM_LATENCY] = 0.01;  /* log units */
     c->ph_min_sigma[LLMOPT_DM_ERROR] = 0.05;
     c->ph_min_sigma[LLMOPT_DM_QUALITY] = 0.01;
-    c->ph_min_sigma[LLMOPT_DM_COST] = 1e-6;     /* USD */
+    c->ph_min_sigma[LLMOPT_DM_COST] = 0.01;     /* log units */
     c->ph_min_sigma[LLMOPT_DM_REWARD] = 0.01;
     c->cusum_bernoulli = llmopt_cusum_config_default();
     c->cusum_bernoulli.kind = LLMOPT_CUSUM_BERNOULLI;
+    /* p0 from 30 events of a 0.5 % rate is 0.5/31 (no error seen) or
+     * 1.5/31: 3-10x off, and the chart then "detects" the true rate */
+    c->cusum_bernoulli.min_instances = 2000;
     llmopt_zscore_config_default(&c->zscore);
     llmopt_iqr_config_default(&c->iqr);
     llmopt_mad_config_default(&c->mad);
@@ -121,6 +151,10 @@ llmopt_err_t llmopt_detect_config_check(const llmopt_detect_config *c, char *err
             return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
                                "metric '%s' can only be watched by zscore, iqr and mad",
                                anomaly_names[m]);
+    for (int m = 0; m < LLMOPT_DM_COUNT; m++)
+        if (!(c->log_floor[m] >= 0) || !isfinite(c->log_floor[m]))
+            return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
+                               "metric '%s': log floor must be finite and >= 0", drift_names[m]);
     if ((err = llmopt_adwin_init(&a, &c->adwin, errstr, errstr_size)) ||
         (err = llmopt_ph_init(&p, &c->ph, errstr, errstr_size)) ||
         (err = llmopt_cusum_init(&s, &c->cusum, errstr, errstr_size)) ||
@@ -203,13 +237,27 @@ static void report_drift(const llmopt_drift_detection *det, unsigned detector, c
     cb(opaque, &ev);
 }
 
+/* Maps a detection's estimates back from the log scale. */
+static void unlog(llmopt_drift_detection *det, int logged) {
+    if (logged) {
+        det->estimate_before = exp(det->estimate_before);
+        det->estimate_after = exp(det->estimate_after);
+    }
+}
+
 void llmopt_detect_drift(llmopt_detect *d, llmopt_drift_metric m, double x,
                          llmopt_detect_cb *cb, void *opaque) {
     if ((unsigned)m >= LLMOPT_DM_COUNT || !isfinite(x))
         return;
+    double floor_ = d->cfg->log_floor[m];
+    int logged = floor_ > 0;
+    if (logged)
+        x = log(x > floor_ ? x : floor_);
     llmopt_drift_detection det;
-    if (d->adwin[m] && llmopt_adwin_update(adwin_room(&d->adwin[m]), x, &det))
+    if (d->adwin[m] && llmopt_adwin_update(adwin_room(&d->adwin[m]), x, &det)) {
+        unlog(&det, logged);
         report_drift(&det, LLMOPT_DET_ADWIN, drift_names[m], cb, opaque);
+    }
     if (d->ph[m]) {
         scaler *sc = &d->ph_scale[m];
         if (!sc->frozen) {
@@ -226,13 +274,16 @@ void llmopt_detect_drift(llmopt_detect *d, llmopt_drift_metric m, double x,
         } else if (llmopt_ph_update(d->ph[m], (x - sc->mu) / sc->sigma, &det)) {
             det.estimate_before = sc->mu + sc->sigma * det.estimate_before;
             det.estimate_after = sc->mu + sc->sigma * det.estimate_after;
+            unlog(&det, logged);
             report_drift(&det, LLMOPT_DET_PH, drift_names[m], cb, opaque);
             /* the new regime is the new normal: learn its scale again */
             memset(sc, 0, sizeof(*sc));
         }
     }
-    if (d->cusum[m] && llmopt_cusum_update(d->cusum[m], x, &det))
+    if (d->cusum[m] && llmopt_cusum_update(d->cusum[m], x, &det)) {
+        unlog(&det, logged);
         report_drift(&det, LLMOPT_DET_CUSUM, drift_names[m], cb, opaque);
+    }
 }
 
 static void report_anomaly(const llmopt_anomaly_verdict *v, unsigned detector, const char *metric,

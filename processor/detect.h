@@ -73,15 +73,20 @@ typedef struct llmopt_detect_config {
      * first min_instances values of each metric; sigma is floored here, in
      * the metric's unit (a constant warm-up would otherwise divide by 0) */
     double ph_min_sigma[LLMOPT_DM_COUNT];
+    /* > 0: every drift detector of that metric sees log(max(x, floor))
+     * instead of x, and its before/after estimates are mapped back with exp
+     * (geometric means); 0: x as it is */
+    double log_floor[LLMOPT_DM_COUNT];
     llmopt_zscore_config zscore;
     llmopt_iqr_config iqr;
     llmopt_mad_config mad;
 } llmopt_detect_config;
 
-/* Defaults: every drift metric watched by ADWIN, Page-Hinkley and CUSUM
- * except REWARD (none); every anomaly metric by z-score, IQR and MAD; each
- * detector with its library defaults (River's for ADWIN and Page-Hinkley)
- * except CUSUM's h, 10 sigma (see detect.c for why). */
+/* Defaults: latency, quality and cost watched by ADWIN, Page-Hinkley and
+ * CUSUM, the error indicator by ADWIN and the Bernoulli CUSUM, REWARD by
+ * none; every anomaly metric by z-score, IQR and MAD. Latency and cost are
+ * watched on a log scale. ADWIN has River's defaults; Page-Hinkley and CUSUM
+ * are calibrated for per-event rates (see detect.c and docs/DRIFT.md). */
 void llmopt_detect_config_default(llmopt_detect_config *c);
 llmopt_err_t llmopt_detect_config_check(const llmopt_detect_config *c, char *errstr,
                                         size_t errstr_size);

@@ -1,0 +1,1 @@
+llmopt_unit_test(test_detect_false_alarms SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_detect_false_alarms.c LIBS llmopt_engine)
