@@ -5,6 +5,8 @@
  *       framing) + engine of pre-encoded Request/Response messages, 3 routes
  *       x 3 arms, all default detectors and windows; thread CPU time, median
  *       of 3 runs; outputs go to a sink that only counts them
+ *   bench_processor hash [events]       the pipeline's input, run once (untimed)
+ *       with every output Avro-encoded into one FNV-1a hash: compare builds
  *   bench_processor rss [keys]          (c) resident memory after feeding
  *       `keys` live (route, arm) keys (default 10000; 1000 routes x 10 arms)
  *       20 responses each with their requests, windows open, detectors warm
@@ -40,11 +42,37 @@ static double wall_s(void) {
 }
 
 static uint64_t n_out;
-static void s_outcome(void *c, const llmopt_outcome *o) { n_out++; }
-static void s_metrics(void *c, const llmopt_window_metrics *m) { n_out++; }
-static void s_signal(void *c, const llmopt_signal *s) { n_out++; }
+/* hash mode: every output Avro-encoded into an FNV-1a hash, so two builds'
+ * outputs can be compared byte for byte */
+static llmopt_avro_codec *hash_codec;
+static uint64_t out_hash = 1469598103934665603ULL;
+static void hash_rec(llmopt_record_type type, const void *rec) {
+    static llmopt_wbuf w;
+    if (!hash_codec)
+        return;
+    w.len = 0;
+    if (llmopt_avro_encode(hash_codec, type, rec, &w, NULL, 0))
+        abort();
+    for (size_t i = 0; i < w.len; i++)
+        out_hash = (out_hash ^ w.data[i]) * 1099511628211ULL;
+}
+static void s_outcome(void *c, const llmopt_outcome *o) {
+    n_out++;
+    hash_rec(LLMOPT_REC_OUTCOME, o);
+}
+static void s_metrics(void *c, const llmopt_window_metrics *m) {
+    n_out++;
+    hash_rec(LLMOPT_REC_WINDOW_METRICS, m);
+}
+static void s_signal(void *c, const llmopt_signal *s) {
+    n_out++;
+    hash_rec(LLMOPT_REC_SIGNAL, s);
+}
 static void s_dlq(void *c, const llmopt_engine_src *s, llmopt_dlq_reason r, const char *d) {
     n_out++;
+    if (hash_codec)
+        for (const char *p = d; *p; p++)
+            out_hash = (out_hash ^ (unsigned char)*p ^ (unsigned)r) * 1099511628211ULL;
 }
 
 typedef struct msg {
@@ -267,6 +295,21 @@ int main(int argc, char **argv) {
                "%.0f msg/s per core (%.0f ns/msg), %" PRIu64 " outputs/run\n",
                count, r[1], count / r[1], r[1] / count * 1e9, n_out);
         free_msgs(ms, count);
+    } else if (!strcmp(mode, "hash")) {
+        /* one untimed run with every output encoded and hashed, then flushed */
+        long n = argc > 2 ? atol(argv[2]) : 1000000;
+        long count;
+        msg *ms = make_msgs(codec, n / 2, 3, 3, &count);
+        hash_codec = codec;
+        llmopt_engine *e = new_engine();
+        n_out = 0;
+        feed(codec, e, ms, count);
+        if (llmopt_engine_flush(e))
+            abort();
+        llmopt_engine_destroy(e);
+        printf("hash: %ld messages, %" PRIu64 " outputs, output hash %016" PRIx64 "\n", count,
+               n_out, out_hash);
+        free_msgs(ms, count);
     } else if (!strcmp(mode, "rss")) {
         long keys = argc > 2 ? atol(argv[2]) : 10000;
         int narms = 10, nroutes = (int)(keys / narms);
@@ -297,7 +340,7 @@ int main(int argc, char **argv) {
         llmopt_wbuf_release(&w);
         llmopt_engine_destroy(e);
     } else {
-        fprintf(stderr, "usage: bench_processor pipeline [events] | rss [keys] | consume ...\n");
+        fprintf(stderr, "usage: bench_processor pipeline [events] | hash [events] | rss [keys] | consume ...\n");
         return 2;
     }
     llmopt_avro_codec_destroy(codec);

@@ -188,29 +188,52 @@ static void sort_buffer(double *a, size_t n) {
 }
 
 /* Stable merge sort of centroids by mean, so equal means keep their input
- * order and the result never depends on the sort implementation. */
+ * order and the result never depends on the sort implementation (a stable
+ * sort's output is unique). Natural merge sort: the input of a merge is
+ * mostly the concatenated sorted centroid arrays of other digests, so the
+ * existing ascending runs are found first and merged pairwise, left to
+ * right, O(n log runs) instead of O(n log n). */
 static int sort_centroids(llmopt_tdigest_centroid *a, size_t n) {
-    int sorted = 1;
-    for (size_t i = 1; i < n && sorted; i++)
-        sorted = !(a[i].mean < a[i - 1].mean);
-    if (sorted)
+    size_t nruns = 1;
+    for (size_t i = 1; i < n; i++)
+        nruns += a[i].mean < a[i - 1].mean;
+    if (nruns <= 1)
         return 0;
     llmopt_tdigest_centroid *tmp = malloc(n * sizeof(*tmp));
-    if (!tmp)
+    size_t *run = malloc((nruns + 1) * sizeof(*run)); /* run k is [run[k], run[k+1]) */
+    if (!tmp || !run) {
+        free(tmp);
+        free(run);
         return -1;
+    }
+    size_t k = 0;
+    run[k++] = 0;
+    for (size_t i = 1; i < n; i++)
+        if (a[i].mean < a[i - 1].mean)
+            run[k++] = i;
+    run[k] = n;
     llmopt_tdigest_centroid *src = a, *dst = tmp;
-    for (size_t width = 1; width < n; width *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * width) {
-            size_t mid = lo + width < n ? lo + width : n;
-            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-            size_t i = lo, j = mid, k = lo;
+    while (nruns > 1) {
+        size_t out = 0;
+        for (size_t r = 0; r < nruns; r += 2) {
+            size_t lo = run[r];
+            if (r + 1 == nruns) { /* odd run out: copied as is */
+                memcpy(dst + lo, src + lo, (run[r + 1] - lo) * sizeof(*src));
+                run[out++] = lo;
+                continue;
+            }
+            size_t mid = run[r + 1], hi = run[r + 2];
+            size_t i = lo, j = mid, o = lo;
             while (i < mid && j < hi)
-                dst[k++] = src[j].mean < src[i].mean ? src[j++] : src[i++];
+                dst[o++] = src[j].mean < src[i].mean ? src[j++] : src[i++];
             while (i < mid)
-                dst[k++] = src[i++];
+                dst[o++] = src[i++];
             while (j < hi)
-                dst[k++] = src[j++];
+                dst[o++] = src[j++];
+            run[out++] = lo;
         }
+        run[out] = n;
+        nruns = out;
         llmopt_tdigest_centroid *t = src;
         src = dst;
         dst = t;
@@ -218,6 +241,7 @@ static int sort_centroids(llmopt_tdigest_centroid *a, size_t n) {
     if (src != a)
         memcpy(a, src, n * sizeof(*a));
     free(tmp);
+    free(run);
     return 0;
 }
 
@@ -484,10 +508,21 @@ static llmopt_err_t td_append_pend(llmopt_tdigest *d, const llmopt_tdigest_centr
         memcpy(d->pend + d->npend, c, nc * sizeof(*c));
         d->npend += (uint32_t)nc;
     }
+    /* Unit values go in sorted: the compression pass's stable sort then
+     * finds one run here instead of n/2. Equal unit values are identical
+     * items, so their order among themselves cannot change that sort's
+     * result. Without scratch memory they go in unsorted (same result). */
+    double *sb = nb > 1 ? malloc(nb * sizeof(*sb)) : NULL;
+    if (sb) {
+        memcpy(sb, b, nb * sizeof(*sb));
+        sort_buffer(sb, nb);
+        b = sb;
+    }
     for (size_t i = 0; i < nb; i++) {
         d->pend[d->npend].mean = b[i];
         d->pend[d->npend++].count = 1;
     }
+    free(sb);
     if (np) {
         memcpy(d->pend + d->npend, p, np * sizeof(*p));
         d->npend += (uint32_t)np;
