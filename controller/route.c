@@ -497,9 +497,11 @@ llmopt_err_t llmopt_route_signal(llmopt_route *r, const llmopt_signal *s, int64_
     }
     (void)ts;
     if (r->canary_arm == a && r->canary.state == LLMOPT_CANARY_RAMPING &&
-        s->ts_ms < r->canary.step_start_ms) {
-        /* about data from before this step: the gate already judged it */
-        append(what, sizeof(what), ": older than the canary step");
+        s->ts_ms < r->canary.ramp_start_ms) {
+        /* about data from before the ramp began: not about the canary's traffic.
+         * A signal from an earlier step of the ramp still counts: it may be
+         * processed just after the gate moved the step on. */
+        append(what, sizeof(what), ": older than the canary ramp");
     } else if (r->canary_arm == a && r->canary.state == LLMOPT_CANARY_RAMPING &&
                !canary_signal_harmful(&r->canary.cfg, s)) {
         append(what, sizeof(what), ": within the canary's guardrails");

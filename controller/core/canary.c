@@ -61,6 +61,7 @@ llmopt_err_t llmopt_canary_init(llmopt_canary *c, const llmopt_canary_config *cf
     c->cfg = *cfg;
     c->state = LLMOPT_CANARY_IDLE;
     c->step_start_ms = ts_ms;
+    c->ramp_start_ms = ts_ms;
     c->last.ts_ms = ts_ms;
     return LLMOPT_OK;
 }
@@ -81,6 +82,8 @@ int llmopt_canary_set_state(llmopt_canary *c, llmopt_canary_state to, uint32_t s
     c->last.step_to = step;
     c->last.ts_ms = ts_ms;
     snprintf(c->last.reason, sizeof(c->last.reason), "%s", reason ? reason : "");
+    if (to == LLMOPT_CANARY_RAMPING && c->state != LLMOPT_CANARY_RAMPING)
+        c->ramp_start_ms = ts_ms;
     c->state = to;
     c->step = step;
     c->step_start_ms = ts_ms;
@@ -257,7 +260,7 @@ static int read_side(llmopt_rbuf *r, llmopt_canary_side *s) {
 
 void llmopt_canary_serialize(const llmopt_canary *c, llmopt_wbuf *w) {
     const llmopt_canary_config *g = &c->cfg;
-    llmopt_wbuf_header(w, "CNRY", 1);
+    llmopt_wbuf_header(w, "CNRY", 2);
     llmopt_wbuf_u32(w, g->n_steps);
     for (uint32_t i = 0; i < g->n_steps; i++)
         llmopt_wbuf_f64(w, g->steps[i]);
@@ -282,13 +285,15 @@ void llmopt_canary_serialize(const llmopt_canary *c, llmopt_wbuf *w) {
     llmopt_wbuf_i64(w, c->last.ts_ms);
     llmopt_wbuf_u8(w, (uint8_t)n);
     llmopt_wbuf_bytes(w, c->last.reason, n);
+    llmopt_wbuf_i64(w, c->ramp_start_ms); /* v2 */
 }
 
 llmopt_err_t llmopt_canary_deserialize(llmopt_canary *c, llmopt_rbuf *r, char *errstr,
                                        size_t errstr_size) {
     llmopt_canary t;
     memset(&t, 0, sizeof(t));
-    if (!llmopt_rbuf_header(r, "CNRY", 1))
+    uint8_t ver = llmopt_rbuf_header(r, "CNRY", 2);
+    if (!ver)
         return llmopt_errf(r->err ? (llmopt_err_t)r->err : LLMOPT_ERR_INVALID, errstr,
                            errstr_size, "not a canary state");
     t.cfg.n_steps = llmopt_rbuf_u32(r);
@@ -319,6 +324,8 @@ llmopt_err_t llmopt_canary_deserialize(llmopt_canary *c, llmopt_rbuf *r, char *e
         r->err = LLMOPT_ERR_INVALID;
     else
         llmopt_rbuf_bytes(r, t.last.reason, n);
+    /* v1 did not keep the ramp's start: the current step's start is the closest */
+    t.ramp_start_ms = ver >= 2 ? llmopt_rbuf_i64(r) : t.step_start_ms;
     if (r->err)
         return llmopt_errf((llmopt_err_t)r->err, errstr, errstr_size, "bad canary state");
     t.last.reason[n] = 0;

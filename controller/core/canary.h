@@ -92,6 +92,7 @@ typedef struct llmopt_canary {
     llmopt_canary_state state;
     uint32_t step;              /* index into cfg.steps while RAMPING */
     int64_t step_start_ms;
+    int64_t ramp_start_ms;      /* when the current ramp left IDLE (step 0 began) */
     llmopt_canary_side arm, base;
     uint64_t transitions;
     llmopt_canary_transition last;
