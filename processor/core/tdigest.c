@@ -670,6 +670,118 @@ double llmopt_tdigest_cdf(llmopt_tdigest *d, double x) {
 
 /* ---- Postgres TEXT form ---- */
 
+/* ---- text form ---- */
+
+static const uint64_t td_pow10[20] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+    100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+    10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+    100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL};
+
+/* Digits of v (> 0) at the end of buf[0..20); returns the first. */
+static char *td_utoa(uint64_t v, char *end) {
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* %.17g is the 17 significant digits of the exact value of x, rounded to
+ * nearest with ties to even (glibc), printed as %f or %e by the exponent
+ * and stripped of trailing zeros. In the fast range x = m * 2^e2 with
+ * m < 2^53 and x * 10^p (p = 16 - decimal exponent <= 22) is an integer
+ * below 2^128 shifted right by -e2: the quotient and remainder are exact. */
+size_t llmopt_fmt_g17(double x, char *out) {
+    double ax = fabs(x);
+    if (!(ax >= 1e-5 && ax < 1e16)) {
+        if (x == 0) {
+            memcpy(out, signbit(x) ? "-0" : "0", signbit(x) ? 3 : 2);
+            return signbit(x) ? 2 : 1;
+        }
+        return (size_t)snprintf(out, LLMOPT_G17_MAX, "%.17g", x);
+    }
+    uint64_t u;
+    memcpy(&u, &ax, sizeof(u));
+    int e2 = (int)(u >> 52) - 1075;
+    uint64_t m = (u & ((1ULL << 52) - 1)) | (1ULL << 52);
+    /* floor(log10(2^(e2 + 52))) is the decimal exponent or one below it */
+    int dx = (int)floor((e2 + 52) * 0.30102999566398120);
+    uint64_t d;
+    for (;;) {
+        int p = 16 - dx; /* in [0, 22]: 1e-5 <= ax < 1e16 */
+        unsigned __int128 n = (unsigned __int128)m;
+        if (p > 19)
+            n *= (unsigned __int128)td_pow10[19] * td_pow10[p - 19];
+        else
+            n *= td_pow10[p];
+        unsigned __int128 rem = 0, half = 0;
+        if (e2 >= 0) {
+            n <<= e2;
+        } else {
+            rem = n & ((((unsigned __int128)1) << -e2) - 1);
+            half = ((unsigned __int128)1) << (-e2 - 1);
+            n >>= -e2;
+        }
+        if (n >= td_pow10[17]) {
+            dx++;
+            continue;
+        }
+        if (n < td_pow10[16]) {
+            dx--;
+            continue;
+        }
+        d = (uint64_t)n;
+        if (rem > half || (rem == half && half && (d & 1)))
+            d++;
+        if (d == td_pow10[17]) {
+            d = td_pow10[16];
+            dx++;
+        }
+        break;
+    }
+    char digits[24];
+    char *dg = td_utoa(d, digits + sizeof(digits)); /* exactly 17 digits */
+    int nd = 17;
+    while (nd > 1 && dg[nd - 1] == '0')
+        nd--;
+    char *o = out;
+    if (x < 0)
+        *o++ = '-';
+    if (dx < -4 || dx >= 17) {
+        *o++ = dg[0];
+        if (nd > 1) {
+            *o++ = '.';
+            memcpy(o, dg + 1, (size_t)nd - 1);
+            o += nd - 1;
+        }
+        *o++ = 'e';
+        *o++ = dx < 0 ? '-' : '+';
+        int ae = dx < 0 ? -dx : dx;
+        if (ae >= 100)
+            *o++ = (char)('0' + ae / 100);
+        *o++ = (char)('0' + ae / 10 % 10);
+        *o++ = (char)('0' + ae % 10);
+    } else if (dx >= 0) {
+        memcpy(o, dg, (size_t)dx + 1);
+        o += dx + 1;
+        if (nd > dx + 1) {
+            *o++ = '.';
+            memcpy(o, dg + dx + 1, (size_t)(nd - dx - 1));
+            o += nd - dx - 1;
+        }
+    } else {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -dx - 1; i++)
+            *o++ = '0';
+        memcpy(o, dg, (size_t)nd);
+        o += nd;
+    }
+    *o = 0;
+    return (size_t)(o - out);
+}
+
 llmopt_err_t llmopt_tdigest_to_text(llmopt_tdigest *d, char **out, size_t *out_len,
                                     char *errstr, size_t errstr_size) {
     if (d->count == 0)
@@ -684,8 +796,20 @@ llmopt_err_t llmopt_tdigest_to_text(llmopt_tdigest *d, char **out, size_t *out_l
                        (long long)d->count, d->compression, d->n);
     llmopt_wbuf_bytes(&w, tmp, (size_t)len);
     for (uint32_t i = 0; i < d->n; i++) {
-        len = snprintf(tmp, sizeof(tmp), " (%.17g, %lld)", d->c[i].mean, (long long)d->c[i].count);
-        llmopt_wbuf_bytes(&w, tmp, (size_t)len);
+        /* " (%.17g, %lld)" without printf, the costly part of a window's
+         * output (counts are >= 1) */
+        char *o = tmp;
+        *o++ = ' ';
+        *o++ = '(';
+        o += llmopt_fmt_g17(d->c[i].mean, o);
+        *o++ = ',';
+        *o++ = ' ';
+        char num[24];
+        char *nb = td_utoa((uint64_t)d->c[i].count, num + sizeof(num));
+        memcpy(o, nb, (size_t)(num + sizeof(num) - nb));
+        o += num + sizeof(num) - nb;
+        *o++ = ')';
+        llmopt_wbuf_bytes(&w, tmp, (size_t)(o - tmp));
     }
     llmopt_wbuf_u8(&w, 0);
     if (w.err) {

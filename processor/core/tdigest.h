@@ -120,6 +120,12 @@ double llmopt_tdigest_cdf(llmopt_tdigest *d, double x);
  * NOMEM. */
 llmopt_err_t llmopt_tdigest_to_text(llmopt_tdigest *d, char **out, size_t *out_len,
                                     char *errstr, size_t errstr_size);
+/* Writes x as snprintf("%.17g") would, NUL-terminated, into out (at least
+ * LLMOPT_G17_MAX bytes); returns the length. Exact integer arithmetic for
+ * 1e-5 <= |x| < 1e16 and zero, snprintf itself for the rest. */
+#define LLMOPT_G17_MAX 32
+size_t llmopt_fmt_g17(double x, char *out);
+
 /* Parse the Postgres TEXT form from text[0..len) (no NUL needed; a final
  * NUL and surrounding whitespace are accepted). Rules follow the
  * extension's tdigest_in: flags 0 or 1 (else VERSION), compression in

@@ -466,6 +466,57 @@ static void test_clone_and_merge_extremes(void) {
     llmopt_tdigest_destroy(c);
 }
 
+/* ---- llmopt_fmt_g17 against snprintf("%.17g") ---- */
+
+static int g17_check(double x) {
+    char want[64], got[LLMOPT_G17_MAX + 8];
+    int wl = snprintf(want, sizeof(want), "%.17g", x);
+    size_t gl = llmopt_fmt_g17(x, got);
+    if ((size_t)wl != gl || strcmp(want, got) != 0) {
+        printf("\nfmt_g17(%a): got '%s', snprintf '%s'\n", x, got, want);
+        return 0;
+    }
+    return 1;
+}
+
+static void test_fmt_g17(void) {
+    rng r = {.s = 17};
+    int bad = 0;
+    const double fixed[] = {0.0, -0.0, 1.0, -1.0, 0.5, 1e-5, 1e-4, 1e15, 1e16, 9999999999999998.0,
+                            0.1, 0.2, 0.3, 123.456, 1e-5 * 0.999, 99999999999999999e-21,
+                            2.5, 1e300, -1e-300, 4.9e-324, INFINITY, -INFINITY, NAN};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed) && bad < 10; i++)
+        bad += !g17_check(fixed[i]);
+    /* around every power of ten in and next to the exact range */
+    for (int k = -7; k <= 17 && bad < 10; k++) {
+        double p = pow(10.0, k), lo = p, hi = p;
+        for (int s = 0; s < 40; s++) {
+            bad += !g17_check(lo) + !g17_check(-hi);
+            lo = nextafter(lo, 0);
+            hi = nextafter(hi, INFINITY);
+        }
+    }
+    for (int i = 0; i < 200000 && bad < 10; i++) {
+        /* any bit pattern (mostly the snprintf fallback) */
+        uint64_t u = rng_u64(&r);
+        double x;
+        memcpy(&x, &u, sizeof(x));
+        bad += !g17_check(x);
+        /* log-uniform over 1e-6 .. 1e17, both signs */
+        x = pow(10.0, -6.0 + 23.0 * rng_unit(&r)) * (i & 1 ? -1 : 1);
+        bad += !g17_check(x);
+        /* m / 2^k: short binary fractions, whose decimal expansions end in
+         * 5 and often have exactly 18 digits (ties to even) */
+        uint64_t m = rng_u64(&r) >> (11 + rng_u64(&r) % 40);
+        x = ldexp((double)m, -(int)(rng_u64(&r) % 24));
+        bad += !g17_check(x);
+        /* latency-like values with few decimals */
+        x = (double)(rng_u64(&r) % 10000000) / 1000.0;
+        bad += !g17_check(x);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
@@ -479,6 +530,7 @@ int main(void) {
     CU_add_test(s, "text_pg_accept", test_text_pg_accept);
     CU_add_test(s, "binary_roundtrip", test_binary_roundtrip);
     CU_add_test(s, "clone_and_merge_extremes", test_clone_and_merge_extremes);
+    CU_add_test(s, "fmt_g17", test_fmt_g17);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
