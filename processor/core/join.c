@@ -6,7 +6,7 @@
  *     no tombstones) for lookup by key; each slot holds the entry's hash
  *     next to its pointer, so probing past other keys (and the shifts of a
  *     delete) never touches their entries;
- *   - a binary min-heap on (ts_ms, seq) for deterministic expiry and
+ *   - a 4-ary min-heap on (ts_ms, seq) for deterministic expiry and
  *     eviction of the oldest entry, the keys inline in the heap array for
  *     the same reason. Each entry knows its heap slot so a matched entry
  *     leaves the heap in O(log n).
@@ -85,6 +85,12 @@ static int node_older(const hnode *a, const hnode *b) {
 
 /* ---- heap ---- */
 
+/* A 4-ary heap: half the levels of a binary one, and each level's moved
+ * node costs a write to its entry's heap_idx (a cache miss in a large
+ * table) while its four children sit in two adjacent cache lines. The pop
+ * order is the same for any heap shape: (ts_ms, seq) is a total order. */
+#define HEAP_ARITY 4
+
 static void heap_set(llmopt_join *j, size_t i, hnode n) {
     j->heap[i] = n;
     n.e->heap_idx = i;
@@ -93,7 +99,7 @@ static void heap_set(llmopt_join *j, size_t i, hnode n) {
 static void heap_up(llmopt_join *j, size_t i) {
     hnode n = j->heap[i];
     while (i > 0) {
-        size_t parent = (i - 1) / 2;
+        size_t parent = (i - 1) / HEAP_ARITY;
         if (!node_older(&n, &j->heap[parent]))
             break;
         heap_set(j, i, j->heap[parent]);
@@ -107,15 +113,14 @@ static size_t heap_down(llmopt_join *j, size_t i) {
     size_t n = j->st.entries;
     hnode x = j->heap[i];
     for (;;) {
-        size_t l = 2 * i + 1, best = i;
+        size_t l = HEAP_ARITY * i + 1, best = i;
         const hnode *b = &x;
-        if (l < n && node_older(&j->heap[l], b)) {
-            best = l;
-            b = &j->heap[l];
-        }
-        if (l + 1 < n && node_older(&j->heap[l + 1], b)) {
-            best = l + 1;
-            b = &j->heap[l + 1];
+        size_t end = l + HEAP_ARITY < n ? l + HEAP_ARITY : n;
+        for (size_t c = l; c < end; c++) {
+            if (node_older(&j->heap[c], b)) {
+                best = c;
+                b = &j->heap[c];
+            }
         }
         if (best == i)
             break;
