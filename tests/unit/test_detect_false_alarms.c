@@ -19,7 +19,10 @@
  * detector of the bank comes within the stated delay (events after the
  * shift) on every seed.
  *
- * LLMOPT_SKIP_SLOW=1 (valgrind runs) uses 2 seeds instead of SEEDS. */
+ * LLMOPT_SKIP_SLOW=1 (valgrind runs) uses 2 seeds instead of SEEDS and bounds the
+ * mean at MAX_PER_100K_REDUCED: one chance alarm in 200 000 events is already 0.5 per 100k
+ * (the old defaults gave 35-60 per 100k for Page-Hinkley, so both bounds fail them). The
+ * streams are seeded: a run is deterministic. */
 #include <CUnit/Basic.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@
 #define SEEDS 20
 #define LEN 100000
 #define MAX_PER_100K 1.0
+#define MAX_PER_100K_REDUCED 5.0
 
 typedef struct rng {
     uint64_t s;
@@ -121,6 +125,7 @@ static void test_stationary(void) {
     llmopt_detect_config_default(&cfg);
     CU_ASSERT_FATAL(llmopt_detect_config_check(&cfg, NULL, 0) == LLMOPT_OK);
     int seeds = nseeds();
+    double bound = seeds == SEEDS ? MAX_PER_100K : MAX_PER_100K_REDUCED;
     printf("\n  bank defaults, stationary: alarms per 100k events (mean over %d streams of %d; max)\n",
            seeds, LEN);
     printf("  %-22s %16s %16s %16s\n", "stream", DET_NAMES[0], DET_NAMES[1], DET_NAMES[2]);
@@ -151,10 +156,10 @@ static void test_stationary(void) {
         printf("  %-22s %16s %16s %16s\n", s->name, cell[0], cell[1], cell[2]);
         for (int k = 0; k < 3; k++) {
             double per = (double)tot[k] / seeds * 1e5 / LEN;
-            if (per > MAX_PER_100K)
+            if (per > bound)
                 printf("  FAIL: %s on %s: %.2f false alarms per 100k events (bound %.1f)\n",
-                       DET_NAMES[k], s->name, per, MAX_PER_100K);
-            CU_ASSERT(per <= MAX_PER_100K);
+                       DET_NAMES[k], s->name, per, bound);
+            CU_ASSERT(per <= bound);
         }
     }
 }
