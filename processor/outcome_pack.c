@@ -31,10 +31,22 @@ static void get_str(llmopt_rbuf *r, llmopt_arena *a, llmopt_str *s) {
         r->err = n > r->left ? LLMOPT_ERR_TRUNCATED : LLMOPT_ERR_INVALID;
         return;
     }
-    if (llmopt_str_set(a, s, (const char *)r->p, n) != LLMOPT_OK) {
+    /* inline bump of the arena's current block (the common case), the
+     * same allocation llmopt_arena_strdup makes; it handles new blocks */
+    size_t need = ((size_t)n + 8) & ~(size_t)7;
+    char *copy;
+    if (a->ptr && (size_t)(a->end - a->ptr) >= need) {
+        copy = a->ptr;
+        a->ptr += need;
+        a->used += need;
+        memcpy(copy, r->p, n);
+        copy[n] = '\0';
+    } else if (!(copy = llmopt_arena_strdup(a, (const char *)r->p, n))) {
         r->err = LLMOPT_ERR_NOMEM;
         return;
     }
+    s->ptr = copy;
+    s->len = n;
     r->p += n;
     r->left -= n;
 }
