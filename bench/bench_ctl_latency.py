@@ -64,6 +64,8 @@ def main():
             "guardrails": {"cooldown_ms": 60000},
             "arms": [{"id": "a%d" % i, "provider": "p", "model": "m%d" % i} for i in range(5)]}]},
             open(policy, "w"))
+        # the shared start() points the controller at the test's own metrics topic
+        ct.METRICS = "llm.metrics"
         rt = ct.Routing(route)
         prod = Producer({"bootstrap.servers": ct.BOOTSTRAP, "linger.ms": 0})
         proc = ct.start(args.controller, "bench", dsn, policy, 9, tmp)
