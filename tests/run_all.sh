@@ -10,8 +10,7 @@
 # Exits non-zero on the first failing stage; prints one line per stage and a
 # closing "N passed, N failed" summary of the stages.
 #
-# Environment: LLMOPT_JOBS (build parallelism, default nproc), LLMOPT_INTEGRATION_JOBS
-# (integration tests at once, default 2; only loop_* overlap), LLMOPT_FUZZ_SECONDS,
+# Environment: LLMOPT_JOBS (build parallelism, default nproc), LLMOPT_FUZZ_SECONDS,
 # LLMOPT_SKIP_STAGES (space-separated stage names to skip, for local iteration only),
 # LLMOPT_KEEP_STACK=1 leaves the broker and Postgres running afterwards.
 set -uo pipefail
@@ -57,8 +56,7 @@ build_all() { configure_build build && ninja -C build -j "$jobs"; }
 unit() { ctest --test-dir build -L unit --output-on-failure -j "$jobs"; }
 integration() {
     eval "$(tests/stack.sh env)" || return 1
-    # two at a time: only the loop_* scenarios overlap (tests/CMakeLists.txt)
-    ctest --test-dir build -L integration --output-on-failure -j "${LLMOPT_INTEGRATION_JOBS:-2}"
+    ctest --test-dir build -L integration --output-on-failure
 }
 stack_up() { stack_started=1; tests/stack.sh up; }
 sanitize() {
