@@ -5,7 +5,7 @@
 #   3. start (or reuse) the local Kafka broker and Postgres, run the integration tests
 #   4. ASan+UBSan build: unit suites and corpus replays again
 #   5. valgrind memcheck over the unit suites
-#   6. libFuzzer: every decoder harness for LLMOPT_FUZZ_SECONDS (default 10) each,
+#   6. libFuzzer: every decoder harness for LLMOPT_FUZZ_SECONDS (default 6) each,
 #      one per core at a time (longer runs are recorded in the benchmark/issue notes)
 # Exits non-zero on the first failing stage; prints one line per stage and a
 # closing "N passed, N failed" summary of the stages.
@@ -17,7 +17,7 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 jobs="${LLMOPT_JOBS:-$(nproc)}"
-fuzz_s="${LLMOPT_FUZZ_SECONDS:-10}"
+fuzz_s="${LLMOPT_FUZZ_SECONDS:-6}"
 skip=" ${LLMOPT_SKIP_STAGES:-} "
 logdir="$root/var/test-logs"
 mkdir -p "$logdir"
