@@ -160,8 +160,11 @@ llmopt_err_t llmopt_tuner_observe(llmopt_tuner *t, size_t slot, double n, double
         return LLMOPT_OK;
     llmopt_tuner_slot *s = &t->slot[slot];
     double nn = s->n + n, d = mean - s->mean;
-    s->mean += d * (n / nn);
-    s->m2 += m2 + d * d * (s->n * n / nn);
+    double mean2 = s->mean + d * (n / nn), m22 = s->m2 + m2 + d * d * (s->n * n / nn);
+    if (!fin(nn) || !fin(mean2) || !fin(m22))
+        return LLMOPT_ERR_RANGE; /* would overflow: refused, the slot is unchanged */
+    s->mean = mean2;
+    s->m2 = m22;
     s->n = nn;
     return LLMOPT_OK;
 }
@@ -217,7 +220,8 @@ size_t llmopt_tuner_round(llmopt_tuner *t, llmopt_tuner_change *ch, size_t cap) 
         prev[old] = LLMOPT_TUNER_BEST;
     } else {
         for (size_t i = 0; i < c->n_params; i++)
-            t->step[i] *= c->shrink;
+            if (t->step[i] >= c->params[i].min_step) /* a converged step stays put (never 0) */
+                t->step[i] *= c->shrink;
     }
     /* candidates that did not win have lost: retired, their slots re-used */
     for (size_t s = 0; s < c->n_slots; s++)
