@@ -130,6 +130,24 @@ static const char *get_str(walker *w, json_t *parent, const char *path, const ch
     return json_string_value(v);
 }
 
+/* An arm's strings travel in every decision; gateways refuse one over
+ * LLMOPT_GW_NAME_MAX - 1 bytes (gateway/include/llmopt_gateway.h), so the
+ * policy refuses it first. */
+#define POLICY_ARM_STR_MAX 127
+#define POLICY_PARAM_NAME_MAX 31 /* LLMOPT_GW_PARAM_NAME_MAX - 1 */
+
+static const char *get_arm_str(walker *w, json_t *parent, const char *path, const char *key,
+                               bool req) {
+    const char *s = get_str(w, parent, path, key, req);
+    if (s && strlen(s) > POLICY_ARM_STR_MAX) {
+        char p[256];
+        path_key(p, sizeof(p), path, key);
+        fail(w, p, "longer than 127 bytes");
+        return NULL;
+    }
+    return s;
+}
+
 static char *dup_or_fail(walker *w, const char *s, const char *path) {
     if (!s)
         return NULL;
@@ -235,10 +253,10 @@ static void parse_arm(walker *w, json_t *a, const char *p, llmopt_policy *pol,
         return;
     }
     check_members(w, a, p, ak);
-    arm->id = dup_or_fail(w, get_str(w, a, p, "id", true), p);
-    arm->provider = dup_or_fail(w, get_str(w, a, p, "provider", true), p);
-    arm->model = dup_or_fail(w, get_str(w, a, p, "model", true), p);
-    arm->prompt_template_id = dup_or_fail(w, get_str(w, a, p, "prompt_template_id", false), p);
+    arm->id = dup_or_fail(w, get_arm_str(w, a, p, "id", true), p);
+    arm->provider = dup_or_fail(w, get_arm_str(w, a, p, "provider", true), p);
+    arm->model = dup_or_fail(w, get_arm_str(w, a, p, "model", true), p);
+    arm->prompt_template_id = dup_or_fail(w, get_arm_str(w, a, p, "prompt_template_id", false), p);
     arm->floor = get_num(w, a, p, "floor", r->floor, 0, 0.5, false);
     arm->static_weight = get_num(w, a, p, "weight", 1, 0, 1e9, false);
     json_t *params = get_obj(w, a, p, "params", false);
@@ -252,6 +270,12 @@ static void parse_arm(walker *w, json_t *a, const char *p, llmopt_policy *pol,
         const char *key;
         json_t *v;
         json_object_foreach(params, key, v) {
+            if (strlen(key) > POLICY_PARAM_NAME_MAX || !key[0]) {
+                char kp[256];
+                path_key(kp, sizeof(kp), pp, key);
+                fail(w, kp, "parameter name empty or longer than 31 bytes");
+                return;
+            }
             double x = get_num(w, params, pp, key, 0, -1e12, 1e12, true);
             if (w->failed)
                 return;
