@@ -1,11 +1,12 @@
-# config, log, signals, metrics, http, cli: the shared front of every binary.
+# config, log, signals, metrics, http, cli, service: the shared front of every binary.
 list(APPEND LLMOPT_COMMON_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/config.c
   ${CMAKE_CURRENT_LIST_DIR}/log.c
   ${CMAKE_CURRENT_LIST_DIR}/signals.c
   ${CMAKE_CURRENT_LIST_DIR}/metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/http.c
-  ${CMAKE_CURRENT_LIST_DIR}/cli.c)
+  ${CMAKE_CURRENT_LIST_DIR}/cli.c
+  ${CMAKE_CURRENT_LIST_DIR}/service.c)
 
 # llmopt_config_table(SYMBOL SOURCE): registers a binary's property table so
 # that `llmopt config-doc` (and docs/CONFIG.md) lists it. SOURCE must define

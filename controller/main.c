@@ -1,6 +1,6 @@
 /*
- * main.c - llmopt-controller: configuration, signals, the HTTP server
- * (/metrics, /healthz, /readyz) and the daemon's lifecycle.
+ * main.c - llmopt-controller: the daemon behind the shared lifecycle
+ * (common/service.h: configuration, signals, /metrics /healthz /readyz).
  *
  * Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when it cannot start
  * (bad policy or registry, Postgres unreachable) or fails for good, 2 on a
@@ -8,17 +8,22 @@
  */
 #include <curl/curl.h>
 #include <stddef.h>
-#include <stdio.h>
 
-#include "common/cli.h"
-#include "common/http.h"
-#include "common/log.h"
-#include "common/metrics.h"
+#include "common/service.h"
 #include "common/signals.h"
 #include "controller/ctl_config.h"
 #include "controller/daemon.h"
 
-static const llmopt_logger lg = LLMOPT_LOGGER("main");
+static void *create(const void *conf, const llmopt_config *cfg, llmopt_metrics *m, char *err,
+                    size_t err_size) {
+    return llmopt_ctl_new(conf, cfg, m, err, err_size);
+}
+
+static llmopt_err_t run(void *c, char *err, size_t err_size) {
+    return llmopt_ctl_run(c, llmopt_signals_stop_requested, err, err_size);
+}
+
+static void destroy(void *c) { llmopt_ctl_destroy(c); }
 
 int main(int argc, char **argv) {
     llmopt_controller_conf conf = {0};
@@ -31,48 +36,10 @@ int main(int argc, char **argv) {
                    "llm.routing",
         .bindings = b,
         .n_bindings = 2};
-    llmopt_cli cli;
-    if (llmopt_cli_parse(&cli, &spec, argc, argv, &conf, sizeof(conf)) != LLMOPT_CLI_RUN)
-        return cli.exit_code;
-    int rc = 1;
-    char err[1024];
-    llmopt_metrics *m = NULL;
-    llmopt_ctl *c = NULL;
-    llmopt_http *http = NULL;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (llmopt_signals_install()) {
-        llmopt_log_error(&lg, "cannot install signal handlers");
-        goto out;
-    }
-    if (!(m = llmopt_metrics_new())) {
-        llmopt_log_error(&lg, "out of memory");
-        goto out;
-    }
-    if (!(c = llmopt_ctl_new(&conf, cli.config, m, err, sizeof(err)))) {
-        llmopt_log_error(&lg, "cannot start: %s", err);
-        fprintf(stderr, "llmopt-controller: %s\n", err);
-        goto out;
-    }
-    if (conf.common.http_port > 0) {
-        http = llmopt_http_new(conf.common.http_listen, (int)conf.common.http_port, m,
-                               llmopt_ctl_ready, c, err, sizeof(err));
-        if (!http) {
-            llmopt_log_error(&lg, "http server: %s", err);
-            goto out;
-        }
-        llmopt_log_info(&lg, "serving /metrics on port %d", llmopt_http_port(http));
-    }
-    if (llmopt_ctl_run(c, llmopt_signals_stop_requested, err, sizeof(err))) {
-        llmopt_log_error(&lg, "stopped on error: %s", err);
-        goto out;
-    }
-    llmopt_log_info(&lg, "stopped cleanly");
-    rc = 0;
-out:
-    llmopt_http_destroy(http);
-    llmopt_ctl_destroy(c);
-    llmopt_metrics_destroy(m);
+    static const llmopt_service svc = {
+        .create = create, .ready = llmopt_ctl_ready, .run = run, .destroy = destroy};
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: the registry client */
+    int rc = llmopt_service_main(&svc, &spec, &conf, sizeof(conf), &conf.common, argc, argv);
     curl_global_cleanup();
-    llmopt_cli_release(&cli);
     return rc;
 }

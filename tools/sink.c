@@ -15,8 +15,6 @@
 #include <librdkafka/rdkafka.h>
 
 #include "common/avro_codec.h"
-#include "common/cli.h"
-#include "common/http.h"
 #include "common/json_codec.h"
 #include "common/kafka.h"
 #include "common/log.h"
@@ -24,6 +22,7 @@
 #include "common/pg.h"
 #include "common/records.h"
 #include "common/registry.h"
+#include "common/service.h"
 #include "common/signals.h"
 #include "tools/sink_rows.h"
 
@@ -1292,9 +1291,24 @@ void llmopt_sink_destroy(llmopt_sink *s) {
 
 /* ---- the subcommand --------------------------------------------------- */
 
-static bool ready_cb(void *opaque, char *reason, size_t reason_size) {
-    return llmopt_sink_ready(opaque, reason, reason_size);
+static void *svc_create(const void *conf, const llmopt_config *cfg, llmopt_metrics *m,
+                        char *err, size_t err_size) {
+    llmopt_sink *s = NULL;
+    if (llmopt_sink_new(&s, conf, cfg, m, err, err_size) != LLMOPT_OK)
+        return NULL;
+    llmopt_log_info(&lg, "sink '%s' running", ((const llmopt_sink_conf *)conf)->name);
+    return s;
 }
+
+static bool svc_ready(void *s, char *reason, size_t reason_size) {
+    return llmopt_sink_ready(s, reason, reason_size);
+}
+
+static llmopt_err_t svc_run(void *s, char *err, size_t err_size) {
+    return llmopt_sink_run(s, err, err_size);
+}
+
+static void svc_destroy(void *s) { llmopt_sink_destroy(s); }
 
 int llmopt_sink_main(int argc, char **argv) {
     llmopt_sink_conf conf;
@@ -1310,46 +1324,7 @@ int llmopt_sink_main(int argc, char **argv) {
         .bindings = bindings,
         .n_bindings = sizeof(bindings) / sizeof(bindings[0]),
     };
-    llmopt_cli cli;
-    if (llmopt_cli_parse(&cli, &spec, argc, argv, &conf, sizeof(conf)) != LLMOPT_CLI_RUN)
-        return cli.exit_code;
-    int rc = 1;
-    llmopt_sink *s = NULL;
-    llmopt_metrics *m = NULL;
-    llmopt_http *http = NULL;
-    char errstr[1024] = "";
-    if (llmopt_signals_install() != LLMOPT_OK) {
-        llmopt_log_error(&lg, "cannot install signal handlers");
-        goto out;
-    }
-    if (!(m = llmopt_metrics_new())) {
-        llmopt_log_error(&lg, "out of memory");
-        goto out;
-    }
-    if (llmopt_sink_new(&s, &conf, cli.config, m, errstr, sizeof(errstr)) != LLMOPT_OK) {
-        llmopt_log_error(&lg, "start failed: %s", errstr);
-        goto out;
-    }
-    if (conf.common.http_port > 0) {
-        http = llmopt_http_new(conf.common.http_listen, (int)conf.common.http_port, m, ready_cb,
-                               s, errstr, sizeof(errstr));
-        if (!http) {
-            llmopt_log_error(&lg, "http server: %s", errstr);
-            goto out;
-        }
-        llmopt_log_info(&lg, "serving /metrics, /healthz, /readyz on port %d",
-                        llmopt_http_port(http));
-    }
-    llmopt_log_info(&lg, "sink '%s' running", conf.name);
-    if (llmopt_sink_run(s, errstr, sizeof(errstr)) != LLMOPT_OK) {
-        llmopt_log_error(&lg, "sink failed: %s", errstr);
-        goto out;
-    }
-    rc = 0;
-out:
-    llmopt_http_destroy(http); /* before the sink its ready callback reads */
-    llmopt_sink_destroy(s);
-    llmopt_metrics_destroy(m);
-    llmopt_cli_release(&cli);
-    return rc;
+    static const llmopt_service svc = {
+        .create = svc_create, .ready = svc_ready, .run = svc_run, .destroy = svc_destroy};
+    return llmopt_service_main(&svc, &spec, &conf, sizeof(conf), &conf.common, argc, argv);
 }
