@@ -16,7 +16,8 @@
  * window that contains it, and each window is the merge of its panes when
  * the watermark passes its end plus grace. Lateness is decided per pane: an
  * event whose pane has closed is late for every window spec.
- * Every payload in the join tables is an outcome packed by outcome_pack.
+ * Every payload in the join tables is an llmopt_jrec (outcome_pack.h): an
+ * outcome whose strings live in the same allocation, read and changed in place.
  */
 #include "processor/engine.h"
 
@@ -36,9 +37,8 @@ const char *llmopt_dlq_reason_name(llmopt_dlq_reason r) {
     return (unsigned)r < LLMOPT_DLQ_COUNT ? dlq_names[r] : NULL;
 }
 
-/* ---- join payload: a packed outcome plus its update counter ---- */
-/* The response fields of an outcome awaiting feedback, kept next to the
- * request's packed blob so a matched pair is never packed twice. */
+/* ---- join payload: llmopt_jrec ---- */
+/* The response fields an outcome takes from a response. */
 typedef struct jresp {
     int64_t ts_ms;
     int64_t input_tokens, output_tokens;
@@ -46,14 +46,6 @@ typedef struct jresp {
     int32_t status;
     uint8_t has_ttft, has_quality, cache_hit;
 } jresp;
-
-typedef struct jpay {
-    uint32_t updates; /* reward updates emitted so far */
-    uint32_t len;
-    uint8_t has_resp; /* resp applies on top of the blob */
-    jresp resp;
-    uint8_t data[];   /* outcome_pack bytes */
-} jpay;
 
 /* ---- (route, arm) state ---- */
 typedef struct pane {
@@ -108,7 +100,6 @@ struct llmopt_engine {
     llmopt_outcome out;
     llmopt_window_metrics wm;
     llmopt_signal sig;
-    llmopt_wbuf scratch;
 };
 
 /* ---- configuration ---- */
@@ -718,38 +709,8 @@ static void drain_windows(llmopt_engine *e) {
 
 /* ---- join expiry ---- */
 
-static void free_jpay(void *p) {
+static void free_jrec(void *p) {
     free(p);
-}
-
-static jpay *jpay_of_scratch(llmopt_engine *e, uint32_t updates);
-
-static jpay *pack_outcome(llmopt_engine *e, const llmopt_outcome *o, uint32_t updates) {
-    e->scratch.len = 0;
-    llmopt_outcome_pack(o, &e->scratch);
-    return jpay_of_scratch(e, updates);
-}
-
-/* A waiting request, packed straight from the record (no outcome built). */
-static jpay *pack_request(llmopt_engine *e, const llmopt_request *r) {
-    e->scratch.len = 0;
-    llmopt_outcome_pack_request(r, &e->scratch);
-    return jpay_of_scratch(e, 0);
-}
-
-static jpay *jpay_of_scratch(llmopt_engine *e, uint32_t updates) {
-    llmopt_wbuf *w = &e->scratch;
-    if (w->err)
-        return NULL;
-    jpay *p = malloc(sizeof(*p) + w->len);
-    if (!p)
-        return NULL;
-    p->has_resp = 0;
-    memset(&p->resp, 0, sizeof(p->resp));
-    p->updates = updates;
-    p->len = (uint32_t)w->len;
-    memcpy(p->data, w->data, w->len);
-    return p;
 }
 
 static void resp_apply(const jresp *q, llmopt_outcome *o) {
@@ -768,31 +729,17 @@ static void resp_apply(const jresp *q, llmopt_outcome *o) {
     o->cache_hit = q->cache_hit;
 }
 
-static int unpack_outcome(llmopt_engine *e, const jpay *p, llmopt_outcome *o) {
-    llmopt_rbuf r;
-    llmopt_rbuf_init(&r, p->data, p->len);
-    llmopt_outcome_unpack(&r, o);
-    if (r.err)
-        return 0;
-    if (p->has_resp)
-        resp_apply(&p->resp, o);
-    return 1;
-}
-
 static void on_pending_expire(void *opaque, const void *key, size_t keylen, int64_t ts,
                               void *payload, llmopt_join_reason reason) {
     llmopt_engine *e = opaque;
-    jpay *p = payload;
+    llmopt_jrec *p = payload;
     if (reason == LLMOPT_JOIN_EVICTED)
         e->st.join_evicted++;
-    if (unpack_outcome(e, p, &e->out)) {
-        /* no response in time: the request's outcome is "missing" */
-        e->out.status = LLMOPT_STATUS_MISSING;
-        e->out.reward = e->out.reward_quality = e->out.reward_cost = e->out.reward_latency = 0;
-        emit_outcome(e, &e->out);
-    } else {
-        nomem(e);
-    }
+    /* no response in time: the request's outcome is "missing" */
+    llmopt_outcome *o = &p->o;
+    o->status = LLMOPT_STATUS_MISSING;
+    o->reward = o->reward_quality = o->reward_cost = o->reward_latency = 0;
+    emit_outcome(e, o);
     free(p);
 }
 
@@ -887,35 +834,6 @@ static void set_reward(const llmopt_engine *e, llmopt_outcome *o) {
     o->reward = r.reward;
 }
 
-#define SETS(dst, src) llmopt_str_set(ar, &(dst), (src).ptr, (src).len)
-#define SETO(dst, src) ((src).ptr ? SETS(dst, src) : LLMOPT_OK)
-
-/* Request fields into o (o cleared by the caller). */
-static llmopt_err_t fill_request(llmopt_outcome *o, const llmopt_request *r) {
-    llmopt_arena *ar = llmopt_record_arena(o);
-    if (SETS(o->outcome_id, r->request_id) || SETS(o->request_id, r->request_id) ||
-        SETS(o->route, r->route) || SETS(o->arm, r->arm) || SETS(o->provider, r->provider) ||
-        SETS(o->model, r->model) || SETO(o->tenant, r->tenant) || SETO(o->user, r->user) ||
-        SETS(o->task_type, r->task_type) || SETO(o->experiment_id, r->experiment_id) ||
-        SETO(o->variant, r->variant))
-        return LLMOPT_ERR_NOMEM;
-    o->ts_ms = r->ts_ms;
-    o->propensity = r->propensity;
-    o->decision_version = r->decision_version;
-    if (r->has_context && r->context.count) {
-        o->context.items = llmopt_arena_alloc(ar, r->context.count * sizeof(*o->context.items));
-        if (!o->context.items)
-            return LLMOPT_ERR_NOMEM;
-        for (size_t i = 0; i < r->context.count; i++) {
-            if (SETS(o->context.items[i].key, r->context.items[i].key))
-                return LLMOPT_ERR_NOMEM;
-            o->context.items[i].value = r->context.items[i].value;
-        }
-        o->context.count = r->context.count;
-    }
-    return LLMOPT_OK;
-}
-
 /* Response fields into o. */
 static jresp resp_of(const llmopt_response *r) {
     return (jresp){.ts_ms = r->ts_ms, .input_tokens = r->input_tokens,
@@ -930,18 +848,14 @@ static void fill_response(llmopt_outcome *o, const llmopt_response *r) {
     resp_apply(&q, o);
 }
 
-/* o is complete: emit it, then keep it awaiting feedback. */
-static void complete_outcome(llmopt_engine *e, llmopt_outcome *o) {
+/* p's outcome is complete: emit it, then keep p awaiting feedback. */
+static void complete_outcome(llmopt_engine *e, llmopt_jrec *p) {
+    llmopt_outcome *o = &p->o;
     set_reward(e, o);
     o->is_update = false;
     emit_outcome(e, o);
-    jpay *p = pack_outcome(e, o, 0);
-    if (!p) {
-        nomem(e);
-        return;
-    }
     llmopt_err_t err = llmopt_join_put(e->awaiting, o->request_id.ptr, o->request_id.len, o->ts_ms,
-                                       p, p->len + sizeof(*p));
+                                       p, p->bytes);
     if (err) {
         free(p);
         if (err == LLMOPT_ERR_NOMEM)
@@ -1007,47 +921,34 @@ llmopt_err_t llmopt_engine_on_request(llmopt_engine *e, const llmopt_request *r,
         return finish(e);
     }
     e->st.requests++;
-    llmopt_outcome *o = &e->out;
     int64_t ots = 0;
-    jpay *orphan = llmopt_join_take(e->orphans, id, idlen, &ots);
-    if (orphan) {
-        /* the response came first: complete the outcome from it */
-        llmopt_record_clear(LLMOPT_REC_OUTCOME, o);
-        if (fill_request(o, r)) {
-            free(orphan);
-            nomem(e);
-            return finish(e);
-        }
-        llmopt_outcome tmp;
-        llmopt_outcome_init(&tmp);
-        if (unpack_outcome(e, orphan, &tmp)) {
-            o->has_response_ts_ms = tmp.has_response_ts_ms;
-            o->response_ts_ms = tmp.response_ts_ms;
-            o->status = tmp.status;
-            o->has_latency_ms = tmp.has_latency_ms;
-            o->latency_ms = tmp.latency_ms;
-            o->has_ttft_ms = tmp.has_ttft_ms;
-            o->ttft_ms = tmp.ttft_ms;
-            o->input_tokens = tmp.input_tokens;
-            o->output_tokens = tmp.output_tokens;
-            o->cost_usd = tmp.cost_usd;
-            o->has_quality = tmp.has_quality;
-            o->quality = tmp.quality;
-            o->cache_hit = tmp.cache_hit;
-            complete_outcome(e, o);
-        } else {
-            nomem(e);
-        }
-        llmopt_outcome_release(&tmp);
+    llmopt_jrec *orphan = llmopt_join_take(e->orphans, id, idlen, &ots);
+    llmopt_jrec *p = llmopt_jrec_of_request(r);
+    if (!p) {
         free(orphan);
-    } else {
-        jpay *p = pack_request(e, r);
-        if (!p) {
-            nomem(e);
-        } else if (llmopt_join_put(e->pending, id, idlen, r->ts_ms, p, p->len + sizeof(*p))) {
-            free(p);
-            nomem(e);
-        }
+        nomem(e);
+    } else if (orphan) {
+        /* the response came first: complete the outcome from it */
+        const llmopt_outcome *q = &orphan->o;
+        llmopt_outcome *o = &p->o;
+        o->has_response_ts_ms = q->has_response_ts_ms;
+        o->response_ts_ms = q->response_ts_ms;
+        o->status = q->status;
+        o->has_latency_ms = q->has_latency_ms;
+        o->latency_ms = q->latency_ms;
+        o->has_ttft_ms = q->has_ttft_ms;
+        o->ttft_ms = q->ttft_ms;
+        o->input_tokens = q->input_tokens;
+        o->output_tokens = q->output_tokens;
+        o->cost_usd = q->cost_usd;
+        o->has_quality = q->has_quality;
+        o->quality = q->quality;
+        o->cache_hit = q->cache_hit;
+        free(orphan);
+        complete_outcome(e, p);
+    } else if (llmopt_join_put(e->pending, id, idlen, r->ts_ms, p, p->bytes)) {
+        free(p);
+        nomem(e);
     }
     advance_time(e, r->ts_ms);
     return finish(e);
@@ -1056,8 +957,8 @@ llmopt_err_t llmopt_engine_on_request(llmopt_engine *e, const llmopt_request *r,
 /* A response rejected after its request was taken: the request waits on,
  * as if the response had never come. */
 static llmopt_err_t unwind_response(llmopt_engine *e, const char *id, size_t idlen, int64_t rts,
-                                    jpay *req) {
-    if (req && llmopt_join_put(e->pending, id, idlen, rts, req, req->len + sizeof(*req))) {
+                                    llmopt_jrec *req) {
+    if (req && llmopt_join_put(e->pending, id, idlen, rts, req, req->bytes)) {
         free(req);
         nomem(e);
     }
@@ -1100,7 +1001,7 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
     /* the common case, a request waiting for this response, needs no
      * duplicate check: a second response would find it gone */
     int64_t rts = 0;
-    jpay *req = llmopt_join_take(e->pending, id, idlen, &rts);
+    llmopt_jrec *req = llmopt_join_take(e->pending, id, idlen, &rts);
     if (!req && (llmopt_join_peek(e->orphans, id, idlen, NULL) ||
                  llmopt_join_peek(e->awaiting, id, idlen, NULL))) {
         snprintf(detail, sizeof(detail), "response for request_id '%.128s' already seen", id);
@@ -1160,40 +1061,31 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
     llmopt_detect_drift(a->det, LLMOPT_DM_REWARD, rw.reward, on_detection, &dc);
 
     /* join */
-    llmopt_outcome *o = &e->out;
     if (req) {
-        if (unpack_outcome(e, req, o)) {
-            fill_response(o, r);
-            set_reward(e, o);
-            o->is_update = false;
-            emit_outcome(e, o);
-            /* the request's blob plus the response fields await feedback */
-            req->has_resp = 1;
-            req->resp = resp_of(r);
-            llmopt_err_t perr = llmopt_join_put(e->awaiting, id, idlen, rts, req,
-                                                req->len + sizeof(*req));
-            if (perr) {
-                free(req);
-                if (perr == LLMOPT_ERR_NOMEM)
-                    nomem(e);
-            }
-        } else {
+        /* the request's record becomes the outcome, emitted and then kept
+         * awaiting feedback */
+        llmopt_outcome *o = &req->o;
+        fill_response(o, r);
+        set_reward(e, o);
+        o->is_update = false;
+        emit_outcome(e, o);
+        llmopt_err_t perr = llmopt_join_put(e->awaiting, id, idlen, rts, req, req->bytes);
+        if (perr) {
             free(req);
-            nomem(e);
+            if (perr == LLMOPT_ERR_NOMEM)
+                nomem(e);
         }
     } else {
         /* keep it until its request shows up or the join window passes */
-        llmopt_record_clear(LLMOPT_REC_OUTCOME, o);
-        llmopt_arena *ar = llmopt_record_arena(o);
-        if (SETS(o->outcome_id, r->request_id) || SETS(o->request_id, r->request_id) ||
-            SETS(o->route, r->route) || SETS(o->arm, r->arm)) {
-            nomem(e);
-            return finish(e);
-        }
-        o->ts_ms = r->ts_ms;
-        fill_response(o, r);
-        jpay *p = pack_outcome(e, o, 0);
-        if (!p || llmopt_join_put(e->orphans, id, idlen, r->ts_ms, p, p->len + sizeof(*p))) {
+        llmopt_outcome o;
+        memset(&o, 0, sizeof(o));
+        o.outcome_id = o.request_id = r->request_id;
+        o.route = r->route;
+        o.arm = r->arm;
+        o.ts_ms = r->ts_ms;
+        fill_response(&o, r);
+        llmopt_jrec *p = llmopt_jrec_of_outcome(&o, 0);
+        if (!p || llmopt_join_put(e->orphans, id, idlen, r->ts_ms, p, p->bytes)) {
             free(p);
             nomem(e);
         }
@@ -1221,8 +1113,7 @@ llmopt_err_t llmopt_engine_on_feedback(llmopt_engine *e, const llmopt_feedback *
         return finish(e);
     const char *id = f->request_id.ptr;
     size_t idlen = f->request_id.len;
-    llmopt_outcome *o = &e->out;
-    jpay *p;
+    llmopt_jrec *p;
     llmopt_join *table = NULL;
     if ((p = llmopt_join_peek(e->awaiting, id, idlen, NULL)))
         table = e->awaiting;
@@ -1234,10 +1125,8 @@ llmopt_err_t llmopt_engine_on_feedback(llmopt_engine *e, const llmopt_feedback *
         return finish(e);
     }
     e->st.feedback++;
-    if (!unpack_outcome(e, p, o)) {
-        nomem(e);
-        return finish(e);
-    }
+    /* the feedback goes into the entry's record in place */
+    llmopt_outcome *o = &p->o;
     if (f->has_rating) {
         o->has_rating = true;
         o->rating = f->rating;
@@ -1252,32 +1141,27 @@ llmopt_err_t llmopt_engine_on_feedback(llmopt_engine *e, const llmopt_feedback *
     }
     o->has_feedback_ts_ms = true;
     o->feedback_ts_ms = f->ts_ms;
-    uint32_t updates = p->updates;
     if (table == e->awaiting) {
         /* the outcome was emitted: emit the reward update */
-        updates++;
+        p->updates++;
         set_reward(e, o);
         char uid[LLMOPT_JOIN_MAX_KEY + 16];
-        int n = snprintf(uid, sizeof(uid), "%.*s#u%u", (int)idlen, id, updates);
+        int n = snprintf(uid, sizeof(uid), "%.*s#u%u", (int)idlen, id, p->updates);
         llmopt_str base = o->outcome_id;
-        if (llmopt_str_set(llmopt_record_arena(o), &o->outcome_id, uid, (size_t)n)) {
-            nomem(e);
-            return finish(e);
-        }
+        o->outcome_id = (llmopt_str){uid, (size_t)n};
         o->is_update = true;
         emit_outcome(e, o);
         o->outcome_id = base;
         o->is_update = false;
     }
-    /* store the feedback with the entry (replacing its payload in place) */
-    jpay *np = pack_outcome(e, o, updates);
+    /* the entry goes to the back of its table's expiry order, as a
+     * re-inserted entry (same event time, a new sequence number) */
     int64_t ts = 0;
-    jpay *old = llmopt_join_take(table, id, idlen, &ts);
-    if (!np || llmopt_join_put(table, id, idlen, ts, np, np->len + sizeof(*np))) {
-        free(np);
+    llmopt_join_take(table, id, idlen, &ts);
+    if (llmopt_join_put(table, id, idlen, ts, p, p->bytes)) {
+        free(p);
         nomem(e);
     }
-    free(old);
     advance_time(e, f->ts_ms);
     return finish(e);
 }
@@ -1325,11 +1209,10 @@ llmopt_engine *llmopt_engine_new(const llmopt_engine_config *cfg, const llmopt_e
     llmopt_outcome_init(&e->out);
     llmopt_window_metrics_init(&e->wm);
     llmopt_signal_init(&e->sig);
-    llmopt_wbuf_init(&e->scratch);
     /* the join budget is split: requests 1/2, awaiting feedback 3/8, orphans 1/8 */
     size_t b = cfg->join_max_bytes;
     llmopt_join_config jc = {.ttl_ms = cfg->join_window_ms, .max_bytes = b / 2,
-                             .on_expire = on_pending_expire, .free_payload = free_jpay, .opaque = e};
+                             .on_expire = on_pending_expire, .free_payload = free_jrec, .opaque = e};
     e->pending = llmopt_join_new(&jc);
     jc.max_bytes = b / 8;
     jc.on_expire = on_orphan_expire;
@@ -1376,7 +1259,6 @@ void llmopt_engine_destroy(llmopt_engine *e) {
     llmopt_outcome_release(&e->out);
     llmopt_window_metrics_release(&e->wm);
     llmopt_signal_release(&e->sig);
-    llmopt_wbuf_release(&e->scratch);
     free(e);
 }
 
@@ -1415,79 +1297,18 @@ void llmopt_engine_get_stats(const llmopt_engine *e, llmopt_engine_stats *st) {
 
 /* ---- checkpoint ---- */
 
-static void write_jpay(void *opaque, llmopt_wbuf *w, const void *payload) {
-    const jpay *p = payload;
-    llmopt_wbuf_u8(w, p->has_resp);
-    if (p->has_resp) {
-        const jresp *q = &p->resp;
-        llmopt_wbuf_i64(w, q->ts_ms);
-        llmopt_wbuf_i64(w, q->input_tokens);
-        llmopt_wbuf_i64(w, q->output_tokens);
-        llmopt_wbuf_f64(w, q->latency_ms);
-        llmopt_wbuf_f64(w, q->ttft_ms);
-        llmopt_wbuf_f64(w, q->cost_usd);
-        llmopt_wbuf_f64(w, q->quality);
-        llmopt_wbuf_u32(w, (uint32_t)q->status);
-        llmopt_wbuf_u8(w, q->has_ttft);
-        llmopt_wbuf_u8(w, q->has_quality);
-        llmopt_wbuf_u8(w, q->cache_hit);
-    }
-    llmopt_wbuf_u32(w, p->updates);
-    llmopt_wbuf_u32(w, p->len);
-    llmopt_wbuf_bytes(w, p->data, p->len);
+/* 2: the join payloads are llmopt_jrec (updates + the whole outcome packed);
+ * 1 held a packed request blob with the response fields beside it. */
+#define ENGINE_CKPT_VERSION 2
+
+static void write_jrec(void *opaque, llmopt_wbuf *w, const void *payload) {
+    llmopt_jrec_write(payload, w);
 }
 
-static void *read_jpay(void *opaque, llmopt_rbuf *r, size_t *bytes) {
-    jresp q;
-    memset(&q, 0, sizeof(q));
-    uint8_t has_resp = llmopt_rbuf_u8(r);
-    if (has_resp) {
-        q.ts_ms = llmopt_rbuf_i64(r);
-        q.input_tokens = llmopt_rbuf_i64(r);
-        q.output_tokens = llmopt_rbuf_i64(r);
-        q.latency_ms = llmopt_rbuf_f64(r);
-        q.ttft_ms = llmopt_rbuf_f64(r);
-        q.cost_usd = llmopt_rbuf_f64(r);
-        q.quality = llmopt_rbuf_f64(r);
-        q.status = (int32_t)llmopt_rbuf_u32(r);
-        q.has_ttft = llmopt_rbuf_u8(r);
-        q.has_quality = llmopt_rbuf_u8(r);
-        q.cache_hit = llmopt_rbuf_u8(r);
-    }
-    if (!r->err && (has_resp > 1 || q.status < 0 || q.status > LLMOPT_STATUS_FILTERED ||
-                    q.has_ttft > 1 || q.has_quality > 1 || q.cache_hit > 1))
-        r->err = LLMOPT_ERR_INVALID;
-    uint32_t updates = llmopt_rbuf_u32(r);
-    uint32_t len = llmopt_rbuf_u32(r);
-    if (r->err)
-        return NULL;
-    if (len > r->left || len > (1u << 24)) {
-        r->err = LLMOPT_ERR_TRUNCATED;
-        return NULL;
-    }
-    jpay *p = malloc(sizeof(*p) + len);
-    if (!p) {
-        r->err = LLMOPT_ERR_NOMEM;
-        return NULL;
-    }
-    p->updates = updates;
-    p->len = len;
-    p->has_resp = has_resp;
-    p->resp = q;
-    llmopt_rbuf_bytes(r, p->data, len);
-    /* the payload must be a valid packed outcome */
-    llmopt_outcome tmp;
-    llmopt_outcome_init(&tmp);
-    llmopt_rbuf pr;
-    llmopt_rbuf_init(&pr, p->data, len);
-    llmopt_outcome_unpack(&pr, &tmp);
-    llmopt_outcome_release(&tmp);
-    if (pr.err || pr.left) {
-        free(p);
-        r->err = LLMOPT_ERR_INVALID;
-        return NULL;
-    }
-    *bytes = len + sizeof(*p);
+static void *read_jrec(void *opaque, llmopt_rbuf *r, size_t *bytes) {
+    llmopt_jrec *p = llmopt_jrec_read(r, opaque);
+    if (p)
+        *bytes = p->bytes;
     return p;
 }
 
@@ -1532,7 +1353,7 @@ static void frame_end(llmopt_wbuf *w, size_t at) {
 }
 
 void llmopt_engine_save(const llmopt_engine *e, llmopt_wbuf *w) {
-    llmopt_wbuf_header(w, "ENGN", 1);
+    llmopt_wbuf_header(w, "ENGN", ENGINE_CKPT_VERSION);
     write_config(&e->cfg, w);
     llmopt_wbuf_i64(w, e->max_event_ms);
     llmopt_wbuf_i64(w, e->watermark_ms);
@@ -1552,9 +1373,9 @@ void llmopt_engine_save(const llmopt_engine *e, llmopt_wbuf *w) {
         llmopt_wbuf_u64(w, s->signals_by_detector[i]);
     llmopt_wbuf_u64(w, s->join_evicted);
     llmopt_wbuf_u64(w, s->orphan_responses);
-    llmopt_join_serialize(e->pending, w, write_jpay, NULL);
-    llmopt_join_serialize(e->orphans, w, write_jpay, NULL);
-    llmopt_join_serialize(e->awaiting, w, write_jpay, NULL);
+    llmopt_join_serialize(e->pending, w, write_jrec, NULL);
+    llmopt_join_serialize(e->orphans, w, write_jrec, NULL);
+    llmopt_join_serialize(e->awaiting, w, write_jrec, NULL);
     size_t at;
     frame_begin(w, &at);
     llmopt_window_store_save(e->panes, w);
@@ -1592,7 +1413,12 @@ llmopt_err_t llmopt_engine_load(llmopt_engine *e, const void *data, size_t len, 
                                 size_t errstr_size) {
     llmopt_rbuf r;
     llmopt_rbuf_init(&r, data, len);
-    if (!llmopt_rbuf_header(&r, "ENGN", 1))
+    if (len >= 5 && memcmp(data, "ENGN", 4) == 0 && ((const uint8_t *)data)[4] != ENGINE_CKPT_VERSION)
+        return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                           "engine checkpoint version %u, this build reads only version %u (the join "
+                           "state's layout changed): start from an empty state or replay",
+                           (unsigned)((const uint8_t *)data)[4], (unsigned)ENGINE_CKPT_VERSION);
+    if (llmopt_rbuf_header(&r, "ENGN", ENGINE_CKPT_VERSION) != ENGINE_CKPT_VERSION)
         return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "not an engine checkpoint");
     llmopt_wbuf mine;
     llmopt_wbuf_init(&mine);
@@ -1625,9 +1451,13 @@ llmopt_err_t llmopt_engine_load(llmopt_engine *e, const void *data, size_t len, 
     s->orphan_responses = llmopt_rbuf_u64(&r);
     if (r.err)
         return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "truncated engine checkpoint");
-    if (llmopt_join_deserialize(e->pending, &r, read_jpay, NULL) ||
-        llmopt_join_deserialize(e->orphans, &r, read_jpay, NULL) ||
-        llmopt_join_deserialize(e->awaiting, &r, read_jpay, NULL))
+    llmopt_outcome tmp;
+    llmopt_outcome_init(&tmp);
+    int bad = llmopt_join_deserialize(e->pending, &r, read_jrec, &tmp) ||
+              llmopt_join_deserialize(e->orphans, &r, read_jrec, &tmp) ||
+              llmopt_join_deserialize(e->awaiting, &r, read_jrec, &tmp);
+    llmopt_outcome_release(&tmp);
+    if (bad)
         return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "bad join state in checkpoint");
     {
         uint32_t n = llmopt_rbuf_u32(&r);

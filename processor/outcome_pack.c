@@ -4,6 +4,7 @@
 #include "processor/outcome_pack.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_STR (1u << 20)
@@ -110,45 +111,6 @@ void llmopt_outcome_pack(const llmopt_outcome *o, llmopt_wbuf *w) {
     llmopt_wbuf_u8(w, o->is_update);
 }
 
-/* a required string: an absent one is copied as "" */
-static void put_req(llmopt_wbuf *w, llmopt_str s) {
-    llmopt_wbuf_u32(w, (uint32_t)(s.ptr ? s.len : 0));
-    if (s.ptr)
-        llmopt_wbuf_bytes(w, s.ptr, s.len);
-}
-
-void llmopt_outcome_pack_request(const llmopt_request *r, llmopt_wbuf *w) {
-    llmopt_wbuf_u8(w, 1); /* layout version */
-    put_req(w, r->request_id); /* outcome_id */
-    put_req(w, r->request_id);
-    put_req(w, r->route);
-    put_req(w, r->arm);
-    put_req(w, r->provider);
-    put_req(w, r->model);
-    put_str(w, r->tenant);
-    put_str(w, r->user);
-    put_req(w, r->task_type);
-    llmopt_wbuf_i64(w, r->ts_ms);
-    /* has_response_ts_ms, response_ts_ms, status, latency, ttft, input and
-     * output tokens, cost, quality, cache_hit: all zero */
-    static const uint8_t zero_resp[1 + 8 + 1 + 1 + 1 + 8 + 8 + 8 + 1 + 1];
-    llmopt_wbuf_bytes(w, zero_resp, sizeof(zero_resp));
-    size_t nctx = r->has_context ? r->context.count : 0;
-    llmopt_wbuf_u32(w, (uint32_t)nctx);
-    for (size_t i = 0; i < nctx; i++) {
-        put_req(w, r->context.items[i].key);
-        llmopt_wbuf_f64(w, r->context.items[i].value);
-    }
-    llmopt_wbuf_f64(w, r->propensity);
-    llmopt_wbuf_i64(w, r->decision_version);
-    put_str(w, r->experiment_id);
-    put_str(w, r->variant);
-    /* four reward parts, rating, thumbs, task_completed, feedback ts,
-     * is_update: all zero */
-    static const uint8_t zero_tail[4 * 8 + 1 + 1 + 8 + 1 + 1 + 1 + 8 + 1];
-    llmopt_wbuf_bytes(w, zero_tail, sizeof(zero_tail));
-}
-
 static bool get_bool(llmopt_rbuf *r) {
     uint8_t v = llmopt_rbuf_u8(r);
     if (v > 1 && !r->err)
@@ -220,4 +182,119 @@ void llmopt_outcome_unpack(llmopt_rbuf *r, llmopt_outcome *o) {
     o->is_update = get_bool(r);
     if (!r->err && (!o->outcome_id.ptr || !o->request_id.ptr || !o->route.ptr || !o->arm.ptr))
         r->err = LLMOPT_ERR_INVALID;
+}
+
+/* ---- join-state records ---- */
+
+static size_t str_need(llmopt_str s) {
+    return s.ptr ? s.len + 1 : 0;
+}
+
+/* Copies s to *at (NUL-terminated) and points *dst there; NULL stays NULL. */
+static void str_place(char **at, llmopt_str *dst, llmopt_str s) {
+    if (!s.ptr) {
+        dst->ptr = NULL;
+        dst->len = 0;
+        return;
+    }
+    char *d = *at;
+    if (s.len)
+        memcpy(d, s.ptr, s.len);
+    d[s.len] = '\0';
+    dst->ptr = d;
+    dst->len = s.len;
+    *at += s.len + 1;
+}
+
+#define JREC_NSTR 11
+#define JREC_STRS(o)                                                                      \
+    { &(o)->outcome_id, &(o)->request_id, &(o)->route, &(o)->arm, &(o)->provider,      \
+      &(o)->model, &(o)->tenant, &(o)->user, &(o)->task_type, &(o)->experiment_id,     \
+      &(o)->variant }
+
+llmopt_jrec *llmopt_jrec_of_outcome(const llmopt_outcome *o, uint32_t updates) {
+    const llmopt_str *src[JREC_NSTR] = JREC_STRS(o);
+    size_t nctx = o->context.count;
+    size_t need = sizeof(llmopt_jrec) + nctx * sizeof(llmopt_kv_double);
+    for (int i = 0; i < JREC_NSTR; i++)
+        need += str_need(*src[i]);
+    for (size_t i = 0; i < nctx; i++)
+        need += str_need(o->context.items[i].key);
+    if (need > UINT32_MAX)
+        return NULL;
+    llmopt_jrec *j = malloc(need);
+    if (!j)
+        return NULL;
+    j->updates = updates;
+    j->bytes = (uint32_t)need;
+    j->o = *o;
+    memset(&j->o.arena, 0, sizeof(j->o.arena));
+    llmopt_kv_double *items = (llmopt_kv_double *)(j + 1);
+    char *at = (char *)(items + nctx);
+    llmopt_str *dst[JREC_NSTR] = JREC_STRS(&j->o);
+    for (int i = 0; i < JREC_NSTR; i++)
+        str_place(&at, dst[i], *src[i]);
+    j->o.context.items = nctx ? items : NULL;
+    for (size_t i = 0; i < nctx; i++) {
+        str_place(&at, &items[i].key, o->context.items[i].key);
+        items[i].value = o->context.items[i].value;
+    }
+    return j;
+}
+
+static llmopt_str req_str(llmopt_str s) {
+    return s.ptr ? s : (llmopt_str){"", 0};
+}
+
+llmopt_jrec *llmopt_jrec_of_request(const llmopt_request *r) {
+    llmopt_outcome o;
+    memset(&o, 0, sizeof(o));
+    o.outcome_id = o.request_id = req_str(r->request_id);
+    o.route = req_str(r->route);
+    o.arm = req_str(r->arm);
+    o.provider = req_str(r->provider);
+    o.model = req_str(r->model);
+    o.tenant = r->tenant;
+    o.user = r->user;
+    o.task_type = req_str(r->task_type);
+    o.experiment_id = r->experiment_id;
+    o.variant = r->variant;
+    o.ts_ms = r->ts_ms;
+    o.propensity = r->propensity;
+    o.decision_version = r->decision_version;
+    if (!r->has_context || !r->context.count)
+        return llmopt_jrec_of_outcome(&o, 0);
+    /* context keys are required: an absent one becomes "" */
+    size_t n = r->context.count;
+    llmopt_kv_double stackbuf[32], *items = n <= 32 ? stackbuf : malloc(n * sizeof(*items));
+    if (!items)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        items[i].key = req_str(r->context.items[i].key);
+        items[i].value = r->context.items[i].value;
+    }
+    o.context.items = items;
+    o.context.count = n;
+    llmopt_jrec *j = llmopt_jrec_of_outcome(&o, 0);
+    if (items != stackbuf)
+        free(items);
+    return j;
+}
+
+void llmopt_jrec_write(const llmopt_jrec *j, llmopt_wbuf *w) {
+    llmopt_wbuf_u32(w, j->updates);
+    llmopt_outcome_pack(&j->o, w);
+}
+
+llmopt_jrec *llmopt_jrec_read(llmopt_rbuf *r, llmopt_outcome *tmp) {
+    uint32_t updates = llmopt_rbuf_u32(r);
+    if (r->err)
+        return NULL;
+    llmopt_outcome_unpack(r, tmp);
+    if (r->err)
+        return NULL;
+    llmopt_jrec *j = llmopt_jrec_of_outcome(tmp, updates);
+    if (!j)
+        r->err = LLMOPT_ERR_NOMEM;
+    return j;
 }

@@ -559,19 +559,22 @@ static void test_join_memory_bound(void) {
     free(c.buf);
 }
 
-/* A waiting request is packed straight from the record: the bytes must be
- * those of the cleared outcome the engine used to fill and pack (so
- * checkpoints and what unpacks from them do not change). */
-static void test_pack_request_bytes(void) {
+/* A waiting request's join record holds the outcome the engine used to
+ * fill from the request (required strings never NULL, optionals NULL when
+ * absent, context only with has_context), in one allocation that
+ * survives the request, and round-trips through its checkpoint form. */
+static void test_jrec_of_request(void) {
     llmopt_kv_double ctx[2] = {{llmopt_str_of("len"), 12.5}, {{NULL, 0}, -1}};
     for (int variant = 0; variant < 2; variant++) {
         llmopt_request r;
         llmopt_request_init(&r);
-        r.request_id = llmopt_str_of("req-42");
+        char idbuf[16];
+        strcpy(idbuf, "req-42");
+        r.request_id = llmopt_str_of(idbuf);
         r.ts_ms = 1764000000123;
         r.route = llmopt_str_of("chat");
         r.arm = llmopt_str_of("a1");
-        r.provider = llmopt_str_of(variant ? "" : "p");
+        r.provider = variant ? (llmopt_str){NULL, 0} : llmopt_str_of("p");
         r.model = llmopt_str_of("m");
         r.task_type = llmopt_str_of("qa");
         r.user = variant ? llmopt_str_of("u7") : (llmopt_str){NULL, 0};
@@ -581,13 +584,13 @@ static void test_pack_request_bytes(void) {
         r.has_context = variant == 1;
         r.context.items = ctx;
         r.context.count = 2;
-        /* expected: the outcome fill_request made, packed */
+        /* expected: the outcome fill_request made */
         llmopt_outcome o;
         llmopt_outcome_init(&o);
         o.outcome_id = o.request_id = r.request_id;
         o.route = r.route;
         o.arm = r.arm;
-        o.provider = r.provider;
+        o.provider = variant ? llmopt_str_of("") : r.provider;
         o.model = r.model;
         o.task_type = r.task_type;
         o.user = r.user;
@@ -600,31 +603,86 @@ static void test_pack_request_bytes(void) {
             o.context.items = octx;
             o.context.count = 2;
         }
+        llmopt_jrec *j = llmopt_jrec_of_request(&r);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+        strcpy(idbuf, "XXXXXX"); /* the record owns its copies */
+        CU_ASSERT(j->o.request_id.len == 6 && memcmp(j->o.outcome_id.ptr, "req-42", 7) == 0);
+        CU_ASSERT(j->o.outcome_id.ptr != idbuf);
+        CU_ASSERT_EQUAL(j->o.tenant.ptr, NULL);
+        CU_ASSERT(j->o.provider.ptr != NULL && j->o.provider.len == (variant ? 0u : 1u));
+        CU_ASSERT_EQUAL(j->o.context.count, variant ? 2u : 0u);
+        CU_ASSERT_EQUAL(j->o.decision_version, 9);
+        CU_ASSERT_EQUAL(j->updates, 0u);
+        CU_ASSERT(j->bytes >= sizeof(*j) + 7);
+        strcpy(idbuf, "req-42");
         llmopt_wbuf a, b;
         llmopt_wbuf_init(&a);
         llmopt_wbuf_init(&b);
         llmopt_outcome_pack(&o, &a);
-        llmopt_outcome_pack_request(&r, &b);
+        llmopt_outcome_pack(&j->o, &b);
         CU_ASSERT_EQUAL(a.len, b.len);
         CU_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
-        /* and it unpacks to the request's fields */
-        llmopt_outcome u;
-        llmopt_outcome_init(&u);
+        /* checkpoint form: read back to an equal record, canonically */
+        j->updates = 3;
+        j->o.has_rating = true;
+        j->o.rating = 0.75;
+        llmopt_wbuf c, d;
+        llmopt_wbuf_init(&c);
+        llmopt_wbuf_init(&d);
+        llmopt_jrec_write(j, &c);
+        llmopt_outcome tmp;
+        llmopt_outcome_init(&tmp);
         llmopt_rbuf rb;
-        llmopt_rbuf_init(&rb, b.data, b.len);
-        llmopt_outcome_unpack(&rb, &u);
+        llmopt_rbuf_init(&rb, c.data, c.len);
+        llmopt_jrec *k = llmopt_jrec_read(&rb, &tmp);
         CU_ASSERT_EQUAL(rb.err, 0);
         CU_ASSERT_EQUAL(rb.left, 0);
-        CU_ASSERT(u.request_id.len == 6 && memcmp(u.outcome_id.ptr, "req-42", 6) == 0);
-        CU_ASSERT_EQUAL(u.tenant.ptr, NULL);
-        CU_ASSERT_EQUAL(u.context.count, variant ? 2u : 0u);
-        CU_ASSERT_EQUAL(u.decision_version, 9);
-        llmopt_outcome_release(&u);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+        CU_ASSERT_EQUAL(k->updates, 3u);
+        CU_ASSERT_EQUAL(k->bytes, j->bytes);
+        CU_ASSERT(k->o.has_rating && k->o.rating == 0.75);
+        llmopt_jrec_write(k, &d);
+        CU_ASSERT(c.len == d.len && memcmp(c.data, d.data, c.len) == 0);
+        /* a truncated form is refused */
+        llmopt_rbuf_init(&rb, c.data, c.len - 1);
+        CU_ASSERT_PTR_NULL(llmopt_jrec_read(&rb, &tmp));
+        CU_ASSERT(rb.err != 0);
+        free(k);
+        free(j);
+        llmopt_outcome_release(&tmp);
         llmopt_outcome_release(&o); /* strings point at literals: frees the empty arena */
         llmopt_wbuf_release(&a);
         llmopt_wbuf_release(&b);
+        llmopt_wbuf_release(&c);
+        llmopt_wbuf_release(&d);
         llmopt_request_release(&r); /* its strings are literals: frees the empty arena */
     }
+}
+
+/* A checkpoint of the previous layout (version 1) is refused with a clear
+ * error naming the version. */
+static void test_old_checkpoint_refused(void) {
+    llmopt_engine_config cfg;
+    llmopt_engine_config_default(&cfg);
+    cap c = {0};
+    llmopt_engine *e = mk(&c, &cfg);
+    llmopt_wbuf w;
+    llmopt_wbuf_init(&w);
+    llmopt_engine_save(e, &w);
+    CU_ASSERT_EQUAL_FATAL(w.err, 0);
+    CU_ASSERT(w.len > 5 && memcmp(w.data, "ENGN", 4) == 0 && w.data[4] == 2);
+    llmopt_engine *f = mk(&c, &cfg);
+    char err[256] = "";
+    CU_ASSERT_EQUAL(llmopt_engine_load(f, w.data, w.len, err, sizeof(err)), LLMOPT_OK);
+    llmopt_engine_destroy(f);
+    w.data[4] = 1;
+    f = mk(&c, &cfg);
+    CU_ASSERT_EQUAL(llmopt_engine_load(f, w.data, w.len, err, sizeof(err)), LLMOPT_ERR_INVALID);
+    CU_ASSERT(strstr(err, "engine checkpoint version 1") != NULL);
+    llmopt_engine_destroy(f);
+    llmopt_engine_destroy(e);
+    llmopt_wbuf_release(&w);
+    free(c.buf);
 }
 
 int main(void) {
@@ -638,7 +696,8 @@ int main(void) {
     CU_add_test(s, "checkpoint_equivalence", test_checkpoint_equivalence);
     CU_add_test(s, "hopping_from_panes", test_hopping_from_panes);
     CU_add_test(s, "join_memory_bound", test_join_memory_bound);
-    CU_add_test(s, "pack_request_bytes", test_pack_request_bytes);
+    CU_add_test(s, "jrec_of_request", test_jrec_of_request);
+    CU_add_test(s, "old_checkpoint_refused", test_old_checkpoint_refused);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
