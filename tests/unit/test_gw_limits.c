@@ -20,6 +20,13 @@ static int64_t mono_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+#define LEASE_TEST_MAX_UNITS 32 /* limiter.c LEASE_MAX_UNITS */
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static void test_bucket_exact(void) {
     llmopt_gw_bucket b;
     llmopt_gw_bucket_init(&b);
@@ -478,6 +485,312 @@ static void test_limit_ids(void) {
     llmopt_gw_destroy(gw);
 }
 
+/* ---- per-thread leases (limiter.c "Per-thread leases") --------------------
+ * Simulated time: thread i calls llmopt_gw_admit at now_us = t0 + j * step
+ * for j = 0 .. calls-1 (its own clock; the threads' clocks drift apart in
+ * real time, which the GCRA bounds allow for), or, with a shared clock,
+ * the threads together make calls * SIM_THREADS calls, the k-th (by an
+ * atomic ticket) at t0 + (k / SIM_THREADS) * step, so they contend at the
+ * same simulated instants; tenant "t", user "u". */
+#define SIM_THREADS 4
+
+typedef struct sim_ctx {
+    llmopt_gw *gw;
+    const char *route;
+    int64_t t0_us, step_us;
+    long calls;
+    double tokens;
+    llmopt_gw_priority prio;
+    atomic_long *clock; /* shared ticket counter; NULL: own clock */
+    bool bursty;        /* demand varies by 700 us segment: none, light, heavy, all */
+    int64_t *times; /* admitted now_us; NULL: not kept */
+    long admitted;
+} sim_ctx;
+
+static void *sim_thread(void *arg) {
+    sim_ctx *c = arg;
+    llmopt_gw_admit_args a = {.tenant = "t", .user = "u", .priority = c->prio,
+                              .tokens = c->tokens};
+    llmopt_gw_admission ad;
+    long n = 0;
+    long total = c->clock ? c->calls * SIM_THREADS : c->calls;
+    for (long j = 0; j < total; j++) {
+        if (c->clock) {
+            long k = atomic_fetch_add(c->clock, 1);
+            if (k >= total)
+                break;
+            a.now_us = c->t0_us + (k / SIM_THREADS) * c->step_us;
+            if (c->bursty) {
+                uint64_t seg = (uint64_t)(a.now_us / 700) * 0x9e3779b97f4a7c15ull;
+                unsigned lvl = (unsigned)(seg >> 62);
+                if (lvl == 0 || (lvl == 1 && k % 37 != 0) || (lvl == 2 && k % 5 != 0))
+                    continue;
+            }
+        } else {
+            a.now_us = c->t0_us + j * c->step_us;
+        }
+        llmopt_gw_admit(c->gw, c->route, &a, &ad);
+        if (ad.verdict == LLMOPT_GW_ADMIT) {
+            if (c->times)
+                c->times[n] = a.now_us;
+            n++;
+        }
+    }
+    c->admitted = n;
+    return NULL;
+}
+
+/* Runs SIM_THREADS threads; returns the total admitted. With times, *all
+ * gets every admitted timestamp, sorted (caller frees). */
+static bool sim_bursty;
+
+static long sim_run(llmopt_gw *gw, const char *route, bool shared_clock, int64_t t0_us,
+                    int64_t step_us, long calls, double tokens, int64_t **all, long *n_all) {
+    sim_ctx c[SIM_THREADS];
+    pthread_t th[SIM_THREADS];
+    atomic_long clock = 0;
+    size_t most = (size_t)calls * (shared_clock ? SIM_THREADS : 1);
+    for (int i = 0; i < SIM_THREADS; i++) {
+        c[i] = (sim_ctx){gw, route, t0_us, step_us, calls, tokens, LLMOPT_GW_PRIO_CRITICAL,
+                         shared_clock ? &clock : NULL, sim_bursty,
+                         all ? malloc(most * sizeof(int64_t)) : NULL, 0};
+        pthread_create(&th[i], NULL, sim_thread, &c[i]);
+    }
+    long total = 0;
+    for (int i = 0; i < SIM_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        total += c[i].admitted;
+    }
+    if (all) {
+        int64_t *m = malloc((size_t)(total ? total : 1) * sizeof(int64_t));
+        long k = 0;
+        for (int i = 0; i < SIM_THREADS; i++) {
+            memcpy(m + k, c[i].times, (size_t)c[i].admitted * sizeof(int64_t));
+            k += c[i].admitted;
+            free(c[i].times);
+        }
+        qsort(m, (size_t)total, sizeof(int64_t), cmp_i64);
+        *all = m;
+        *n_all = total;
+    }
+    return total;
+}
+
+/* Most admitted timestamps in any closed window [t, t + w_us]. */
+static long max_in_window(const int64_t *t, long n, int64_t w_us) {
+    long best = 0, lo = 0;
+    for (long hi = 0; hi < n; hi++) {
+        while (t[hi] - t[lo] > w_us)
+            lo++;
+        if (hi - lo + 1 > best)
+            best = hi - lo + 1;
+    }
+    return best;
+}
+
+/* Windows of several lengths w over sorted admitted times of one bucket of
+ * inc_ns per request and cap_ns capacity: how many hold more than the
+ * stated bound B + R*w + N*31 (N*31 < R*L = 200 here). Prints each. */
+static int windows_over_bound(const int64_t *times, long n, int64_t inc_ns, int64_t cap_ns) {
+    static const int64_t w_us[] = {0, 10, 100, 1000, 3000, 10000, 100000};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof(w_us) / sizeof(w_us[0]); i++) {
+        long most = max_in_window(times, n, w_us[i]);
+        long exact = (long)((w_us[i] * 1000 + cap_ns) / inc_ns); /* B + R*w */
+        long bound = exact + SIM_THREADS * (LEASE_TEST_MAX_UNITS - 1);
+        fprintf(stderr, "    window %6lld us: most %ld, exact GCRA %ld, bound %ld\n",
+                (long long)w_us[i], most, exact, bound);
+        bad += most > bound;
+    }
+    return bad;
+}
+
+/* Three tiers; the user's request bucket (200 000/s, burst 512: leases of up
+ * to 32) is the tight one. 4 threads x 300 000 calls, 1 us apart in
+ * simulated time: the total admitted is at most B + R*T (no excess) and at
+ * least that minus the leases held at the end (4 x 31); in every window of
+ * length w at most B + R*w + min(R*L, N*31) = B + R*w + 124. */
+static void test_lease_bounds(void) {
+    llmopt_gw *gw = gw_offline();
+    test_decision t;
+    td_init(&t, "lease", 1, 2);
+    t.d.has_rate_limits = true;
+    llmopt_rate_limits *rl = &t.d.rate_limits;
+    rl->has_global = rl->has_per_tenant = rl->has_per_user = true;
+    rl->global.requests_per_s = 1e6;
+    rl->global.requests_burst = 10000;
+    rl->per_tenant.requests_per_s = 5e5;
+    rl->per_tenant.requests_burst = 5000;
+    rl->per_user.requests_per_s = 2e5;
+    rl->per_user.requests_burst = 512;
+    rl->on_limit = LLMOPT_ON_LIMIT_DENY;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    const long calls = 300000;
+    const int64_t t0 = 1000000, inc_ns = 5000, cap_ns = 512 * inc_ns;
+    int64_t *times = NULL;
+    long n = 0;
+    long got = sim_run(gw, "lease", true, t0, 1, calls, 1, &times, &n);
+    int64_t T_ns = (calls - 1) * 1000;
+    long upper = (long)((T_ns + cap_ns) / inc_ns); /* B + R*T */
+    long lower = upper - SIM_THREADS * (LEASE_TEST_MAX_UNITS - 1);
+    fprintf(stderr, "  leases, user 2e5/s burst 512, 4 threads, T %.6f s: admitted %ld in [%ld, %ld]\n",
+            T_ns / 1e9, got, lower, upper);
+    CU_ASSERT_TRUE(got <= upper);
+    CU_ASSERT_TRUE(got >= lower);
+    CU_ASSERT_EQUAL(windows_over_bound(times, n, inc_ns, cap_ns), 0);
+    free(times);
+    llmopt_gw_destroy(gw);
+}
+
+/* The same limits under demand that changes every 700 us between none,
+ * light (below the rate: the leases grow to 32), heavy and every call:
+ * leases taken in a light segment are spent at the start of a burst, the
+ * case the windowed bound is about. */
+static void test_lease_bursty(void) {
+    llmopt_gw *gw = gw_offline();
+    test_decision t;
+    td_init(&t, "bursty", 1, 2);
+    t.d.has_rate_limits = true;
+    llmopt_rate_limits *rl = &t.d.rate_limits;
+    rl->has_global = rl->has_per_user = true;
+    rl->global.requests_per_s = 1e6;
+    rl->global.requests_burst = 10000;
+    rl->per_user.requests_per_s = 2e5;
+    rl->per_user.requests_burst = 512;
+    rl->on_limit = LLMOPT_ON_LIMIT_DENY;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    const long calls = 300000;
+    const int64_t inc_ns = 5000, cap_ns = 512 * inc_ns;
+    int64_t *times = NULL;
+    long n = 0;
+    sim_bursty = true;
+    long got = sim_run(gw, "bursty", true, 1000000, 1, calls, 1, &times, &n);
+    sim_bursty = false;
+    long upper = (long)(((calls - 1) * 1000 + cap_ns) / inc_ns);
+    fprintf(stderr, "  bursty demand: admitted %ld (B + R*T = %ld)\n", got, upper);
+    CU_ASSERT_TRUE(got <= upper);
+    CU_ASSERT_TRUE(got > upper / 4); /* segments: a quarter idle, a quarter light */
+    CU_ASSERT_EQUAL(windows_over_bound(times, n, inc_ns, cap_ns), 0);
+    free(times);
+    llmopt_gw_destroy(gw);
+}
+
+/* The same with the user's token bucket as the tight one: 1e6 tokens/s,
+ * burst 20 000, 10 tokens a request (leases of 32 requests' tokens). */
+static void test_lease_tokens(void) {
+    llmopt_gw *gw = gw_offline();
+    test_decision t;
+    td_init(&t, "lease-tok", 1, 2);
+    t.d.has_rate_limits = true;
+    llmopt_rate_limits *rl = &t.d.rate_limits;
+    rl->has_global = rl->has_per_user = true;
+    rl->global.requests_per_s = 1e7;
+    rl->global.requests_burst = 1e5;
+    rl->global.tokens_per_min = 60e7;
+    rl->global.tokens_burst = 1e6;
+    rl->per_user.requests_per_s = 1e7;
+    rl->per_user.requests_burst = 1e5;
+    rl->per_user.tokens_per_min = 60e6;
+    rl->per_user.tokens_burst = 20000;
+    rl->on_limit = LLMOPT_ON_LIMIT_DENY;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    const long calls = 300000;
+    const int64_t inc_ns = 10 * 1000, cap_ns = 20000 * (int64_t)1000;
+    long got = sim_run(gw, "lease-tok", true, 1000000, 1, calls, 10, NULL, NULL);
+    int64_t T_ns = (calls - 1) * 1000;
+    long upper = (long)((T_ns + cap_ns) / inc_ns);
+    long lower = upper - SIM_THREADS * (LEASE_TEST_MAX_UNITS - 1);
+    fprintf(stderr, "  leases, user 1e6 tokens/s burst 20000, 10 a request: admitted %ld in [%ld, %ld]\n",
+            got, lower, upper);
+    CU_ASSERT_TRUE(got <= upper);
+    CU_ASSERT_TRUE(got >= lower);
+    llmopt_gw_destroy(gw);
+}
+
+/* A low-rate limit is exact under 4 threads: 1 request/s, burst 1, over 10
+ * simulated seconds (calls every 100 us) admits exactly B + R*T = 11, with
+ * a high-rate global tier (leased) in front of it. */
+static void test_lease_low_rate_exact(void) {
+    llmopt_gw *gw = gw_offline();
+    test_decision t;
+    td_init(&t, "slow", 1, 2);
+    t.d.has_rate_limits = true;
+    llmopt_rate_limits *rl = &t.d.rate_limits;
+    rl->has_global = rl->has_per_user = true;
+    rl->global.requests_per_s = 1e6;
+    rl->global.requests_burst = 10000;
+    rl->per_user.requests_per_s = 1;
+    rl->per_user.requests_burst = 1;
+    rl->on_limit = LLMOPT_ON_LIMIT_DENY;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    long got = sim_run(gw, "slow", false, 1000000, 100, 100001, 1, NULL, NULL);
+    fprintf(stderr, "  1/s burst 1, 4 threads, 10 s: admitted %ld (exact 11)\n", got);
+    CU_ASSERT_EQUAL(got, 11);
+    llmopt_gw_destroy(gw);
+}
+
+/* Priority shares hold with leases: burst 1000 at 1e6/s and a fixed now,
+ * low (share 0.4) gets exactly 400, critical the other 600, then a denial
+ * with retry-after; one thread's leases are exact at a fixed now. */
+static void test_lease_priority(void) {
+    llmopt_gw *gw = gw_offline();
+    test_decision t;
+    decision_with_limits(&t, "lprio", LLMOPT_ON_LIMIT_DENY);
+    t.d.rate_limits.global.requests_per_s = 1e6;
+    t.d.rate_limits.global.requests_burst = 1000;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    llmopt_gw_admission ad;
+    int low = 0, crit = 0;
+    while (admit(gw, "lprio", NULL, LLMOPT_GW_PRIO_LOW, 5000000, &ad) == LLMOPT_GW_ADMIT)
+        low++;
+    CU_ASSERT_EQUAL(ad.retry_after_ms, 50);
+    while (admit(gw, "lprio", NULL, LLMOPT_GW_PRIO_CRITICAL, 5000000, &ad) == LLMOPT_GW_ADMIT)
+        crit++;
+    CU_ASSERT_EQUAL(low, 400);
+    CU_ASSERT_EQUAL(crit, 600);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_DENY);
+    CU_ASSERT_EQUAL(ad.retry_after_ms, 50);
+    /* 1 us later exactly one more */
+    CU_ASSERT_EQUAL(admit(gw, "lprio", NULL, LLMOPT_GW_PRIO_CRITICAL, 5000001, &ad),
+                    LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(admit(gw, "lprio", NULL, LLMOPT_GW_PRIO_CRITICAL, 5000001, &ad),
+                    LLMOPT_GW_DENY);
+    llmopt_gw_destroy(gw);
+}
+
+/* A new decision invalidates the thread's leases: with a lease of up to 32
+ * requests in hand, the route's limit drops to 1 request per 1000 s (burst
+ * 1); the next check is judged by the shared bucket (whose TAT still holds
+ * what was taken), not by the old lease. Unspent lease is given back. */
+static void test_lease_new_decision(void) {
+    llmopt_gw *gw = gw_offline();
+    test_decision t;
+    decision_with_limits(&t, "lgen", LLMOPT_ON_LIMIT_DENY);
+    t.d.rate_limits.global.requests_per_s = 1e6;
+    t.d.rate_limits.global.requests_burst = 10000;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    llmopt_gw_admission ad;
+    int ok = 0;
+    for (int i = 0; i < 100; i++) /* units 1, 2, 4, ..., 32: a lease is out */
+        ok += admit(gw, "lgen", NULL, LLMOPT_GW_PRIO_CRITICAL, 5000000, &ad) == LLMOPT_GW_ADMIT;
+    CU_ASSERT_EQUAL(ok, 100);
+    decision_with_limits(&t, "lgen", LLMOPT_ON_LIMIT_DENY);
+    t.d.version = 2;
+    t.d.rate_limits.global.requests_per_s = 0.001;
+    t.d.rate_limits.global.requests_burst = 1;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    CU_ASSERT_EQUAL(admit(gw, "lgen", NULL, LLMOPT_GW_PRIO_CRITICAL, 5000000, &ad),
+                    LLMOPT_GW_DENY);
+    CU_ASSERT_EQUAL(ad.decision_version, 2);
+    /* 100 requests of 1 us were taken: the bucket is back to full (burst 1
+     * at 1000 s per request) 100 us after 5 s, and admits one */
+    CU_ASSERT_EQUAL(admit(gw, "lgen", NULL, LLMOPT_GW_PRIO_CRITICAL, 5000100, &ad),
+                    LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(admit(gw, "lgen", NULL, LLMOPT_GW_PRIO_CRITICAL, 5000100, &ad),
+                    LLMOPT_GW_DENY);
+    llmopt_gw_destroy(gw);
+}
+
 int main(void) {
     static const CU_TestInfo tests[] = {
         {"bucket_exact", test_bucket_exact},
@@ -490,6 +803,12 @@ int main(void) {
         {"many_users", test_many_users},
         {"hash", test_hash},
         {"limit_ids", test_limit_ids},
+        {"lease_bounds", test_lease_bounds},
+        {"lease_bursty", test_lease_bursty},
+        {"lease_tokens", test_lease_tokens},
+        {"lease_low_rate_exact", test_lease_low_rate_exact},
+        {"lease_priority", test_lease_priority},
+        {"lease_new_decision", test_lease_new_decision},
         CU_TEST_INFO_NULL,
     };
     return run_suite("gw_limits", tests);
