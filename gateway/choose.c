@@ -6,35 +6,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/xoshiro.h"
 #include "gateway/gw_internal.h"
 
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+void llmopt_gw_rng_seed(llmopt_gw_rng *r, uint64_t seed) { llmopt_xoshiro_seed(r->s, seed); }
 
-void llmopt_gw_rng_seed(llmopt_gw_rng *r, uint64_t seed) {
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-}
-
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static inline uint64_t rng_next(llmopt_gw_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
+static inline uint64_t rng_next(llmopt_gw_rng *r) { return llmopt_xoshiro_next(r->s); }
 
 double llmopt_gw_rng_uniform(llmopt_gw_rng *r) {
     return (double)(rng_next(r) >> 11) * 0x1.0p-53;

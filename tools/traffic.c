@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "common/records.h"
 #include "common/signals.h"
+#include "common/xoshiro.h"
 #include "tools/commands.h"
 #include "tools/traffic_conf.h"
 
@@ -55,33 +56,9 @@ typedef struct rng {
     uint64_t s[4];
 } rng;
 
-static uint64_t splitmix(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+static void rng_seed(rng *r, uint64_t seed) { llmopt_xoshiro_seed(r->s, seed); }
 
-static void rng_seed(rng *r, uint64_t seed) {
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(rng *r) {
-    uint64_t *s = r->s;
-    uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
+static uint64_t rng_next(rng *r) { return llmopt_xoshiro_next(r->s); }
 
 static double unif(rng *r) {
     return ((double)(rng_next(r) >> 11) + 0.5) / 9007199254740992.0;

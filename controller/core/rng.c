@@ -3,46 +3,18 @@
 
 #include <math.h>
 
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+#include "common/xoshiro.h"
 
-static inline uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
-
-void llmopt_rng_seed(llmopt_rng *r, uint64_t seed) {
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-    /* splitmix64 is a bijection of its counter, four successive outputs
-     * cannot all be zero, but keep the invariant explicit */
-    if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
-        r->s[0] = 1;
-}
+void llmopt_rng_seed(llmopt_rng *r, uint64_t seed) { llmopt_xoshiro_seed(r->s, seed); }
 
 uint64_t llmopt_rng_mix(uint64_t a, uint64_t b) {
     uint64_t x = b;
-    uint64_t h = splitmix64(&x);
+    uint64_t h = llmopt_splitmix64(&x);
     x = a ^ h;
-    return splitmix64(&x);
+    return llmopt_splitmix64(&x);
 }
 
-uint64_t llmopt_rng_u64(llmopt_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
+uint64_t llmopt_rng_u64(llmopt_rng *r) { return llmopt_xoshiro_next(r->s); }
 
 double llmopt_rng_uniform(llmopt_rng *r) {
     return (double)(llmopt_rng_u64(r) >> 11) * 0x1.0p-53;
