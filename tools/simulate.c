@@ -81,6 +81,14 @@ typedef struct pend {
     llmopt_response r;
     llmopt_feedback f;
     char id[48], route[192], arm[LLMOPT_GW_NAME_MAX], provider[LLMOPT_GW_NAME_MAX];
+    /* a request waiting in a batcher: what its backend answer needs */
+    size_t ri, ti;
+    int ai;
+    int64_t arrival_ms;
+    double qshift;               /* quality shift of the chosen parameters / template */
+    bool has_ckey;
+    char ckey[LLMOPT_GW_CACHE_KEY_LEN + 1];
+    struct pend *next;           /* the batcher queue's FIFO */
 } pend;
 
 typedef struct heap {
@@ -148,6 +156,22 @@ static double mono_s(void) {
 
 /* ---- the simulation ----------------------------------------------------- */
 
+struct sim;
+
+/* One gateway's batcher for one (route, arm) with batch_latency: the real
+ * libllmopt-gateway batcher (parameters from the route's decision) and, in
+ * the same order, the requests it holds. */
+typedef struct bqueue {
+    struct sim *m;
+    llmopt_gw_batcher *b;
+    int gw;
+    size_t ri;
+    int ai;
+    pend *head, *tail;
+    size_t n;
+    int64_t polled_ms;           /* event time of the last poll */
+} bqueue;
+
 typedef struct sim {
     const llmopt_simulate_conf *conf;
     llmopt_sim_scenario *s;
@@ -168,6 +192,13 @@ typedef struct sim {
     double cap_tat_ms[LLMOPT_SIM_MAX_ROUTES][LLMOPT_SIM_MAX_ARMS];
     /* repeated prompts: cumulative Zipf weights of each route (NULL: none) */
     double *zipf_cdf[LLMOPT_SIM_MAX_ROUTES];
+    /* batching: queues by (gateway, route, arm), created on first use */
+    bqueue *bq[MAX_GW][LLMOPT_SIM_MAX_ROUTES][LLMOPT_SIM_MAX_ARMS];
+    bqueue **bq_list;
+    size_t n_bq;
+    int64_t batch_now_ms;        /* event time of the batcher call in progress */
+    uint64_t n_batch_lost;       /* batcher items not matching the queue (a bug) */
+    bool oom;                    /* an allocation failed inside a batcher callback */
 } sim;
 
 /* Cumulative Zipf(s) weights of ranks 1..n, normalised to end at 1. */
@@ -269,6 +300,248 @@ static void drain_due(sim *m, int64_t ts) {
     }
 }
 
+/* Completes request p (route p->ri, arm p->ai, arrived at p->arrival_ms):
+ * its response comes back lat ms after the arrival. Records the realised
+ * reward, queues the response and maybe a feedback for their event time.
+ * Frees p on failure. */
+static llmopt_err_t finish(sim *m, pend *p, double lat, bool ok, double quality) {
+    size_t ri = p->ri;
+    int ai = p->ai;
+    int64_t ts = p->arrival_ms;
+    int g = p->gw;
+    const llmopt_sim_route *r = &m->s->routes[ri];
+    const llmopt_sim_oracle_route *o = &m->oracle[ri];
+    llmopt_response *s = &p->r;
+    s->latency_ms = lat;
+    s->ts_ms = ts + (int64_t)lat;
+    llmopt_sim_stats_count(m->stats, ri, s->ts_ms - m->start_ms, LLMOPT_SIM_RESPONSES);
+    if (s->has_batch_size) {
+        llmopt_sim_stats_count(m->stats, ri, s->ts_ms - m->start_ms, LLMOPT_SIM_BATCHED);
+        llmopt_sim_stats_add(m->stats, ri, s->ts_ms - m->start_ms, LLMOPT_SIM_BATCH_ITEMS,
+                             (uint32_t)s->batch_size);
+    }
+    p->ts_ms = s->ts_ms;
+    p->seq = m->seq++;
+
+    llmopt_reward_input rin = {.success = ok, .has_quality = ok, .quality = quality,
+                               .cost_usd = s->cost_usd, .latency_ms = lat};
+    llmopt_reward rw;
+    llmopt_reward_compute(&r->reward, &rin, &rw);
+    llmopt_sim_stats_record(m->stats, ri, ai, ts - m->start_ms, rw.reward,
+                            ai >= 0 ? o->arm[ai].reward : 0, o->best_reward, o->uniform_reward);
+
+    /* feedback: the application's rating equals the judged quality, so the
+     * reward (and the oracle) is unchanged by it; it exercises the path */
+    pend *fb = NULL;
+    if (ok && r->feedback_fraction > 0 && llmopt_gw_rng_uniform(&m->rng) < r->feedback_fraction) {
+        fb = calloc(1, sizeof(*fb));
+        if (!fb) {
+            free(p);
+            return LLMOPT_ERR_NOMEM;
+        }
+        memcpy(fb->id, p->id, sizeof(fb->id));
+        memcpy(fb->route, p->route, sizeof(fb->route));
+        fb->gw = g;
+        fb->feedback = true;
+        llmopt_feedback_init(&fb->f);
+        fb->f.request_id = llmopt_str_of(fb->id);
+        fb->f.route = llmopt_str_of(fb->route);
+        fb->f.ts_ms = s->ts_ms + r->feedback_delay_ms;
+        fb->f.has_rating = true;
+        fb->f.rating = quality;
+        fb->ts_ms = fb->f.ts_ms;
+        fb->seq = m->seq++;
+    }
+    if (!heap_push(&m->h, p)) {
+        free(p);
+        free(fb);
+        return LLMOPT_ERR_NOMEM;
+    }
+    if (fb && !heap_push(&m->h, fb)) {
+        free(fb);
+        return LLMOPT_ERR_NOMEM;
+    }
+    return LLMOPT_OK;
+}
+
+
+/* ---- batching ----------------------------------------------------------- */
+
+/* The backend answers batched request p: the batch of n closed at event
+ * time t and is served in lat_b ms; the request waited t - arrival in the
+ * batcher, and that wait is part of its latency. Errors, tokens and
+ * quality are drawn per item as for an unbatched request. */
+static void serve_batched(sim *m, pend *p, const llmopt_sim_profile *pf, int64_t t,
+                          double lat_b, size_t n) {
+    const llmopt_sim_route *r = &m->s->routes[p->ri];
+    llmopt_response *s = &p->r;
+    double wait = (double)(t - p->arrival_ms), lat, quality = 0;
+    bool ok = false;
+    s->has_batch_size = true;
+    s->batch_size = (int32_t)n;
+    if (!pf->available) {
+        lat = wait + 20;
+        s->status = LLMOPT_STATUS_ERROR;
+        s->http_status = 503;
+        s->error_type = llmopt_str_of("unavailable");
+    } else if (!capacity_take(m, p->ri, p->ai, pf, t)) {
+        lat = wait + 30;
+        s->status = LLMOPT_STATUS_RATE_LIMITED;
+        s->http_status = 429;
+        s->error_type = llmopt_str_of("rate_limited");
+        llmopt_sim_stats_count(m->stats, p->ri, p->arrival_ms + (int64_t)lat - m->start_ms,
+                               LLMOPT_SIM_LIMITED);
+    } else {
+        bool failed = unif(&m->rng) < pf->error_rate;
+        int64_t out_tok = unif_int(&m->rng, pf->output_tokens_min, pf->output_tokens_max);
+        double qv = pf->quality_mean + p->qshift + pf->quality_sd * normal(&m->rng);
+        quality = qv < 0 ? 0 : qv > 1 ? 1 : qv;
+        if (failed) {
+            lat = wait + lat_b * 0.3;
+            s->status = LLMOPT_STATUS_ERROR;
+            s->http_status = 500;
+            s->error_type = llmopt_str_of("server_error");
+        } else {
+            ok = true;
+            lat = wait + lat_b;
+            s->status = LLMOPT_STATUS_OK;
+            s->http_status = 200;
+            s->has_ttft_ms = true;
+            s->ttft_ms = wait + lat_b * pf->ttft_fraction;
+            s->output_tokens = out_tok;
+            s->cost_usd = (double)s->input_tokens / 1000.0 * pf->price_in_per_1k +
+                          (double)out_tok / 1000.0 * pf->price_out_per_1k;
+            s->has_quality = true;
+            s->quality = quality;
+            if (p->has_ckey)
+                llmopt_gw_cache_put(m->gw[p->gw], p->route, r->tasks[p->ti].name, p->ckey,
+                                    &quality, sizeof(quality), p->arrival_ms + (int64_t)lat);
+        }
+    }
+    if (finish(m, p, lat, ok, quality))
+        m->oom = true;
+}
+
+/* Batch latency of n items (docs/SIMULATOR.md): one lognormal draw of the
+ * arm's latency, plus per_item_ms for each item beyond the first, plus
+ * per_item_above_knee_ms for each item beyond the knee. */
+static double batch_latency(sim *m, const llmopt_sim_profile *pf, size_t n) {
+    double lat = pf->latency_median_ms * exp(pf->latency_sigma * normal(&m->rng));
+    lat += pf->batch_per_item_ms * (double)(n - 1);
+    if (pf->batch_knee > 0 && (int64_t)n > pf->batch_knee)
+        lat += pf->batch_above_knee_ms * (double)((int64_t)n - pf->batch_knee);
+    return lat;
+}
+
+/* The batcher's callback (its lock held): the closed batch's items are the
+ * first n requests of the queue, in order. */
+static void batch_closed(void *ctx, const llmopt_gw_batch_item *items, size_t n) {
+    bqueue *q = ctx;
+    sim *m = q->m;
+    int64_t t = m->batch_now_ms;
+    const llmopt_sim_profile *pf = &m->state.p[q->ri][q->ai];
+    double lat_b = batch_latency(m, pf, n);
+    llmopt_sim_stats_count(m->stats, q->ri, t - m->start_ms, LLMOPT_SIM_BATCHES);
+    for (size_t i = 0; i < n; i++) {
+        pend *p = q->head;
+        if (!p || strcmp(p->id, items[i].request_id)) {
+            if (m->n_batch_lost++ < 5)
+                llmopt_log_error(&lg, "batcher emitted '%s', expected '%s'",
+                                 items[i].request_id, p ? p->id : "(nothing)");
+            continue;
+        }
+        q->head = p->next;
+        if (!q->head)
+            q->tail = NULL;
+        q->n--;
+        p->next = NULL;
+        serve_batched(m, p, pf, t, lat_b, n);
+    }
+}
+
+/* Queues request p into its (gateway, route, arm) batcher at event time ts. */
+static llmopt_err_t batch_enqueue(sim *m, pend *p, int64_t tokens, int64_t ts) {
+    bqueue *q = m->bq[p->gw][p->ri][p->ai];
+    if (!q) {
+        bqueue **nl = realloc(m->bq_list, (m->n_bq + 1) * sizeof(*nl));
+        if (!nl || !(q = calloc(1, sizeof(*q)))) {
+            if (nl)
+                m->bq_list = nl;
+            free(p);
+            return LLMOPT_ERR_NOMEM;
+        }
+        m->bq_list = nl;
+        *q = (bqueue){.m = m, .gw = p->gw, .ri = p->ri, .ai = p->ai, .polled_ms = ts};
+        /* parameters from the route's decision (batching off or absent:
+         * batches of one, closed at once) */
+        if (!(q->b = llmopt_gw_batcher_new(m->gw[p->gw], p->route, 1, 0, 0, batch_closed, q))) {
+            free(q);
+            free(p);
+            return LLMOPT_ERR_NOMEM;
+        }
+        m->bq_list[m->n_bq++] = q;
+        m->bq[p->gw][p->ri][p->ai] = q;
+    }
+    /* in the queue first: the add may close a batch holding it */
+    if (q->tail)
+        q->tail->next = p;
+    else
+        q->head = p;
+    q->tail = p;
+    q->n++;
+    m->batch_now_ms = ts;
+    llmopt_err_t e = llmopt_gw_batcher_add(q->b, p->id, tokens, ts);
+    if (q->polled_ms < ts)
+        q->polled_ms = ts;
+    return e ? e : m->oom ? LLMOPT_ERR_NOMEM : LLMOPT_OK;
+}
+
+/* A gateway polls its batchers: every ms of event time up to ts while they
+ * hold requests, so a batch closes when its oldest request has waited
+ * max_wait_ms (to the ms), as a gateway's timer would close it. */
+static llmopt_err_t batch_poll(sim *m, int64_t ts) {
+    for (size_t i = 0; i < m->n_bq; i++) {
+        bqueue *q = m->bq_list[i];
+        if (q->n && q->polled_ms < q->head->arrival_ms)
+            q->polled_ms = q->head->arrival_ms;
+        while (q->n && q->polled_ms < ts) {
+            int64_t t = ++q->polled_ms;
+            m->batch_now_ms = t;
+            llmopt_gw_batcher_poll(q->b, t);
+        }
+        if (q->polled_ms < ts)
+            q->polled_ms = ts;
+    }
+    return m->oom ? LLMOPT_ERR_NOMEM : LLMOPT_OK;
+}
+
+/* End of the run: what the batchers still hold goes out at ts. */
+static llmopt_err_t batch_flush(sim *m, int64_t ts) {
+    for (size_t i = 0; i < m->n_bq; i++) {
+        m->batch_now_ms = ts;
+        llmopt_gw_batcher_flush(m->bq_list[i]->b);
+    }
+    return m->oom ? LLMOPT_ERR_NOMEM : LLMOPT_OK;
+}
+
+static void batch_release(sim *m) {
+    for (size_t i = 0; i < m->n_bq; i++) {
+        bqueue *q = m->bq_list[i];
+        m->batch_now_ms = q->polled_ms;
+        llmopt_gw_batcher_destroy(q->b); /* emits what is pending */
+        while (q->head) {
+            pend *p = q->head;
+            q->head = p->next;
+            free(p);
+        }
+        m->bq[q->gw][q->ri][q->ai] = NULL;
+        free(q);
+    }
+    free(m->bq_list);
+    m->bq_list = NULL;
+    m->n_bq = 0;
+}
+
 /* One request of route ri at event time ts. */
 static llmopt_err_t request(sim *m, size_t ri, int64_t ts) {
     const llmopt_sim_route *r = &m->s->routes[ri];
@@ -350,6 +623,14 @@ static llmopt_err_t request(sim *m, size_t ri, int64_t ts) {
     snprintf(p->arm, sizeof(p->arm), "%s", ch.arm_id);
     snprintf(p->provider, sizeof(p->provider), "%s", ch.provider);
     p->gw = g;
+    p->ri = ri;
+    p->ai = ai;
+    p->ti = ti;
+    p->arrival_ms = ts;
+    if (m->zipf_cdf[ri]) {
+        p->has_ckey = true;
+        memcpy(p->ckey, ckey, sizeof(p->ckey));
+    }
 
     llmopt_request q;
     llmopt_request_init(&q);
@@ -373,6 +654,17 @@ static llmopt_err_t request(sim *m, size_t ri, int64_t ts) {
     s->provider = llmopt_str_of(p->provider);
     s->input_tokens = in_tok;
     s->has_http_status = true;
+    /* parameters and template of the chosen arm move its quality */
+    const char *pn[LLMOPT_GW_MAX_PARAMS];
+    double pv[LLMOPT_GW_MAX_PARAMS];
+    for (size_t i = 0; i < ch.n_params && i < LLMOPT_GW_MAX_PARAMS; i++)
+        pn[i] = ch.params[i].name, pv[i] = ch.params[i].value;
+    if (ai >= 0)
+        p->qshift = llmopt_sim_qmodel_shift(r->arms[ai].qmodel, ch.n_params, pn, pv,
+                                            ch.prompt_template_id);
+    /* a fresh request to a batching backend waits in the gateway's batcher */
+    if (!cached && pf && pf->available && pf->batched)
+        return batch_enqueue(m, p, in_tok, ts);
     double lat = 0, quality = 0;
     bool ok = false;
     if (cached) {
@@ -410,15 +702,7 @@ static llmopt_err_t request(sim *m, size_t ri, int64_t ts) {
         lat = pf->latency_median_ms * exp(pf->latency_sigma * normal(&m->rng));
         bool failed = unif(&m->rng) < pf->error_rate;
         int64_t out_tok = unif_int(&m->rng, pf->output_tokens_min, pf->output_tokens_max);
-        /* parameters and template of the chosen arm move its quality */
-        const char *pn[LLMOPT_GW_MAX_PARAMS];
-        double pv[LLMOPT_GW_MAX_PARAMS];
-        for (size_t i = 0; i < ch.n_params && i < LLMOPT_GW_MAX_PARAMS; i++)
-            pn[i] = ch.params[i].name, pv[i] = ch.params[i].value;
-        double qv = pf->quality_mean +
-                    llmopt_sim_qmodel_shift(r->arms[ai].qmodel, ch.n_params, pn, pv,
-                                            ch.prompt_template_id) +
-                    pf->quality_sd * normal(&m->rng);
+        double qv = pf->quality_mean + p->qshift + pf->quality_sd * normal(&m->rng);
         quality = qv < 0 ? 0 : qv > 1 ? 1 : qv;
         if (failed) {
             lat *= 0.3; /* errors come back early */
@@ -441,51 +725,7 @@ static llmopt_err_t request(sim *m, size_t ri, int64_t ts) {
                                     sizeof(quality), ts + (int64_t)lat);
         }
     }
-    s->latency_ms = lat;
-    s->ts_ms = ts + (int64_t)lat;
-    llmopt_sim_stats_count(m->stats, ri, s->ts_ms - m->start_ms, LLMOPT_SIM_RESPONSES);
-    p->ts_ms = s->ts_ms;
-    p->seq = m->seq++;
-
-    llmopt_reward_input rin = {.success = ok, .has_quality = ok, .quality = quality,
-                               .cost_usd = s->cost_usd, .latency_ms = lat};
-    llmopt_reward rw;
-    llmopt_reward_compute(&r->reward, &rin, &rw);
-    llmopt_sim_stats_record(m->stats, ri, ai, ts - m->start_ms, rw.reward,
-                            ai >= 0 ? o->arm[ai].reward : 0, o->best_reward, o->uniform_reward);
-
-    /* feedback: the application's rating equals the judged quality, so the
-     * reward (and the oracle) is unchanged by it; it exercises the path */
-    pend *fb = NULL;
-    if (ok && r->feedback_fraction > 0 && llmopt_gw_rng_uniform(&m->rng) < r->feedback_fraction) {
-        fb = calloc(1, sizeof(*fb));
-        if (!fb) {
-            free(p);
-            return LLMOPT_ERR_NOMEM;
-        }
-        memcpy(fb->id, p->id, sizeof(fb->id));
-        memcpy(fb->route, p->route, sizeof(fb->route));
-        fb->gw = g;
-        fb->feedback = true;
-        llmopt_feedback_init(&fb->f);
-        fb->f.request_id = llmopt_str_of(fb->id);
-        fb->f.route = llmopt_str_of(fb->route);
-        fb->f.ts_ms = s->ts_ms + r->feedback_delay_ms;
-        fb->f.has_rating = true;
-        fb->f.rating = quality;
-        fb->ts_ms = fb->f.ts_ms;
-        fb->seq = m->seq++;
-    }
-    if (!heap_push(&m->h, p)) {
-        free(p);
-        free(fb);
-        return LLMOPT_ERR_NOMEM;
-    }
-    if (fb && !heap_push(&m->h, fb)) {
-        free(fb);
-        return LLMOPT_ERR_NOMEM;
-    }
-    return LLMOPT_OK;
+    return finish(m, p, lat, ok, quality);
 }
 
 static void progress(sim *m, int64_t ts, int64_t window_ms) {
@@ -630,6 +870,10 @@ static int run(sim *m, llmopt_config *cfg) {
         if (t >= (double)end || llmopt_signals_stop_requested())
             break;
         int64_t ts = (int64_t)t;
+        if (batch_poll(m, ts)) {
+            llmopt_log_error(&lg, "out of memory");
+            goto out;
+        }
         drain_due(m, ts);
         pace(m, ts);
         n = llmopt_sim_state_advance(&m->state, m->s, ts - m->start_ms, &first);
@@ -664,12 +908,17 @@ static int run(sim *m, llmopt_config *cfg) {
             next_progress += (double)c->progress_ms / 1000.0;
         }
     }
+    if (batch_poll(m, end) || batch_flush(m, end)) {
+        llmopt_log_error(&lg, "out of memory");
+        goto out;
+    }
     drain_due(m, INT64_MAX);
     for (int g = 0; g < m->n_gw; g++)
         if (llmopt_gw_flush(m->gw[g], 30000))
             llmopt_log_warn(&lg, "gateway %d: telemetry not all acknowledged in 30 s", g);
     rc = 0;
 out:
+    batch_release(m); /* before the gateways they read their decisions from */
     for (int g = 0; g < m->n_gw; g++) {
         if (m->gw[g]) {
             llmopt_gw_stats gs;
@@ -892,10 +1141,13 @@ int llmopt_cmd_simulate(int argc, char **argv) {
     }
     printf("llmopt simulate: '%s' %" PRIu64 " requests, %.0f s of event time in %.0f s "
            "(x%.1f), %d gateway(s); %" PRIu64 " on fallback, %" PRIu64 " denied, %" PRIu64
-           " to unknown arms, %" PRIu64 " telemetry failures\n",
+           " to unknown arms, %" PRIu64 " telemetry failures%s\n",
            m->s->name, m->n_req, (double)m->duration_ms / 1000.0, wall,
            wall > 0 ? (double)m->duration_ms / 1000.0 / wall : 0.0, m->n_gw, m->n_fallback,
-           m->n_denied, m->n_unknown, m->n_fail_report);
+           m->n_denied, m->n_unknown, m->n_fail_report,
+           m->n_batch_lost ? " (BATCHER ITEMS LOST)" : "");
+    if (m->n_batch_lost)
+        rc = 1;
     llmopt_sim_stats_write_text(m->stats, stdout);
     fflush(stdout);
 out:

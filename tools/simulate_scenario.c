@@ -230,7 +230,7 @@ static llmopt_err_t parse_arm(pctx *c, json_t *a, llmopt_sim_arm *arm) {
         "quality_by",
         "id", "provider", "model", "latency", "ttft_fraction", "error_rate", "quality",
         "input_tokens", "output_tokens", "price_in_per_1k", "price_out_per_1k", "available",
-        "capacity_rps", "capacity_burst", NULL};
+        "capacity_rps", "capacity_burst", "batch_latency", NULL};
     if (!json_is_object(a))
         return fail(c, NULL, "expected an object");
     llmopt_sim_profile *p = &arm->profile;
@@ -288,6 +288,27 @@ static llmopt_err_t parse_arm(pctx *c, json_t *a, llmopt_sim_arm *arm) {
     p->capacity_burst = p->capacity_rps > 1 ? p->capacity_rps : 1;
     if ((e = num(c, a, "capacity_burst", &p->capacity_burst, 1, 1e9, false, false)))
         return e;
+    json_t *bl = json_object_get(a, "batch_latency");
+    if (bl) {
+        static const char *const b_allowed[] = {"per_item_ms", "knee", "per_item_above_knee_ms",
+                                                NULL};
+        o = push(c, "batch_latency");
+        if (!json_is_object(bl))
+            e = fail(c, NULL, "expected an object {\"per_item_ms\": N, \"knee\": N, "
+                              "\"per_item_above_knee_ms\": N}");
+        else if (!(e = only(c, bl, b_allowed)) &&
+                 !(e = num(c, bl, "per_item_ms", &p->batch_per_item_ms, 0, 3.6e6, false,
+                           true)) &&
+                 !(e = integer(c, bl, "knee", &p->batch_knee, 1, 1 << 20)))
+            e = num(c, bl, "per_item_above_knee_ms", &p->batch_above_knee_ms, 0, 3.6e6, false,
+                    false);
+        if (!e && p->batch_above_knee_ms > 0 && p->batch_knee == 0)
+            e = fail(c, "knee", "per_item_above_knee_ms needs a knee");
+        pop(c, o);
+        if (e)
+            return e;
+        p->batched = true;
+    }
     return LLMOPT_OK;
 }
 
@@ -527,7 +548,7 @@ static llmopt_err_t parse_change(pctx *c, json_t *v, llmopt_sim_scenario *s,
     static const char *const allowed[] = {
         "at", "route", "arm", "label", "latency_factor", "latency_median_ms", "latency_sigma",
         "error_rate", "quality_delta", "quality_mean", "quality_sd", "price_factor",
-        "capacity_factor", "appear", "disappear", NULL};
+        "capacity_factor", "batch_cost_factor", "appear", "disappear", NULL};
     if (!json_is_object(v))
         return fail(c, NULL, "expected an object");
     llmopt_err_t e;
@@ -555,6 +576,7 @@ static llmopt_err_t parse_change(pctx *c, json_t *v, llmopt_sim_scenario *s,
     OPT("quality_sd", has_quality_sd, quality_sd, 0, 1, false);
     OPT("price_factor", has_price_factor, price_factor, 0, 1000, true);
     OPT("capacity_factor", has_capacity_factor, capacity_factor, 0, 1000, true);
+    OPT("batch_cost_factor", has_batch_cost_factor, batch_cost_factor, 0, 1000, true);
 #undef OPT
     if ((e = boolean(c, v, "appear", &ch->appear)) ||
         (e = boolean(c, v, "disappear", &ch->disappear)))
@@ -563,7 +585,8 @@ static llmopt_err_t parse_change(pctx *c, json_t *v, llmopt_sim_scenario *s,
         return fail(c, "disappear", "a change cannot both appear and disappear");
     if (!(ch->has_latency_factor || ch->has_latency_median || ch->has_latency_sigma ||
           ch->has_error_rate || ch->has_quality_delta || ch->has_quality_mean ||
-          ch->has_quality_sd || ch->has_price_factor || ch->has_capacity_factor || ch->appear ||
+          ch->has_quality_sd || ch->has_price_factor || ch->has_capacity_factor ||
+          ch->has_batch_cost_factor || ch->appear ||
           ch->disappear))
         return fail(c, NULL, "the change changes nothing (give e.g. \"latency_factor\" or "
                              "\"error_rate\")");
@@ -602,6 +625,8 @@ static llmopt_err_t parse_change(pctx *c, json_t *v, llmopt_sim_scenario *s,
             ADD("%sprice x%g", n ? ", " : "", ch->price_factor);
         if (ch->has_capacity_factor)
             ADD("%scapacity x%g", n ? ", " : "", ch->capacity_factor);
+        if (ch->has_batch_cost_factor)
+            ADD("%sbatch cost x%g", n ? ", " : "", ch->batch_cost_factor);
         if (ch->appear)
             ADD("%sappears", n ? ", " : "");
         if (ch->disappear)
@@ -900,6 +925,10 @@ void llmopt_sim_change_apply(const llmopt_sim_change *c, llmopt_sim_profile *p) 
     if (c->has_capacity_factor) {
         p->capacity_rps *= c->capacity_factor;
         p->capacity_burst = fmax(1, p->capacity_burst * c->capacity_factor);
+    }
+    if (c->has_batch_cost_factor) {
+        p->batch_per_item_ms *= c->batch_cost_factor;
+        p->batch_above_knee_ms *= c->batch_cost_factor;
     }
     if (c->appear)
         p->available = true;

@@ -19,6 +19,11 @@
  *              requests per second of event time (a token bucket with
  *              capacity_burst); beyond it a request comes back at once as
  *              rate_limited (HTTP 429). 0: unlimited
+ *   batch      "batch_latency" present: the gateway batches this arm's
+ *              fresh requests (libllmopt-gateway's batcher, following the
+ *              route's decision); a batch of n is served in one lognormal
+ *              draw + per_item_ms * (n - 1) + per_item_above_knee_ms *
+ *              max(0, n - knee) ms, and each item's latency adds its wait
  * A route may have a prompt population ("prompts"): each request asks one
  * of `distinct` prompts drawn from Zipf(zipf_s), so repeated prompts give
  * the gateway's cache something to find; a cached answer scores
@@ -65,6 +70,10 @@ typedef struct llmopt_sim_profile {
     bool available;
     double capacity_rps;       /* >= 0, 0: unlimited */
     double capacity_burst;     /* >= 1 when capacity_rps > 0 (default max(1, rps)) */
+    bool batched;              /* "batch_latency" given: requests go through the batcher */
+    double batch_per_item_ms;  /* >= 0, added per item beyond the first */
+    int64_t batch_knee;        /* >= 1; 0: no knee */
+    double batch_above_knee_ms; /* >= 0, added per item beyond the knee */
 } llmopt_sim_profile;
 
 typedef struct llmopt_sim_arm {
@@ -115,6 +124,7 @@ typedef struct llmopt_sim_change {
     bool has_quality_sd;       double quality_sd;
     bool has_price_factor;     double price_factor;     /* both prices *= f, > 0 */
     bool has_capacity_factor;  double capacity_factor;  /* capacity rps and burst *= f, > 0 */
+    bool has_batch_cost_factor; double batch_cost_factor; /* both per-item batch costs *= f, > 0 */
     bool appear;               /* available = true */
     bool disappear;            /* available = false */
 } llmopt_sim_change;

@@ -92,13 +92,18 @@ void llmopt_sim_stats_record(llmopt_sim_stats *st, size_t ri, int ai, int64_t of
     }
 }
 
-void llmopt_sim_stats_count(llmopt_sim_stats *st, size_t ri, int64_t offset_ms,
-                            llmopt_sim_count kind) {
+void llmopt_sim_stats_add(llmopt_sim_stats *st, size_t ri, int64_t offset_ms,
+                          llmopt_sim_count kind, uint32_t n) {
     if ((unsigned)kind >= LLMOPT_SIM_N_COUNTS)
         return;
     route_acc *a = &st->r[ri];
-    a->outcomes[bucket_of(st, offset_ms) * LLMOPT_SIM_N_COUNTS + kind]++;
-    a->outcome_total[kind]++;
+    a->outcomes[bucket_of(st, offset_ms) * LLMOPT_SIM_N_COUNTS + kind] += n;
+    a->outcome_total[kind] += n;
+}
+
+void llmopt_sim_stats_count(llmopt_sim_stats *st, size_t ri, int64_t offset_ms,
+                            llmopt_sim_count kind) {
+    llmopt_sim_stats_add(st, ri, offset_ms, kind, 1);
 }
 
 void llmopt_sim_stats_change(llmopt_sim_stats *st, size_t ci, size_t ri, size_t ai,
@@ -227,9 +232,16 @@ void llmopt_sim_stats_write_shares(const llmopt_sim_stats *st, int64_t start_ms,
             for (size_t ai = 0; ai < r->n_arms; ai++)
                 fprintf(f, "%s\"%s\":%u", ai ? "," : "", r->arms[ai].id, row[ai]);
             const uint32_t *oc = st->r[ri].outcomes + b * LLMOPT_SIM_N_COUNTS;
-            fprintf(f, "},\"responses\":%u,\"cache_hits\":%u,\"limited\":%u,\"denied\":%u}\n",
+            fprintf(f, "},\"responses\":%u,\"cache_hits\":%u,\"limited\":%u,\"denied\":%u",
                     oc[LLMOPT_SIM_RESPONSES], oc[LLMOPT_SIM_CACHE_HITS], oc[LLMOPT_SIM_LIMITED],
                     oc[LLMOPT_SIM_DENIED]);
+            /* batching counters only on routes that batch (older readers
+             * and golden lines stay as they were) */
+            if (st->r[ri].outcome_total[LLMOPT_SIM_BATCHES])
+                fprintf(f, ",\"batched\":%u,\"batch_items\":%u,\"batches\":%u",
+                        oc[LLMOPT_SIM_BATCHED], oc[LLMOPT_SIM_BATCH_ITEMS],
+                        oc[LLMOPT_SIM_BATCHES]);
+            fprintf(f, "}\n");
         }
 }
 
@@ -266,12 +278,23 @@ void llmopt_sim_stats_write_summary(llmopt_sim_stats *st, FILE *f) {
         fprintf(f, ",\"capture\":");
         json_num(f, rf.capture);
         fprintf(f, ",\"unknown_arm\":%llu,\"responses\":%llu,\"cache_hits\":%llu,"
-                   "\"limited\":%llu,\"denied\":%llu,\"arms\":{",
+                   "\"limited\":%llu,\"denied\":%llu,",
                 (unsigned long long)rf.unknown_arm,
                 (unsigned long long)rf.counts[LLMOPT_SIM_RESPONSES],
                 (unsigned long long)rf.counts[LLMOPT_SIM_CACHE_HITS],
                 (unsigned long long)rf.counts[LLMOPT_SIM_LIMITED],
                 (unsigned long long)rf.counts[LLMOPT_SIM_DENIED]);
+        if (rf.counts[LLMOPT_SIM_BATCHES]) {
+            fprintf(f, "\"batches\":%llu,\"batched\":%llu,\"batch_size_mean\":",
+                    (unsigned long long)rf.counts[LLMOPT_SIM_BATCHES],
+                    (unsigned long long)rf.counts[LLMOPT_SIM_BATCHED]);
+            json_num(f, rf.counts[LLMOPT_SIM_BATCHED]
+                            ? (double)rf.counts[LLMOPT_SIM_BATCH_ITEMS] /
+                                  (double)rf.counts[LLMOPT_SIM_BATCHED]
+                            : NAN);
+            fprintf(f, ",");
+        }
+        fprintf(f, "\"arms\":{");
         for (size_t ai = 0; ai < r->n_arms; ai++)
             fprintf(f, "%s\"%s\":%llu", ai ? "," : "", r->arms[ai].id,
                     (unsigned long long)rf.arm_requests[ai]);
@@ -345,6 +368,13 @@ void llmopt_sim_stats_write_text(llmopt_sim_stats *st, FILE *f) {
             fprintf(f, "  denied by the gateway %llu of %llu requests\n",
                     (unsigned long long)oc[LLMOPT_SIM_DENIED], (unsigned long long)rf.requests);
         }
+        if (oc[LLMOPT_SIM_BATCHES])
+            fprintf(f, "  batches %llu, %.2f requests per batch, batch size %.2f per response\n",
+                    (unsigned long long)oc[LLMOPT_SIM_BATCHES],
+                    (double)oc[LLMOPT_SIM_BATCHED] / (double)oc[LLMOPT_SIM_BATCHES],
+                    oc[LLMOPT_SIM_BATCHED] ? (double)oc[LLMOPT_SIM_BATCH_ITEMS] /
+                                                 (double)oc[LLMOPT_SIM_BATCHED]
+                                           : NAN);
         size_t nc;
         const llmopt_sim_change_figures *cf = llmopt_sim_stats_changes(st, &nc);
         for (size_t i = 0; i < nc; i++) {

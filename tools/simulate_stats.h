@@ -42,16 +42,25 @@ void llmopt_sim_stats_record(llmopt_sim_stats *st, size_t ri, int ai, int64_t of
 /* Outcome counters per route and bucket (the ground truth the processor's
  * windows are checked against): responses reported to the processor, cache
  * hits among them, backend rate_limited answers among them, and requests
- * the gateway's limiter denied (never sent, never reported). */
+ * the gateway's limiter denied (never sent, never reported). Batching:
+ * responses that carry a batch_size and the sum of those sizes (by response
+ * time; their ratio is what the processor's batch_size_mean estimates), and
+ * batches closed (by close time). */
 typedef enum llmopt_sim_count {
     LLMOPT_SIM_RESPONSES = 0,
     LLMOPT_SIM_CACHE_HITS,
     LLMOPT_SIM_LIMITED,
     LLMOPT_SIM_DENIED,
+    LLMOPT_SIM_BATCHED,
+    LLMOPT_SIM_BATCH_ITEMS,
+    LLMOPT_SIM_BATCHES,
     LLMOPT_SIM_N_COUNTS
 } llmopt_sim_count;
 void llmopt_sim_stats_count(llmopt_sim_stats *st, size_t ri, int64_t offset_ms,
                             llmopt_sim_count kind);
+/* Adds n to a counter (llmopt_sim_stats_count adds 1). */
+void llmopt_sim_stats_add(llmopt_sim_stats *st, size_t ri, int64_t offset_ms,
+                          llmopt_sim_count kind, uint32_t n);
 
 /* Registers change ci's effect on (ri, ai): target_best tells whether the
  * arm is the oracle's best after it. Call once per targeted (route, arm). */

@@ -26,6 +26,15 @@ CASE (scenario file in examples/scenarios/, criterion):
               the hit rate of the processor's windows (llm.metrics) equals the simulator's
               count over the same span within 2 points, and, cached answers scoring 0.2
               lower, a decision shortens the TTL or turns caching off
+  batch       strat-batch.json (x3, issue 9 batching): one arm served in batches through the
+              gateway's batcher, per-item p95 target 800 ms, max batch 6 in bounds 1..16,
+              periods of 6 s; (i) before the change the controller grows the max batch by
+              >= 5 while the processor's per-item p95 is under the target; (ii) the per-item
+              batch cost rises x5 at +75 s (p95 passes the target) and a decision shrinks
+              the max batch within 3 adjustment periods (18 s of event time); (iii) every
+              published max batch lies in 1..16; (iv) the processor's batch_size_mean
+              (llm.metrics, count-weighted) equals the simulator's per-response mean batch
+              size over the same span within 2 %
   sampler     demo.json open loop (no processor, no controller, unpaced, 300 s): every
               request falls back to the first arm; its realised mean reward must equal the
               oracle's expected reward of that arm within 4 standard errors (the sampler
@@ -58,6 +67,7 @@ CASES = {"error": "loop-error.json", "latency": "loop-latency.json",
          "default": "default-30m.json", "stationary": "stationary-30m.json",
          "demo": "demo.json", "sampler": "demo.json",
          "capacity": "strat-capacity.json", "cache": "strat-cache.json",
+         "batch": "strat-batch.json",
          "prompt": "opt-prompt.json", "tuner": "opt-tuner.json"}  # last two: loop_optimize.py
 METRICS = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", "window_metrics.avsc"))))
 TOPICS = ["llm.requests", "llm.responses", "llm.feedback", "llm.outcomes", "llm.metrics",
@@ -201,7 +211,7 @@ def main():
                 raise RuntimeError("%s died (exit %d), log in %s" % (name, p.returncode, tmp))
         summ = json.load(open(files["summary.json"]))
         sh = shares(files["shares.jsonl"])
-        if a.case in ("capacity", "cache"):
+        if a.case in ("capacity", "cache", "batch"):
             ok = check_strategy(a.case, summ, files["shares.jsonl"], prefix)
         elif a.case in ("prompt", "tuner"):
             ok = loop_optimize.check(a.case, routing_records(prefix + "llm.routing"), dsn, log)
@@ -366,7 +376,78 @@ def check_strategy(case, summ, shares_path, prefix):
              shortened))
         return (rep_n > 1000 and tru_h > 100 and abs(rep_rate - tru_rate) <= 0.02 and
                 shortened and bool(lines))
+    if case == "batch":
+        return check_batch(summ, shares_path, recs, prefix)
     return False
+
+
+def check_batch(summ, shares_path, recs, prefix):
+    """Issue 9 batching criteria (i)-(iv); the numbers are the scenario's (strat-batch.json)."""
+    target, lo, hi, initial, period, speed, t_change = 800.0, 1, 16, 6, 6000, 3.0, 75000
+    rows = [json.loads(x) for x in open(shares_path)]
+    start = rows[0]["ts_ms"] - round(rows[0]["t_s"] * 1000)
+    T = start + t_change
+
+    def ev(wall_ms):  # a decision's wall time on the simulator's event-time axis
+        return start + (wall_ms - start) * speed
+
+    dec = [(r["version"], r["ts_ms"], r["batching"]["max_batch"], r["reason"]) for r in recs
+           if r.get("batching") and r["batching"]["enabled"]]
+    for v, w, mb, why in dec:
+        parts = [p for p in why.split("; ") if p.startswith("batching:")]
+        if parts or v == dec[0][0]:
+            log("  decision v%-4d %+7.1f s  max batch %2d  %s" %
+                (v, (ev(w) - start) / 1000, mb, " | ".join(parts)))
+    if not dec:
+        log("batch: no decision with batching on llm.routing")
+        return False
+    # (iii) bounds
+    outside = [(v, mb) for v, _, mb, _ in dec if not lo <= mb <= hi]
+    # (i) growth under the target before the change
+    pre = [d for d in dec if ev(d[1]) < T]
+    size_at_change = pre[-1][2] if pre else initial
+    max_pre = max([d[2] for d in pre] or [initial])
+    wins = [m for m in routing_records(prefix + "llm.metrics", METRICS)
+            if m["window_kind"] == "tumbling"]
+
+    def p95_over(t0, t1):
+        ws = [m for m in wins if m["window_start_ms"] >= t0 and m["window_end_ms"] <= t1
+              and m.get("latency_p95_ms") is not None and m["count"] > 0]
+        n = sum(m["count"] for m in ws)
+        return (sum(m["latency_p95_ms"] * m["count"] for m in ws) / n if n else float("nan")), n
+    p95_pre, n_pre = p95_over(start, T)
+    p95_after, _ = p95_over(T + period, T + 3 * period)
+    # (ii) a shrink after the change, within 3 periods
+    post = [d for d in dec if ev(d[1]) >= T]
+    shrink = next((d for d in post if d[2] < size_at_change), None)
+    shrink_s = (ev(shrink[1]) - T) / 1000 if shrink else None
+    p95_end, _ = p95_over(T + 4 * period, start + 10**9)
+    # (iv) processor batch_size_mean against the simulator's ground truth
+    bw = [m for m in wins if m.get("batch_size_mean") is not None and m["count"] > 0]
+    rep_n = sum(m["count"] for m in bw)
+    rep_mean = sum(m["batch_size_mean"] * m["count"] for m in bw) / rep_n if rep_n else float("nan")
+    w0 = min(m["window_start_ms"] for m in bw) if bw else 0
+    w1 = max(m["window_end_ms"] for m in bw) if bw else 0
+    span = [r for r in rows if r["ts_ms"] >= w0 and r["ts_ms"] + 1000 <= w1]
+    tru_n = sum(r.get("batched", 0) for r in span)
+    tru_mean = sum(r.get("batch_items", 0) for r in span) / tru_n if tru_n else float("nan")
+    batches = sum(r.get("batches", 0) for r in rows)
+    log("batch: (i) max batch %d -> %d before the change, processor per-item p95 %.0f ms over %d "
+        "responses (target %.0f); (ii) cost x5 at +%d s: p95 %.0f ms in the 2 periods after it, "
+        "max batch %d -> %s after %s s of event time (bound 3 periods = %d s), p95 %.0f ms from "
+        "4 periods on; (iii) %d decisions, %d outside %d..%d; (iv) batch_size_mean %.3f "
+        "(processor, %d responses) vs %.3f (simulator, %d responses, %d batches): %+.2f %%" %
+        (initial, max_pre, p95_pre, n_pre, target, t_change // 1000, p95_after, size_at_change,
+         shrink[2] if shrink else "-", "%.1f" % shrink_s if shrink else "never",
+         3 * period // 1000, p95_end, len(dec), len(outside), lo, hi, rep_mean, rep_n, tru_mean,
+         tru_n, batches, 100 * (rep_mean / tru_mean - 1) if tru_n and rep_n else float("nan")))
+    ok_i = max_pre >= initial + 5 and p95_pre < target and n_pre > 1000
+    ok_ii = shrink is not None and shrink_s <= 3 * period / 1000
+    ok_iii = not outside
+    ok_iv = rep_n > 1000 and tru_n > 1000 and abs(rep_mean / tru_mean - 1) <= 0.02
+    log("batch: (i) %s (ii) %s (iii) %s (iv) %s" %
+        tuple("pass" if x else "FAIL" for x in (ok_i, ok_ii, ok_iii, ok_iv)))
+    return ok_i and ok_ii and ok_iii and ok_iv
 
 
 def check(case, summ, sh, prefix):

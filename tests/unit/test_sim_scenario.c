@@ -220,11 +220,73 @@ static void test_policy(void) {
     llmopt_sim_scenario_destroy(s);
 }
 
+/* "batch_latency" on an arm and "batch_cost_factor" changes */
+static void test_batch_latency(void) {
+    char err[512] = "";
+    llmopt_sim_scenario *s = parse(
+        "{\"duration\":60,\"routes\":[{\"name\":\"r\",\"arms\":[" ARM_A ","
+        "{\"id\":\"c\",\"latency\":{\"median_ms\":200},\"quality\":{\"mean\":0.7},"
+        "\"price_in_per_1k\":0,\"price_out_per_1k\":0,\"batch_latency\":{\"per_item_ms\":4,"
+        "\"knee\":8,\"per_item_above_knee_ms\":10}}]}],"
+        "\"changes\":[{\"at\":30,\"arm\":\"c\",\"batch_cost_factor\":2.5}]}",
+        err, sizeof(err));
+    if (!s)
+        fprintf(stderr, "%s\n", err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    const llmopt_sim_profile *a = &s->routes[0].arms[0].profile;
+    const llmopt_sim_profile *c = &s->routes[0].arms[1].profile;
+    CU_ASSERT(!a->batched);
+    CU_ASSERT(c->batched);
+    CU_ASSERT_EQUAL(c->batch_per_item_ms, 4);
+    CU_ASSERT_EQUAL(c->batch_knee, 8);
+    CU_ASSERT_EQUAL(c->batch_above_knee_ms, 10);
+    CU_ASSERT_STRING_EQUAL(s->changes[0].label, "batch cost x2.5");
+    llmopt_sim_state st;
+    llmopt_sim_state_init(&st, s);
+    CU_ASSERT_EQUAL(llmopt_sim_state_advance(&st, s, 30000, NULL), 1);
+    CU_ASSERT_EQUAL(st.p[0][1].batch_per_item_ms, 10);
+    CU_ASSERT_EQUAL(st.p[0][1].batch_above_knee_ms, 25);
+    CU_ASSERT_EQUAL(st.p[0][1].batch_knee, 8);
+    CU_ASSERT_EQUAL(st.p[0][1].latency_median_ms, 200);
+    llmopt_sim_scenario_destroy(s);
+    static const struct {
+        const char *bl, *expect;
+    } bad_bl[] = {
+        {"{}", "batch_latency.per_item_ms: required member is missing"},
+        {"{\"per_item_ms\":-1}", "batch_latency.per_item_ms: value -1 is out of range"},
+        {"{\"per_item_ms\":1,\"knee\":0}", "batch_latency.knee: value 0 is out of range"},
+        {"{\"per_item_ms\":1,\"knee\":2.5}", "batch_latency.knee: expected an integer"},
+        {"{\"per_item_ms\":1,\"per_item_above_knee_ms\":3}",
+         "batch_latency.knee: per_item_above_knee_ms needs a knee"},
+        {"{\"per_item_ms\":1,\"kne\":3}", "batch_latency.kne: unknown member"},
+        {"5", "batch_latency: expected an object"},
+    };
+    for (size_t i = 0; i < sizeof(bad_bl) / sizeof(bad_bl[0]); i++) {
+        char j[1024];
+        snprintf(j, sizeof(j),
+                 "{\"duration\":60,\"routes\":[{\"name\":\"r\",\"arms\":[{\"id\":\"c\","
+                 "\"latency\":{\"median_ms\":200},\"quality\":{\"mean\":0.7},"
+                 "\"price_in_per_1k\":0,\"price_out_per_1k\":0,\"batch_latency\":%s}]}]}",
+                 bad_bl[i].bl);
+        err[0] = 0;
+        CU_ASSERT_PTR_NULL(parse(j, err, sizeof(err)));
+        if (!strstr(err, bad_bl[i].expect))
+            fprintf(stderr, "case %zu: got '%s', want '%s'\n", i, err, bad_bl[i].expect);
+        CU_ASSERT(strstr(err, bad_bl[i].expect) != NULL);
+    }
+    err[0] = 0;
+    CU_ASSERT_PTR_NULL(parse("{\"duration\":60,\"routes\":[{\"name\":\"r\",\"arms\":[" ARM_A
+                             "]}],\"changes\":[{\"at\":1,\"arm\":\"a\",\"batch_cost_factor\":0}]}",
+                             err, sizeof(err)));
+    CU_ASSERT(strstr(err, "batch_cost_factor: value 0 is out of range") != NULL);
+}
+
 static void test_examples_load(void) {
     const char *files[] = {"examples/scenarios/demo.json", "examples/scenarios/loop-error.json",
                            "examples/scenarios/loop-latency.json",
                            "examples/scenarios/default-30m.json",
-                           "examples/scenarios/stationary-30m.json"};
+                           "examples/scenarios/stationary-30m.json",
+                           "examples/scenarios/strat-batch.json"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char err[512] = "";
         llmopt_sim_scenario *s = llmopt_sim_scenario_load(files[i], err, sizeof(err));
@@ -246,6 +308,7 @@ int main(void) {
     CU_add_test(s, "errors_name_the_member", test_errors_name_the_member);
     CU_add_test(s, "schedule", test_schedule);
     CU_add_test(s, "policy", test_policy);
+    CU_add_test(s, "batch_latency", test_batch_latency);
     CU_add_test(s, "examples_load", test_examples_load);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

@@ -82,9 +82,39 @@ static void test_reroute_and_capture(void) {
         CU_ASSERT(strncmp(buf, want, strlen(want)) == 0);
     }
     free(buf);
+    /* batching counters: two batches (of 2 and of 4) by close time; six
+     * responses with their batch sizes by response time */
+    llmopt_sim_stats_count(st, 0, 100, LLMOPT_SIM_BATCHES);
+    llmopt_sim_stats_count(st, 0, 1100, LLMOPT_SIM_BATCHES);
+    for (int i = 0; i < 2; i++) {
+        llmopt_sim_stats_count(st, 0, 500, LLMOPT_SIM_BATCHED);
+        llmopt_sim_stats_add(st, 0, 500, LLMOPT_SIM_BATCH_ITEMS, 2);
+    }
+    for (int i = 0; i < 4; i++) {
+        llmopt_sim_stats_count(st, 0, 1500, LLMOPT_SIM_BATCHED);
+        llmopt_sim_stats_add(st, 0, 1500, LLMOPT_SIM_BATCH_ITEMS, 4);
+    }
+    llmopt_sim_stats_route(st, 0, &rfc);
+    CU_ASSERT_EQUAL(rfc.counts[LLMOPT_SIM_BATCHES], 2);
+    CU_ASSERT_EQUAL(rfc.counts[LLMOPT_SIM_BATCHED], 6);
+    CU_ASSERT_EQUAL(rfc.counts[LLMOPT_SIM_BATCH_ITEMS], 20);
+    m = open_memstream(&buf, &len);
+    llmopt_sim_stats_write_shares(st, 1000000, m);
+    fclose(m);
+    CU_ASSERT(strstr(buf, "\"denied\":0,\"batched\":2,\"batch_items\":4,\"batches\":1}\n") !=
+              NULL);
+    free(buf);
+    m = open_memstream(&buf, &len);
+    llmopt_sim_stats_write_summary(st, m);
+    fclose(m);
+    /* per response: (2*2 + 4*4) / 6 */
+    CU_ASSERT(strstr(buf, "\"batches\":2,\"batched\":6,\"batch_size_mean\":3.33333,") != NULL);
+    free(buf);
     m = open_memstream(&buf, &len);
     llmopt_sim_stats_write_text(st, m);
     fclose(m);
+    CU_ASSERT(strstr(buf, "batches 2, 3.00 requests per batch, batch size 3.33 per response") !=
+              NULL);
     CU_ASSERT(strstr(buf, "moved in 6 s") != NULL);
     CU_ASSERT(strstr(buf, " 62.5 %") != NULL);
     free(buf);
