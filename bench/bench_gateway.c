@@ -8,7 +8,9 @@
  *                tenant of 100 and user of 10 000), request buckets only or
  *                request + token buckets, now_us given by the caller or read
  *                by the library (now_us = 0), ids as strings or precomputed
- *                (llmopt_gw_limit_id)
+ *                (llmopt_gw_limit_id); "refusing": route-9's limits are
+ *                below the call rate (1e6 / 1e5 / 2e4 per s), most checks
+ *                are refusals (the admitted count is printed)
  *   bucket       one GCRA bucket take, 1 and 4 threads on one bucket
  *   cache        p99 of cache key (2 KB prompt) + LRU lookup (hit)
  *   batch        ns per llmopt_gw_batcher_add (max_batch 16)
@@ -98,7 +100,9 @@ static void report_pct(const char *what, int64_t *s, size_t n) {
 
 /* Routes "route-0".."route-<n-1>"; with limits, three tiers of 1e9 requests
  * per second (never refusing: the bench times the check, not a denial),
- * and on route-8 also 1e12 tokens per minute in each tier. */
+ * and on route-8 also 1e12 tokens per minute in each tier; route-9 has
+ * limits the bench's calls exceed (global 1e6/s burst 1e4, tenant 1e5/s
+ * burst 1e3, user 2e4/s burst 500), so most of its checks are refusals. */
 static void apply_routes(llmopt_gw *gw, int n, bool limits) {
     llmopt_avro_codec *c = llmopt_avro_codec_new(llmopt_avro_builtin_source(), NULL, 0);
     for (int r = 0; r < n; r++) {
@@ -132,6 +136,11 @@ static void apply_routes(llmopt_gw *gw, int n, bool limits) {
             if (r == 8)
                 big.tokens_per_min = big.tokens_burst = 1e12;
             d.rate_limits.global = d.rate_limits.per_tenant = d.rate_limits.per_user = big;
+            if (r == 9) { /* limits that refuse: global 1e6/s, tenant 1e5/s, user 2e4/s */
+                d.rate_limits.global = (llmopt_token_bucket){1e6, 1e4, 0, 0};
+                d.rate_limits.per_tenant = (llmopt_token_bucket){1e5, 1e3, 0, 0};
+                d.rate_limits.per_user = (llmopt_token_bucket){2e4, 500, 0, 0};
+            }
         }
         d.has_cache_policy = true;
         d.cache_policy.enabled = true;
@@ -425,6 +434,10 @@ int main(int argc, char **argv) {
     bench_admit(gw, 4, "route-8", true, false, false, "3 tiers+tokens spread");
     bench_admit(gw, 4, "route-7", false, true, false, "3 tiers same keys lib clock");
     bench_admit(gw, 4, "route-7", true, true, false, "3 tiers spread lib clock");
+    for (int i = 0; i < 3; i++)
+        bench_admit(gw, thr[i], "route-8", false, false, false, "3 tiers+tokens same keys");
+    for (int i = 0; i < 3; i++)
+        bench_admit(gw, thr[i], "route-9", false, false, false, "3 tiers refusing same keys");
     bench_bucket(1);
     bench_bucket(4);
     if (!only_admit) {

@@ -311,17 +311,13 @@ static void lease_drop_all(gw_lease_entry *e, int64_t now_ns) {
     e->req.units = e->tok.units = 1;
 }
 
-/* The calling thread's entry for (l, key, prio), holding its slot; leases
- * of an older version of the route's limits are given back first. */
-static gw_lease_entry *lease_entry(gw_limiter *l, uint64_t key, unsigned prio, uint64_t seq,
-                                   int64_t now_ns) {
-    key |= 1;
-    gw_lease_entry *e = &tl_lease[lease_index(key, prio)];
+/* Slow path of lease_entry: a new key for this entry, or new limits. */
+static __attribute__((noinline)) gw_lease_entry *
+lease_entry_slow(gw_lease_entry *e, gw_limiter *l, uint64_t key, unsigned prio, uint64_t seq,
+                 int64_t now_ns) {
     if (e->key == key && e->lim_id == l->id && e->prio == prio) {
-        if (e->seq != seq) {
-            lease_drop_all(e, now_ns);
-            e->seq = seq;
-        }
+        lease_drop_all(e, now_ns); /* the route's limits changed */
+        e->seq = seq;
         return e;
     }
     if (e->key != 0 && e->lim_id == l->id) /* evicted; its slot is alive */
@@ -334,6 +330,17 @@ static gw_lease_entry *lease_entry(gw_limiter *l, uint64_t key, unsigned prio, u
     e->slot = slot_for(l, key);
     e->req = e->tok = (gw_lease){0, 0, 1};
     return e;
+}
+
+/* The calling thread's entry for (l, key | 1, prio), holding its slot;
+ * leases of an older version of the route's limits are given back first. */
+static inline gw_lease_entry *lease_entry(gw_limiter *l, gw_lease_entry *e, uint64_t key,
+                                          unsigned prio, uint64_t seq, int64_t now_ns) {
+    if (__builtin_expect(e->key == key && e->seq == seq && e->lim_id == l->id &&
+                             e->prio == prio,
+                         1))
+        return e;
+    return lease_entry_slow(e, l, key, prio, seq, now_ns);
 }
 
 enum { TOOK_NONE = 0, TOOK_LOCAL, TOOK_SHARED };
@@ -397,28 +404,28 @@ typedef struct scope_take {
     int took_req, took_tok;
 } scope_take;
 
-/* Resolves the scopes' slots (through the thread's lease entries). */
-static void scopes_resolve(gw_limiter *l, scope_take *sc, size_t n, unsigned prio, uint64_t seq,
-                           int64_t now_ns) {
-    unsigned used[3];
+/* Resolves the scopes' slots (through the thread's lease entries; a scope
+ * whose entry an earlier scope of the same check holds goes without). */
+static inline void scopes_resolve(gw_limiter *l, scope_take *sc, size_t n, unsigned prio,
+                                  uint64_t seq, int64_t now_ns) {
     for (size_t i = 0; i < n; i++) {
-        unsigned ix = lease_index(sc[i].key | 1, prio);
+        uint64_t key = sc[i].key | 1;
+        gw_lease_entry *e = &tl_lease[lease_index(key, prio)];
         bool clash = false;
         for (size_t j = 0; j < i; j++)
-            clash |= used[j] == ix;
-        used[i] = ix;
-        if (clash) {
+            clash |= sc[j].e == e;
+        if (__builtin_expect(clash, 0)) {
             sc[i].e = NULL;
-            sc[i].slot = slot_for(l, sc[i].key | 1);
+            sc[i].slot = slot_for(l, key);
         } else {
-            sc[i].e = lease_entry(l, sc[i].key, prio, seq, now_ns);
-            sc[i].slot = sc[i].e->slot;
+            sc[i].e = lease_entry(l, e, key, prio, seq, now_ns);
+            sc[i].slot = e->slot;
         }
     }
 }
 
 /* Tries every scope; all or nothing. Returns true, or false with *wait_ns. */
-static bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns) {
+static inline __attribute__((always_inline)) bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns) {
     size_t i;
     int64_t w = 0;
     for (i = 0; i < n; i++) {
