@@ -1047,18 +1047,24 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
         return unwind_response(e, id, idlen, rts, req);
     }
     e->st.responses++;
-    /* drift detectors on per-event values */
+    /* drift detectors on per-event values. They watch the arm's model, so a
+     * cache hit (answered by the gateway without calling it: ~0 cost, a few
+     * ms) is left out: with it, the cache being turned on or off, or its
+     * TTL changed, read as a latency and cost drift of every arm. Hits still
+     * count in the windows (hit rate, hit quality, what users saw). */
     detect_ctx dc = {.e = e, .a = a, .ts_ms = r->ts_ms};
     int ok = r->status == LLMOPT_STATUS_OK;
-    if (ok)
-        llmopt_detect_drift(a->det, LLMOPT_DM_LATENCY, r->latency_ms, on_detection, &dc);
-    if (r->status <= LLMOPT_STATUS_TIMEOUT)
-        llmopt_detect_drift(a->det, LLMOPT_DM_ERROR, ok ? 0.0 : 1.0, on_detection, &dc);
-    if (r->has_quality)
-        llmopt_detect_drift(a->det, LLMOPT_DM_QUALITY, r->quality, on_detection, &dc);
-    if (ok)
-        llmopt_detect_drift(a->det, LLMOPT_DM_COST, r->cost_usd, on_detection, &dc);
-    llmopt_detect_drift(a->det, LLMOPT_DM_REWARD, rw.reward, on_detection, &dc);
+    if (!r->cache_hit) {
+        if (ok)
+            llmopt_detect_drift(a->det, LLMOPT_DM_LATENCY, r->latency_ms, on_detection, &dc);
+        if (r->status <= LLMOPT_STATUS_TIMEOUT)
+            llmopt_detect_drift(a->det, LLMOPT_DM_ERROR, ok ? 0.0 : 1.0, on_detection, &dc);
+        if (r->has_quality)
+            llmopt_detect_drift(a->det, LLMOPT_DM_QUALITY, r->quality, on_detection, &dc);
+        if (ok)
+            llmopt_detect_drift(a->det, LLMOPT_DM_COST, r->cost_usd, on_detection, &dc);
+        llmopt_detect_drift(a->det, LLMOPT_DM_REWARD, rw.reward, on_detection, &dc);
+    }
 
     /* join */
     if (req) {

@@ -417,6 +417,53 @@ static void test_stream_drift_and_counts(void) {
     free(v);
 }
 
+/* The cache is turned on half-way: 40 % of the responses become hits
+ * (5 ms, no cost) while the model itself stays the same. Drift detectors
+ * watch the model, so no drift may fire; the same fast, free responses
+ * without the cache_hit flag are a real shift and must fire (so the test can
+ * fail). */
+static int run_cache_on(bool flagged, int *hits_out) {
+    cap c = {0};
+    llmopt_engine_config cfg;
+    llmopt_engine_config_default(&cfg);
+    llmopt_engine *e = mk(&c, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    rs = 5;
+    int n = 12000, hits = 0;
+    for (int i = 0; i < n; i++) {
+        char id[24];
+        snprintf(id, sizeof(id), "q%d", i);
+        int64_t ts = T0 + (int64_t)i * 20;
+        llmopt_engine_src s = src_at(2 * (int64_t)i);
+        llmopt_request q = req(id, ts, "route1", "a");
+        CU_ASSERT_EQUAL_FATAL(llmopt_engine_on_request(e, &q, &s), LLMOPT_OK);
+        llmopt_response r = resp(id, ts + 10, "route1", "a", LLMOPT_STATUS_OK,
+                                 300 * (0.8 + 0.4 * unif()));
+        if (i > n / 2 && unif() < 0.4) {
+            r.latency_ms = 5;
+            r.cost_usd = 0;
+            r.cache_hit = flagged;
+            hits++;
+        }
+        s = src_at(2 * (int64_t)i + 1);
+        CU_ASSERT_EQUAL_FATAL(llmopt_engine_on_response(e, &r, &s), LLMOPT_OK);
+    }
+    llmopt_engine_flush(e);
+    *hits_out = hits;
+    int drift = c.drift;
+    llmopt_engine_destroy(e);
+    free(c.buf);
+    return drift;
+}
+
+static void test_cache_hits_not_drift(void) {
+    int hits;
+    int d1 = run_cache_on(true, &hits);
+    CU_ASSERT_EQUAL(d1, 0);
+    CU_ASSERT(hits > 1000);
+    CU_ASSERT(run_cache_on(false, &hits) > 0);
+}
+
 static void test_checkpoint_equivalence(void) {
     size_t n;
     int nreq = getenv("LLMOPT_SKIP_SLOW") ? 4000 : 12000;
@@ -693,6 +740,7 @@ int main(void) {
     CU_add_test(s, "feedback", test_feedback);
     CU_add_test(s, "dlq_classes", test_dlq_classes);
     CU_add_test(s, "stream_drift_and_counts", test_stream_drift_and_counts);
+    CU_add_test(s, "cache_hits_not_drift", test_cache_hits_not_drift);
     CU_add_test(s, "checkpoint_equivalence", test_checkpoint_equivalence);
     CU_add_test(s, "hopping_from_panes", test_hopping_from_panes);
     CU_add_test(s, "join_memory_bound", test_join_memory_bound);
