@@ -89,9 +89,10 @@ $llmopt tail "${t}llm.routing" 2>/dev/null | jq -r --unbuffered --arg run "$run-
 pids+=($!)
 # signals as they fire: anomalies, and drifts that move the level by 10 % or more
 $llmopt tail "${t}llm.signals" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
-    'select(.value.route | startswith($run)) | .value |
+    'def num: tostring | if test("e") then (split("e") | "\(.[0][0:6])e\(.[1])") else .[0:7] end;
+     select(.value.route | startswith($run)) | .value |
      select(.kind == "anomaly" or ((.after - .before) | fabs) >= 0.1 * (.before | fabs)) |
-     "  SIGNAL    \(.arm): \(.kind) \(.detector) on \(.metric) \(.direction) \(.before|tostring|.[0:7]) -> \(.after|tostring|.[0:7])"' &
+     "  SIGNAL    \(.arm): \(.kind) \(.detector) on \(.metric) \(.direction) \(.before|num) -> \(.after|num)"' &
 pids+=($!)
 # rate limit and cache policy changes, with their reasons (controller/strategy.h)
 $llmopt tail "${t}llm.routing" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
