@@ -4,7 +4,9 @@
 #include "common/avro_codec.h"
 
 #include <avro.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,15 +264,214 @@ static int dec_field(dec *d, const llmopt_field_desc *f, char *base) {
     }
 }
 
+/* ---- schema-specialised decoders ----
+ * Straight-line decoders of our own Request and Response schemas: the same
+ * reads, checks, errors and field names (for the error message) as
+ * dec_fields over their tables, without a call and an indirect jump per
+ * field. Used only for our own writer schema (no resolution) and only when
+ * the table still matches the layout they were written for (checked once);
+ * otherwise, and for every other record, the table-driven decoder runs.
+ * fuzz_avro_common.h compares the two on every fuzz input. */
+
+#define SD_TRY(x)                                                                          \
+    do {                                                                                   \
+        int rc_ = (x);                                                                     \
+        if (rc_)                                                                           \
+            return rc_;                                                                    \
+    } while (0)
+
+/* The union branch of an optional field: *present 0 (null) or 1. */
+static inline int sd_branch(dec *d, int *present) {
+    int64_t b;
+    SD_TRY(dec_long(d, &b));
+    if (b == 0) {
+        *present = 0;
+        return 0;
+    }
+    if (b != 1)
+        return LLMOPT_AVRO_BAD_UNION_BRANCH;
+    *present = 1;
+    return 0;
+}
+
+static inline int sd_ostr(dec *d, llmopt_str *s) {
+    int pr;
+    SD_TRY(sd_branch(d, &pr));
+    return pr ? dec_string(d, s) : 0;
+}
+
+static inline int sd_int(dec *d, int32_t *v) {
+    int64_t x;
+    SD_TRY(dec_long(d, &x));
+    if (x < INT32_MIN || x > INT32_MAX)
+        return LLMOPT_AVRO_INT_OUT_OF_RANGE;
+    *v = (int32_t)x;
+    return 0;
+}
+
+static inline int sd_double(dec *d, double *v) {
+    return llmopt_avro_read_double(&d->p, d->end, v);
+}
+
+static inline int sd_bool(dec *d, bool *v) {
+    if (d->p >= d->end)
+        return LLMOPT_AVRO_TRUNCATED;
+    if (*d->p > 1)
+        return LLMOPT_AVRO_BAD_BOOLEAN;
+    *v = *d->p++;
+    return 0;
+}
+
+/* optional scalars: the has_ flag is set once the branch says present,
+ * before the value is read (as dec_field does) */
+static inline int sd_odouble(dec *d, bool *has, double *v) {
+    int pr;
+    SD_TRY(sd_branch(d, &pr));
+    if (!pr)
+        return 0;
+    *has = true;
+    return sd_double(d, v);
+}
+
+static inline int sd_oint(dec *d, bool *has, int32_t *v) {
+    int pr;
+    SD_TRY(sd_branch(d, &pr));
+    if (!pr)
+        return 0;
+    *has = true;
+    return sd_int(d, v);
+}
+
+#define SD_FIELD(i, x)                                                                     \
+    do {                                                                                   \
+        d->field = fl[i].name;                                                             \
+        SD_TRY(x);                                                                         \
+    } while (0)
+
+static int sd_request(dec *d, const llmopt_field_desc *fl, llmopt_request *r) {
+    int pr;
+    SD_FIELD(0, dec_string(d, &r->request_id));
+    SD_FIELD(1, dec_long(d, &r->ts_ms));
+    SD_FIELD(2, dec_string(d, &r->gateway));
+    SD_FIELD(3, dec_string(d, &r->route));
+    SD_FIELD(4, sd_ostr(d, &r->tenant));
+    SD_FIELD(5, sd_ostr(d, &r->user));
+    SD_FIELD(6, dec_string(d, &r->task_type));
+    SD_FIELD(7, dec_string(d, &r->arm));
+    SD_FIELD(8, dec_string(d, &r->provider));
+    SD_FIELD(9, dec_string(d, &r->model));
+    SD_FIELD(10, dec_long(d, &r->decision_version));
+    SD_FIELD(11, sd_double(d, &r->propensity));
+    SD_FIELD(12, sd_ostr(d, &r->experiment_id));
+    SD_FIELD(13, sd_ostr(d, &r->variant));
+    SD_FIELD(14, dec_long(d, &r->input_tokens_est));
+    SD_FIELD(15, sd_branch(d, &pr));
+    if (pr) {
+        r->has_context = true;
+        SD_TRY(dec_array(d, &fl[15], (any_array *)&r->context));
+    }
+    SD_FIELD(16, sd_ostr(d, &r->prompt_hash));
+    return 0;
+}
+
+static int sd_response(dec *d, const llmopt_field_desc *fl, llmopt_response *r) {
+    int64_t x;
+    SD_FIELD(0, dec_string(d, &r->request_id));
+    SD_FIELD(1, dec_long(d, &r->ts_ms));
+    SD_FIELD(2, dec_string(d, &r->route));
+    SD_FIELD(3, dec_string(d, &r->arm));
+    SD_FIELD(4, dec_long(d, &x));
+    if (x < 0 || x >= fl[4].nsymbols)
+        return LLMOPT_AVRO_INVALID_ENUM;
+    *(int *)&r->status = (int)x;
+    SD_FIELD(5, sd_oint(d, &r->has_http_status, &r->http_status));
+    SD_FIELD(6, sd_ostr(d, &r->error_type));
+    SD_FIELD(7, sd_double(d, &r->latency_ms));
+    SD_FIELD(8, sd_odouble(d, &r->has_ttft_ms, &r->ttft_ms));
+    SD_FIELD(9, dec_long(d, &r->input_tokens));
+    SD_FIELD(10, dec_long(d, &r->output_tokens));
+    SD_FIELD(11, sd_double(d, &r->cost_usd));
+    SD_FIELD(12, sd_odouble(d, &r->has_quality, &r->quality));
+    SD_FIELD(13, sd_bool(d, &r->cache_hit));
+    SD_FIELD(14, sd_oint(d, &r->has_batch_size, &r->batch_size));
+    SD_FIELD(15, sd_ostr(d, &r->provider));
+    return 0;
+}
+
+/* What sd_request / sd_response were written for: per field its type,
+ * optional flag, offset and has_ offset. */
+typedef struct sd_expect {
+    uint8_t type, optional;
+    uint32_t off, has_off;
+} sd_expect;
+
+#define SDX(T, f, ty) {ty, 0, (uint32_t)offsetof(T, f), 0}
+#define SDXO(T, f, ty) {ty, 1, (uint32_t)offsetof(T, f), (uint32_t)offsetof(T, has_##f)}
+#define SDXS(T, f) {LLMOPT_FT_STRING, 1, (uint32_t)offsetof(T, f), 0}
+
+static const sd_expect sd_request_expect[] = {
+    SDX(llmopt_request, request_id, LLMOPT_FT_STRING), SDX(llmopt_request, ts_ms, LLMOPT_FT_LONG),
+    SDX(llmopt_request, gateway, LLMOPT_FT_STRING), SDX(llmopt_request, route, LLMOPT_FT_STRING),
+    SDXS(llmopt_request, tenant), SDXS(llmopt_request, user),
+    SDX(llmopt_request, task_type, LLMOPT_FT_STRING), SDX(llmopt_request, arm, LLMOPT_FT_STRING),
+    SDX(llmopt_request, provider, LLMOPT_FT_STRING), SDX(llmopt_request, model, LLMOPT_FT_STRING),
+    SDX(llmopt_request, decision_version, LLMOPT_FT_LONG),
+    SDX(llmopt_request, propensity, LLMOPT_FT_DOUBLE), SDXS(llmopt_request, experiment_id),
+    SDXS(llmopt_request, variant), SDX(llmopt_request, input_tokens_est, LLMOPT_FT_LONG),
+    SDXO(llmopt_request, context, LLMOPT_FT_MAP_DOUBLE), SDXS(llmopt_request, prompt_hash),
+};
+
+static const sd_expect sd_response_expect[] = {
+    SDX(llmopt_response, request_id, LLMOPT_FT_STRING), SDX(llmopt_response, ts_ms, LLMOPT_FT_LONG),
+    SDX(llmopt_response, route, LLMOPT_FT_STRING), SDX(llmopt_response, arm, LLMOPT_FT_STRING),
+    SDX(llmopt_response, status, LLMOPT_FT_ENUM), SDXO(llmopt_response, http_status, LLMOPT_FT_INT),
+    SDXS(llmopt_response, error_type), SDX(llmopt_response, latency_ms, LLMOPT_FT_DOUBLE),
+    SDXO(llmopt_response, ttft_ms, LLMOPT_FT_DOUBLE), SDX(llmopt_response, input_tokens, LLMOPT_FT_LONG),
+    SDX(llmopt_response, output_tokens, LLMOPT_FT_LONG), SDX(llmopt_response, cost_usd, LLMOPT_FT_DOUBLE),
+    SDXO(llmopt_response, quality, LLMOPT_FT_DOUBLE), SDX(llmopt_response, cache_hit, LLMOPT_FT_BOOL),
+    SDXO(llmopt_response, batch_size, LLMOPT_FT_INT), SDXS(llmopt_response, provider),
+};
+
+static bool sd_matches(const llmopt_record_desc *desc, const sd_expect *x, size_t n) {
+    if (!desc || desc->nfields != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const llmopt_field_desc *f = &desc->fields[i];
+        if (f->type != x[i].type || f->optional != x[i].optional || f->off != x[i].off ||
+            (f->optional && f->type != LLMOPT_FT_STRING && f->has_off != x[i].has_off))
+            return false;
+    }
+    return true;
+}
+
+/* 1: the specialised decoder of type applies; checked once per type. */
+static _Atomic signed char sd_state[LLMOPT_REC_COUNT];
+
+static bool sd_usable(llmopt_record_type type, const llmopt_record_desc *desc) {
+    signed char st = atomic_load_explicit(&sd_state[type], memory_order_relaxed);
+    if (!st) {
+        bool ok = type == LLMOPT_REC_REQUEST
+                      ? sd_matches(desc, sd_request_expect,
+                                   sizeof(sd_request_expect) / sizeof(sd_request_expect[0]))
+                  : type == LLMOPT_REC_RESPONSE
+                      ? sd_matches(desc, sd_response_expect,
+                                   sizeof(sd_response_expect) / sizeof(sd_response_expect[0]))
+                      : false;
+        st = ok ? 1 : -1;
+        atomic_store_explicit(&sd_state[type], st, memory_order_relaxed);
+    }
+    return st == 1;
+}
+
 typedef struct resolution resolution;
 static int dec_resolved(dec *d, const resolution *r, const llmopt_record_desc *desc, char *base);
 
 /* res: NULL for our own schema, else the plan for a writer version. */
-static llmopt_err_t body_decode(llmopt_record_type type, const uint8_t *start,
-                                const uint8_t *body, const uint8_t *end,
-                                const resolution *res, void *rec,
-                                llmopt_avro_reason *reason, char *errstr,
-                                size_t errstr_size) {
+static llmopt_err_t body_decode_as(llmopt_record_type type, const uint8_t *start,
+                                   const uint8_t *body, const uint8_t *end,
+                                   const resolution *res, bool generic, void *rec,
+                                   llmopt_avro_reason *reason, char *errstr,
+                                   size_t errstr_size) {
     const llmopt_record_desc *desc = llmopt_record_desc_of(type);
     if (!desc || !rec) {
         if (reason)
@@ -280,7 +481,15 @@ static llmopt_err_t body_decode(llmopt_record_type type, const uint8_t *start,
     }
     llmopt_record_clear(type, rec);
     dec d = {body, end, start, llmopt_record_arena(rec), ""};
-    int rc = res ? dec_resolved(&d, res, desc, rec) : dec_fields(&d, desc, rec);
+    int rc;
+    if (res)
+        rc = dec_resolved(&d, res, desc, rec);
+    else if (!generic && type == LLMOPT_REC_REQUEST && sd_usable(type, desc))
+        rc = sd_request(&d, desc->fields, rec);
+    else if (!generic && type == LLMOPT_REC_RESPONSE && sd_usable(type, desc))
+        rc = sd_response(&d, desc->fields, rec);
+    else
+        rc = dec_fields(&d, desc, rec);
     if (!rc && d.p != end) {
         rc = LLMOPT_AVRO_TRAILING_BYTES;
         d.field = "";
@@ -297,12 +506,28 @@ static llmopt_err_t body_decode(llmopt_record_type type, const uint8_t *start,
                        d.field, d.field[0] ? "'" : "");
 }
 
+static llmopt_err_t body_decode(llmopt_record_type type, const uint8_t *start,
+                                const uint8_t *body, const uint8_t *end,
+                                const resolution *res, void *rec,
+                                llmopt_avro_reason *reason, char *errstr,
+                                size_t errstr_size) {
+    return body_decode_as(type, start, body, end, res, false, rec, reason, errstr, errstr_size);
+}
+
 llmopt_err_t llmopt_avro_decode_body(llmopt_record_type type, const void *body,
                                      size_t len, void *rec,
                                      llmopt_avro_reason *reason, char *errstr,
                                      size_t errstr_size) {
     const uint8_t *b = body ? body : (const uint8_t *)"";
     return body_decode(type, b, b, b + len, NULL, rec, reason, errstr, errstr_size);
+}
+
+llmopt_err_t llmopt_avro_decode_body_generic(llmopt_record_type type, const void *body,
+                                             size_t len, void *rec,
+                                             llmopt_avro_reason *reason, char *errstr,
+                                             size_t errstr_size) {
+    const uint8_t *b = body ? body : (const uint8_t *)"";
+    return body_decode_as(type, b, b, b + len, NULL, true, rec, reason, errstr, errstr_size);
 }
 
 /* ------------------------------------------------------------------ body encoding */

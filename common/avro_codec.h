@@ -148,6 +148,13 @@ llmopt_err_t llmopt_avro_decode_body(llmopt_record_type type, const void *body,
                                      size_t len, void *rec,
                                      llmopt_avro_reason *reason, char *errstr,
                                      size_t errstr_size);
+/* The same decode through the table-driven decoder alone (Request and
+ * Response otherwise take a schema-specialised path with identical
+ * results); for tests and fuzzers that compare the two. */
+llmopt_err_t llmopt_avro_decode_body_generic(llmopt_record_type type, const void *body,
+                                             size_t len, void *rec,
+                                             llmopt_avro_reason *reason, char *errstr,
+                                             size_t errstr_size);
 llmopt_err_t llmopt_avro_encode_body(llmopt_record_type type, const void *rec,
                                      llmopt_wbuf *out, char *errstr,
                                      size_t errstr_size);
