@@ -271,7 +271,7 @@ static void limits_read(const gw_route_limits *L, unsigned prio, limits_view *v)
 #define LEASE_MAX_UNITS 32
 #define LEASE_BURST_DIV 16
 #define LEASE_AGE_NS 1000000 /* L: a lease is spent within 1 ms of its take */
-#define LEASE_BITS 7         /* 128 entries per thread, ~11 KiB */
+#define LEASE_BITS 6         /* 64 entries per tier per thread, 3 x 5.5 KiB */
 
 typedef struct gw_lease {
     int64_t left_ns;  /* taken from the shared bucket, not yet spent */
@@ -288,7 +288,9 @@ typedef struct gw_lease_entry {
     gw_lease req, tok;
 } gw_lease_entry;
 
-static _Thread_local gw_lease_entry tl_lease[1u << LEASE_BITS];
+/* one table per tier (global, tenant, user): the scopes of one check never
+ * compete for an entry */
+static _Thread_local gw_lease_entry tl_lease[3][1u << LEASE_BITS];
 
 static inline unsigned lease_index(uint64_t key, unsigned prio) {
     return (unsigned)(((key + prio) * 0x9e3779b97f4a7c15ull) >> (64 - LEASE_BITS));
@@ -397,35 +399,16 @@ static inline void untake(int how, gw_lease *ls, llmopt_gw_bucket *b, int64_t in
 
 typedef struct scope_take {
     uint64_t key;
-    gw_lease_entry *e; /* NULL: no thread-local entry (index taken by an earlier scope) */
+    unsigned tier;     /* 0 global, 1 tenant, 2 user */
+    gw_lease_entry *e; /* the thread's entry for this scope */
     gw_limit_slot *slot;
     const tier_view *t;
     int64_t tok_inc; /* 0: no token bucket to take from */
     int took_req, took_tok;
 } scope_take;
 
-/* Resolves the scopes' slots (through the thread's lease entries; a scope
- * whose entry an earlier scope of the same check holds goes without). */
-static inline void scopes_resolve(gw_limiter *l, scope_take *sc, size_t n, unsigned prio,
-                                  uint64_t seq, int64_t now_ns) {
-    for (size_t i = 0; i < n; i++) {
-        uint64_t key = sc[i].key | 1;
-        gw_lease_entry *e = &tl_lease[lease_index(key, prio)];
-        bool clash = false;
-        for (size_t j = 0; j < i; j++)
-            clash |= sc[j].e == e;
-        if (__builtin_expect(clash, 0)) {
-            sc[i].e = NULL;
-            sc[i].slot = slot_for(l, key);
-        } else {
-            sc[i].e = lease_entry(l, e, key, prio, seq, now_ns);
-            sc[i].slot = e->slot;
-        }
-    }
-}
-
 /* Tries every scope; all or nothing. Returns true, or false with *wait_ns. */
-static inline __attribute__((always_inline)) bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns) {
+static bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns) {
     size_t i;
     int64_t w = 0;
     for (i = 0; i < n; i++) {
@@ -450,6 +433,46 @@ static inline __attribute__((always_inline)) bool take_all(scope_take *sc, size_
         gw_lease_entry *e = sc[j].e;
         untake(sc[j].took_req, e ? &e->req : NULL, &sc[j].slot->req, sc[j].t->req_inc);
         untake(sc[j].took_tok, e ? &e->tok : NULL, &sc[j].slot->tok, sc[j].tok_inc);
+    }
+    *wait_ns = w;
+    return false;
+}
+
+/* The first try of a check: resolves each scope's entry and takes from it
+ * in one pass; the entries stay in sc[] for the queue's retries (take_all). */
+static inline bool take_all_first(gw_limiter *l, scope_take *sc, size_t n, unsigned prio,
+                                  uint64_t seq, int64_t now_ns, int64_t *wait_ns) {
+    size_t i;
+    int64_t w = 0;
+    for (i = 0; i < n; i++) {
+        uint64_t key = sc[i].key | 1;
+        gw_lease_entry *e = lease_entry(l, &tl_lease[sc[i].tier][lease_index(key, prio)], key,
+                                        prio, seq, now_ns);
+        gw_limit_slot *s = e->slot;
+        sc[i].e = e;
+        sc[i].slot = s;
+        const tier_view *t = sc[i].t;
+        sc[i].took_tok = TOOK_NONE;
+        sc[i].took_req = take_one(&e->req, &s->req, t->req_inc, t->req_cap, now_ns, &w);
+        if (!sc[i].took_req)
+            break;
+        if (sc[i].tok_inc > 0) {
+            sc[i].took_tok = take_one(&e->tok, &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
+            if (!sc[i].took_tok)
+                break;
+        }
+    }
+    if (__builtin_expect(i == n, 1))
+        return true;
+    for (size_t j = i + 1; j < n; j++) { /* not reached: resolved for the queue */
+        uint64_t key = sc[j].key | 1;
+        sc[j].e = lease_entry(l, &tl_lease[sc[j].tier][lease_index(key, prio)], key, prio, seq,
+                              now_ns);
+        sc[j].slot = sc[j].e->slot;
+    }
+    for (size_t j = 0; j <= i && j < n; j++) {
+        untake(sc[j].took_req, &sc[j].e->req, &sc[j].slot->req, sc[j].t->req_inc);
+        untake(sc[j].took_tok, &sc[j].e->tok, &sc[j].slot->tok, sc[j].tok_inc);
     }
     *wait_ns = w;
     return false;
@@ -520,15 +543,15 @@ llmopt_err_t llmopt_gw_admit(llmopt_gw *gw, const char *route, const llmopt_gw_a
         const tier_view *t = &v.t[k];
         int64_t tok_inc = t->tok_ns > 0 && args->tokens > 0 ? round_ns(args->tokens * t->tok_ns)
                                                             : 0;
-        sc[n++] = (scope_take){scope_key(rh, tags[k], id), NULL, NULL, t, tok_inc, 0, 0};
+        sc[n++] = (scope_take){scope_key(rh, tags[k], id), (unsigned)k, NULL, NULL, t, tok_inc,
+                               0, 0};
     }
     if (n == 0)
         return LLMOPT_OK;
     if (v.zero_share)
         goto over; /* a class with weight 0 gets nothing */
     int64_t now_ns = args->now_us ? args->now_us * 1000 : gw_mono_us() * 1000;
-    scopes_resolve(l, sc, n, (unsigned)args->priority, v.seq, now_ns);
-    if (take_all(sc, n, now_ns, &wait_ns))
+    if (take_all_first(l, sc, n, (unsigned)args->priority, v.seq, now_ns, &wait_ns))
         return LLMOPT_OK;
 over:
     switch (v.on_limit) {
