@@ -42,8 +42,16 @@ typedef struct hnode {
     jentry *e;
 } hnode;
 
+/* Entries with keys up to SMALL_KEY bytes share one size and are recycled
+ * through a short free list (a matched request's entry becomes the next
+ * request's), so the steady state makes no malloc/free per entry. */
+#define SMALL_KEY 48
+#define FREE_MAX 256
+
 struct llmopt_join {
     llmopt_join_config cfg;
+    jentry *free_small; /* recycled small entries, linked through payload */
+    size_t nfree;
     jslot *slots;       /* hash table, cap is a power of two */
     uint8_t *tags;      /* per slot: 0 empty, else tag_of(hash) */
     size_t cap;
@@ -73,6 +81,28 @@ static uint64_t key_hash(const unsigned char *p, size_t n) {
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
     return h;
+}
+
+static jentry *entry_alloc(llmopt_join *j, size_t keylen) {
+    if (keylen > SMALL_KEY)
+        return malloc(sizeof(jentry) + keylen);
+    jentry *e = j->free_small;
+    if (e) {
+        j->free_small = e->payload;
+        j->nfree--;
+        return e;
+    }
+    return malloc(sizeof(jentry) + SMALL_KEY);
+}
+
+static void entry_free(llmopt_join *j, jentry *e) {
+    if (e->keylen <= SMALL_KEY && j->nfree < FREE_MAX) {
+        e->payload = j->free_small;
+        j->free_small = e;
+        j->nfree++;
+        return;
+    }
+    free(e);
 }
 
 static size_t entry_bytes(const jentry *e) {
@@ -225,12 +255,20 @@ static void entry_unlink_at(llmopt_join *j, jentry *e, size_t i) {
     j->st.bytes -= entry_bytes(e);
 }
 
-/* Unlinks e from both structures; the caller owns e afterwards. */
+/* Unlinks e from both structures; the caller owns e afterwards. Its hash
+ * slot is found by pointer (no key compare); the slot's line is fetched
+ * while the heap removal runs. */
 static void entry_unlink(llmopt_join *j, jentry *e) {
-    size_t i = probe_find(j, e->key, e->keylen, e->hash);
-    assert(j->slots[i].e == e);
-    slot_delete(j, i);
+    size_t mask = j->cap - 1;
+    __builtin_prefetch(&j->slots[e->hash & mask]);
     heap_remove(j, e->heap_idx);
+    uint8_t t = tag_of(e->hash);
+    size_t i = e->hash & mask;
+    while (j->tags[i] != t || j->slots[i].e != e) {
+        assert(j->tags[i]);
+        i = (i + 1) & mask;
+    }
+    slot_delete(j, i);
     j->st.entries--;
     j->st.bytes -= entry_bytes(e);
 }
@@ -244,7 +282,7 @@ static void entry_release(llmopt_join *j, jentry *e, llmopt_join_reason reason) 
     else
         j->st.evicted++;
     j->cfg.on_expire(j->cfg.opaque, e->key, e->keylen, ts, payload, reason);
-    free(e);
+    entry_free(j, e);
 }
 
 llmopt_join *llmopt_join_new(const llmopt_join_config *cfg) {
@@ -269,6 +307,11 @@ void llmopt_join_destroy(llmopt_join *j) {
             j->cfg.free_payload(j->heap[i].e->payload);
         free(j->heap[i].e);
     }
+    while (j->free_small) {
+        jentry *e = j->free_small;
+        j->free_small = e->payload;
+        free(e);
+    }
     free(j->slots);
     free(j->tags);
     free(j->heap);
@@ -279,7 +322,7 @@ static jentry *insert_entry(llmopt_join *j, const void *key, size_t keylen, uint
                             int64_t ts_ms, uint64_t seq, void *payload, size_t payload_bytes) {
     if ((j->st.entries + 1) * 10 > j->cap * 7 && !table_grow(j))
         return NULL;
-    jentry *e = malloc(sizeof(*e) + keylen);
+    jentry *e = entry_alloc(j, keylen);
     if (!e)
         return NULL;
     e->hash = h;
@@ -340,7 +383,7 @@ void *llmopt_join_take(llmopt_join *j, const void *key, size_t keylen, int64_t *
     if (ts_ms)
         *ts_ms = e->ts_ms;
     entry_unlink_at(j, e, i);
-    free(e);
+    entry_free(j, e);
     j->st.matched++;
     return p;
 }
@@ -375,11 +418,11 @@ void llmopt_join_resize(llmopt_join *j, const void *key, size_t keylen, size_t p
 size_t llmopt_join_expire(llmopt_join *j, int64_t watermark_ms) {
     size_t n = 0;
     while (j->st.entries) {
-        jentry *e = j->heap[0].e;
-        /* ts + ttl <= wm, written to avoid overflow at the extremes */
-        if (e->ts_ms > watermark_ms - j->cfg.ttl_ms)
+        /* ts + ttl <= wm, written to avoid overflow at the extremes; the
+         * heap node's own ts, so a table with nothing due loads no entry */
+        if (j->heap[0].ts_ms > watermark_ms - j->cfg.ttl_ms)
             break;
-        entry_release(j, e, LLMOPT_JOIN_EXPIRED);
+        entry_release(j, j->heap[0].e, LLMOPT_JOIN_EXPIRED);
         n++;
     }
     return n;
@@ -430,7 +473,7 @@ static void clear_all(llmopt_join *j) {
         entry_unlink(j, e);
         if (j->cfg.free_payload)
             j->cfg.free_payload(p);
-        free(e);
+        entry_free(j, e);
     }
 }
 
