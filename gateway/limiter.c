@@ -478,9 +478,11 @@ static inline bool take_all_first(gw_limiter *l, scope_take *sc, size_t n, unsig
     return false;
 }
 
-uint64_t llmopt_gw_limit_id(const char *id) {
-    return id ? gw_hash(id, strlen(id)) | 1 : 1;
+static inline uint64_t limit_id(const char *id) {
+    return id ? gw_hash_inl(id, strlen(id)) | 1 : 1;
 }
+
+uint64_t llmopt_gw_limit_id(const char *id) { return limit_id(id); }
 
 /* id_hash: llmopt_gw_limit_id() of the tenant or user; 0 for the global tier */
 static uint64_t scope_key(uint64_t route_hash, char scope, uint64_t id_hash) {
@@ -513,7 +515,7 @@ llmopt_err_t llmopt_gw_admit(llmopt_gw *gw, const char *route, const llmopt_gw_a
     out->degrade_arm_id[0] = '\0';
     out->decision_version = 0;
     size_t len = strlen(route);
-    uint64_t rh = gw_hash(route, len);
+    uint64_t rh = gw_hash_inl(route, len);
     gw_route *r = gw_route_find(gw, route, len, rh);
     if (!r)
         return LLMOPT_OK;
@@ -536,7 +538,7 @@ llmopt_err_t llmopt_gw_admit(llmopt_gw *gw, const char *route, const llmopt_gw_a
             if (given[k])
                 id = given[k];
             else if (ids[k])
-                id = llmopt_gw_limit_id(ids[k]);
+                id = limit_id(ids[k]);
             else
                 continue;
         }

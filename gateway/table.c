@@ -8,41 +8,8 @@
 
 #include "gateway/gw_internal.h"
 
-/* Eight bytes at a time (route names, tenant and user ids are short), then
- * the murmur3 64-bit finaliser so low bits (the slot index) mix well. Not
- * keyed: the tables it indexes are bounded and probe-limited. */
-uint64_t gw_hash(const char *s, size_t len) {
-    const unsigned char *p = (const unsigned char *)s;
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)len * 0xc2b2ae3d27d4eb4full);
-    uint64_t w;
-    size_t n = len;
-    while (n > 8) {
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
-        p += 8;
-        n -= 8;
-    }
-    /* the last 1..8 bytes as whole loads (overlapping ones when needed), so
-     * no byte-wise copy stalls the next load; len is already in h */
-    if (len >= 8) {
-        memcpy(&w, p + n - 8, 8);
-    } else if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, p, 4);
-        memcpy(&b, p + n - 4, 4);
-        w = a | (uint64_t)b << 32;
-    } else if (n > 0) {
-        w = p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
-    } else {
-        w = 0;
-    }
-    h = (h ^ w) * 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
+/* gw_internal.h gw_hash_inl, out of line */
+uint64_t gw_hash(const char *s, size_t len) { return gw_hash_inl(s, len); }
 
 llmopt_err_t gw_table_init(llmopt_gw *gw, size_t max_routes) {
     size_t n = 16;
