@@ -246,38 +246,53 @@ static llmopt_str req_str(llmopt_str s) {
     return s.ptr ? s : (llmopt_str){"", 0};
 }
 
+/* Built in place (no outcome assembled first and copied). */
 llmopt_jrec *llmopt_jrec_of_request(const llmopt_request *r) {
-    llmopt_outcome o;
-    memset(&o, 0, sizeof(o));
-    o.outcome_id = o.request_id = req_str(r->request_id);
-    o.route = req_str(r->route);
-    o.arm = req_str(r->arm);
-    o.provider = req_str(r->provider);
-    o.model = req_str(r->model);
-    o.tenant = r->tenant;
-    o.user = r->user;
-    o.task_type = req_str(r->task_type);
-    o.experiment_id = r->experiment_id;
-    o.variant = r->variant;
-    o.ts_ms = r->ts_ms;
-    o.propensity = r->propensity;
-    o.decision_version = r->decision_version;
-    if (!r->has_context || !r->context.count)
-        return llmopt_jrec_of_outcome(&o, 0);
-    /* context keys are required: an absent one becomes "" */
-    size_t n = r->context.count;
-    llmopt_kv_double stackbuf[32], *items = n <= 32 ? stackbuf : malloc(n * sizeof(*items));
-    if (!items)
+    llmopt_str req[7] = {req_str(r->request_id), req_str(r->route), req_str(r->arm),
+                         req_str(r->provider), req_str(r->model), req_str(r->task_type),
+                         {NULL, 0}};
+    size_t nctx = r->has_context ? r->context.count : 0;
+    size_t need = sizeof(llmopt_jrec) + nctx * sizeof(llmopt_kv_double);
+    for (int i = 0; i < 6; i++)
+        need += req[i].len + 1;
+    need += req[0].len + 1; /* outcome_id */
+    need += str_need(r->tenant) + str_need(r->user) + str_need(r->experiment_id) +
+            str_need(r->variant);
+    for (size_t i = 0; i < nctx; i++)
+        need += req_str(r->context.items[i].key).len + 1;
+    if (need > UINT32_MAX)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        items[i].key = req_str(r->context.items[i].key);
-        items[i].value = r->context.items[i].value;
+    llmopt_jrec *j = malloc(need);
+    if (!j)
+        return NULL;
+    j->updates = 0;
+    j->bytes = (uint32_t)need;
+    llmopt_outcome *o = &j->o;
+    memset(o, 0, sizeof(*o));
+    llmopt_kv_double *items = (llmopt_kv_double *)(j + 1);
+    char *at = (char *)(items + nctx);
+    str_place(&at, &o->outcome_id, req[0]);
+    str_place(&at, &o->request_id, req[0]);
+    str_place(&at, &o->route, req[1]);
+    str_place(&at, &o->arm, req[2]);
+    str_place(&at, &o->provider, req[3]);
+    str_place(&at, &o->model, req[4]);
+    str_place(&at, &o->tenant, r->tenant);
+    str_place(&at, &o->user, r->user);
+    str_place(&at, &o->task_type, req[5]);
+    str_place(&at, &o->experiment_id, r->experiment_id);
+    str_place(&at, &o->variant, r->variant);
+    o->ts_ms = r->ts_ms;
+    o->propensity = r->propensity;
+    o->decision_version = r->decision_version;
+    if (nctx) {
+        o->context.items = items;
+        o->context.count = nctx;
+        for (size_t i = 0; i < nctx; i++) {
+            str_place(&at, &items[i].key, req_str(r->context.items[i].key));
+            items[i].value = r->context.items[i].value;
+        }
     }
-    o.context.items = items;
-    o.context.count = n;
-    llmopt_jrec *j = llmopt_jrec_of_outcome(&o, 0);
-    if (items != stackbuf)
-        free(items);
     return j;
 }
 
