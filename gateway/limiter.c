@@ -18,44 +18,52 @@
  * max/add/compare; a token bucket one multiplication.
  *
  * Per-thread leases. With several threads on the same keys, the CAS on the
- * three shared cache lines (global, tenant, user) was the cost (p99 231-421
- * ns at 4 threads). So a thread that keeps hitting a bucket takes a LEASE:
- * k units (k * inc ns of TAT) from the shared bucket in one CAS, under the
- * same GCRA test (tat' - now <= cap of the request's priority class), and
- * spends them with plain thread-local arithmetic. Per (thread, limiter,
- * scope key, priority) a direct-mapped thread-local entry keeps the slot
- * pointer (no table probe on a hit) and one lease per bucket (request,
- * token). Rules, with inc the bucket's ns per unit, cap its capacity in ns
- * for the class and L = LEASE_AGE_NS (1 ms):
- *   - lease size k = min(units, LEASE_MAX_UNITS = 32, cap / (16 inc),
- *     L / inc); k < 2 means no lease: the exact single-unit CAS of the
- *     plain GCRA. So a bucket whose rate is below 2 / L = 2000 units/s, or
- *     whose burst (times the class share) is below 32 units, is EXACT.
- *   - units adapts per thread: doubles (to 32) when the thread comes back
- *     for more within L of its last shared take, halves (to 1) otherwise;
- *     a thread that checks rarely takes single units.
+ * three shared cache lines (global, tenant, user) was the cost (4-thread
+ * p99 231-421 ns against 120 ns for one thread). So a thread that keeps
+ * hitting a bucket takes a LEASE: k units (k * inc ns of TAT; a unit is one
+ * request, or the current request's tokens for a token bucket) from the
+ * shared bucket in one CAS, under the same GCRA test as a single unit
+ * (tat' - now <= cap of the request's priority class), and spends them with
+ * plain thread-local arithmetic. Per (thread, limiter, tier, scope key,
+ * priority class) a direct-mapped thread-local entry (64 per tier) keeps
+ * the slot pointer, so a hit also skips the table probe, and one lease per
+ * bucket (request, token). With inc the bucket's ns per unit, cap its
+ * capacity in ns for the class and L = LEASE_AGE_NS = 1 ms:
+ *   - k = min(units, LEASE_MAX_UNITS = 32, cap / (16 inc), L / inc). k < 2
+ *     means no lease: the exact single-unit CAS of plain GCRA. So a bucket
+ *     of fewer than 2 units per L (2000 requests/s; for tokens 2000 times
+ *     the request's tokens per second), or whose class capacity is below 32
+ *     units, is EXACT, as is every bucket for a thread that checks it less
+ *     than once per L;
+ *   - units adapts per thread: it doubles (up to 32) when the thread comes
+ *     back for more within L of its last shared take, and halves otherwise;
  *   - a lease is spent only while 0 <= now - taken < L; when a k-unit lease
- *     does not fit, the exact single-unit take decides (and gives
- *     retry-after), so a refusal means the shared bucket itself is empty.
- *   - a lease is dropped when its route's limits change (sequence number of
- *     the compiled limits), when its entry is evicted and when it expires;
- *     the unspent part is given back minus the time since it was taken
- *     (max(0, left - |now - taken|) ns), which is never more than the
- *     bucket would have had without the lease; a lease of another limiter
- *     (another llmopt_gw) is dropped without giving back.
- * Accuracy (units = requests, or tokens for a token bucket; R rate, B the
- * class's capacity, N threads holding leases on the bucket):
- *   - every admitted unit was taken from the shared GCRA at most L before it
- *     is admitted, so in any interval of length t a bucket admits at most
- *     B + R*t + min(R*L, N*31) units (exact GCRA: B + R*t); with k < 2 the
- *     extra term is 0;
- *   - from a fresh bucket, the total admitted up to the last check at
- *     time T after the first is at most B + R*T: no excess at all;
- *   - under-admission: at most 31 units per thread are held unspent, and an
- *     expired lease loses at most its unspent part (less than the thread
- *     took in its previous lease, as units only doubles after a lease was
- *     used up within L).
- * test_gw_limits checks these bounds with injected now_us.
+ *     does not fit, the exact single-unit take decides and gives the wait
+ *     (retry-after), so a refusal means that the shared bucket itself could
+ *     not give one unit;
+ *   - a lease is dropped when its route's limits are republished (the
+ *     limits' sequence number), when its entry is evicted and when it
+ *     expires; the unspent part is given back minus the time since it was
+ *     taken, max(0, left - |now - taken|) ns, which never gives the bucket
+ *     more than it would hold had the lease been only what was spent (the
+ *     refill the bucket may have lost at its cap meanwhile is at most that
+ *     time); a lease of another limiter (another llmopt_gw, perhaps
+ *     destroyed) is dropped without giving back.
+ * Accuracy, per bucket, with R its rate, B the class's capacity in units and
+ * M the number of (thread, priority class) pairs holding a lease on it:
+ *   - over any interval of length t, admitted <= B + R*t + E with
+ *     E <= min(R*L, M * min(31 units, B/16)): every admitted unit was taken
+ *     from the shared GCRA at most L before it was admitted, and at most
+ *     one lease per pair is outstanding. Plain GCRA is E = 0, as is every
+ *     bucket where k < 2 (above);
+ *   - in total, from a fresh bucket, admitted <= B + R*T with T from the
+ *     first check to the last admission: no excess at all (the TAT only
+ *     ever moves by what was taken minus what was given back);
+ *   - under-admission: the unspent parts of outstanding leases (at most
+ *     M * 31 units) and of expired ones, each less than one lease; units
+ *     only doubles after a lease was used up within L, so an expired lease
+ *     is smaller than twice what its thread took within L before.
+ * test_gw_limits checks these bounds with injected now_us (lease_*).
  */
 #include <math.h>
 #include <stdlib.h>

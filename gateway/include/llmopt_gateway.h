@@ -145,15 +145,35 @@
  * lock at all. Per key there is a request bucket (requests_per_s,
  * requests_burst; cost 1) and, when tokens_per_min > 0, a token bucket
  * (cost = args.tokens). Scopes are checked global -> tenant -> user; a
- * failure refunds what earlier scopes took, so no scope is ever
- * over-admitted: admitted cost in any interval t <= burst + rate * t.
+ * failure refunds what earlier scopes took (all or nothing).
+ *
+ * Per-thread leases: a thread that checks a bucket at least twice per
+ * millisecond takes up to k units from it in one CAS (k <= 32, <= 1/16 of
+ * the class's capacity, <= 1 ms of its rate; adaptive per thread) and
+ * spends them locally within 1 ms, so threads on the same keys do not
+ * contend on the shared cache lines. A lease is dropped when the route's
+ * limits are republished, its thread-local entry is reused or it is 1 ms
+ * old; its unspent part is given back minus its age. Accuracy per bucket,
+ * R its rate, B the class's capacity, M the (thread, priority class) pairs
+ * holding a lease on it:
+ *   - admitted cost in any interval t <= B + R*t + min(R * 1 ms,
+ *     M * min(31 units, B/16)); buckets of fewer than 2000 units/s or a
+ *     class capacity under 32 units never lease and stay exact
+ *     (<= B + R*t);
+ *   - from a fresh bucket, total admitted <= B + R*T (T: first check to
+ *     last admission), with no excess;
+ *   - refused while unspent leases exist: at most M * 31 units are held.
+ * A refusal comes from the shared bucket itself (exact single-unit take),
+ * and its retry-after is exact.
+ *
  * Each key's buckets have a cache line of their own. When 64 slots from a
  * new key's hash are all taken, the key uses one overflow bucket shared by
  * every such key (stricter, never looser). The route's limits are compiled
  * when its decision is installed (integer ns per request and per token,
  * capacity per priority class) and read without a lock, so a check costs
  * a hash per string, at most one clock read (none when now_us is given)
- * and one CAS per bucket.
+ * and, per bucket, a thread-local decrement (one CAS per lease or exact
+ * take otherwise).
  *
  * Priority classes critical/high/medium/low: share = weight(class) /
  * max weight (weights from rate_limits.priority_weights; missing ones default
