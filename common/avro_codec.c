@@ -72,7 +72,7 @@ static inline int dec_long(dec *d, int64_t *v) {
     return llmopt_avro_read_long(&d->p, d->end, v);
 }
 
-static inline int dec_string(dec *d, llmopt_str *s) {
+static inline __attribute__((always_inline)) int dec_string(dec *d, llmopt_str *s) {
     int64_t n;
     int rc = dec_long(d, &n);
     if (rc)
