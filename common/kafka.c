@@ -130,7 +130,9 @@ llmopt_err_t llmopt_kafka_producer_new(rd_kafka_t **rkp, rd_kafka_conf_t *conf,
                                            errstr, errstr_size)))
             goto out;
     }
-    if ((r = llmopt_kafka_conf_default(conf, uk, "linger.ms", "5", errstr, errstr_size)))
+    if ((r = llmopt_kafka_conf_default(conf, uk, "linger.ms",
+                                       opts->linger_ms ? opts->linger_ms : "5", errstr,
+                                       errstr_size)))
         goto out;
     if (opts->dr_stats) {
         rd_kafka_conf_set_dr_msg_cb(conf, dr_stats_cb);

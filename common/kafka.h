@@ -122,6 +122,7 @@ typedef struct llmopt_kafka_producer_opts {
                                         * the instance opaque to it, so the
                                         * caller must not set either; NULL:
                                         * callbacks are the caller's */
+    const char *linger_ms;            /* linger.ms unless user-set; NULL: "5" */
     llmopt_kafka_user_keys_t user;
 } llmopt_kafka_producer_opts_t;
 
