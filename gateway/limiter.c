@@ -18,8 +18,9 @@
  * max/add/compare; a token bucket one multiplication.
  *
  * Per-thread leases. With several threads on the same keys, the CAS on the
- * three shared cache lines (global, tenant, user) was the cost (4-thread
- * p99 231-421 ns against 120 ns for one thread). So a thread that keeps
+ * three shared cache lines (global, tenant, user) was the cost (the
+ * 4-thread p99 was several times the 1-thread one; bench/results/
+ * gateway.md, "Rate-limit check"). So a thread that keeps
  * hitting a bucket takes a LEASE: k units (k * inc ns of TAT; a unit is one
  * request, or the current request's tokens for a token bucket) from the
  * shared bucket in one CAS, under the same GCRA test as a single unit
