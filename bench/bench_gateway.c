@@ -16,6 +16,9 @@
  *   batch        ns per llmopt_gw_batcher_add (max_batch 16)
  *   report       llmopt_gw_report_request enqueues per second, one thread
  *                (needs the broker; topic llm.bench.gateway, created here)
+ * Each admit row also prints the involuntary context switches of its
+ * threads (getrusage RUSAGE_THREAD): preemption by other processes or by
+ * the row's own threads when they outnumber the cores.
  * Timing: admit and bucket time each call with the TSC (lfence; rdtsc ...
  * rdtscp; lfence), calibrated against CLOCK_MONOTONIC over 200 ms at start;
  * choose and cache with clock_gettime(CLOCK_MONOTONIC). Either way the
@@ -28,6 +31,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -188,7 +192,13 @@ typedef struct admit_ctx {
     int64_t *s;
     size_t n;
     size_t admitted;
+    long preempted; /* involuntary context switches of the thread during the row */
 } admit_ctx;
+
+static long nivcsw(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+}
 
 static char tenants[100][16];
 static char users[10000][16];
@@ -205,6 +215,7 @@ static void *admit_thread(void *arg) {
         a.tenant_id = llmopt_gw_limit_id(a.tenant);
         a.user_id = llmopt_gw_limit_id(a.user);
     }
+    long cs0 = nivcsw();
     for (size_t i = 0; i < c->n; i++) {
         if (c->spread) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -223,6 +234,7 @@ static void *admit_thread(void *arg) {
         ok += ad.verdict == LLMOPT_GW_ADMIT;
     }
     c->admitted = ok;
+    c->preempted = nivcsw() - cs0;
     return NULL;
 }
 
@@ -234,17 +246,20 @@ static void bench_admit(llmopt_gw *gw, int threads, const char *route, bool spre
     int64_t *all = malloc(per * (size_t)threads * sizeof(int64_t));
     for (int i = 0; i < threads; i++) {
         ctx[i] = (admit_ctx){gw, route, spread, lib_clock, ids, (unsigned)i,
-                             all + per * (size_t)i, per, 0};
+                             all + per * (size_t)i, per, 0, 0};
         pthread_create(&th[i], NULL, admit_thread, &ctx[i]);
     }
     size_t ok = 0;
+    long preempted = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(th[i], NULL);
         ok += ctx[i].admitted;
+        preempted += ctx[i].preempted;
     }
     char what[96];
     snprintf(what, sizeof(what), "admit %s, %d thr", what_kind, threads);
     report_pct(what, all, per * (size_t)threads);
+    printf("  (%ld involuntary context switches in the row's threads)\n", preempted);
     if (ok != per * (size_t)threads)
         printf("  (admitted %zu of %zu)\n", ok, per * (size_t)threads);
     free(all);
