@@ -10,8 +10,10 @@
  * cut into chunks of at most chunk_bytes, written to changelog partition
  * `partition` as key "<p>#<i>" (i = 0..n-1), followed by the manifest under
  * key "<p>":
- *   "PMAN" v1 | u32 partition | u32 nchunks | u64 total length | u64 FNV-1a
- *   of the blob
+ *   "PMAN" v2 | u32 partition | u32 nchunks | u64 total length | u64 XXH64
+ *   (seed 0) of the blob
+ * (version 1 manifests, with the FNV-1a 64 of the blob, are still read, so a
+ * changelog written by an older build restores.)
  * All of one checkpoint's messages are in one transaction, so a
  * read_committed reader that keeps the latest value of each key and then
  * takes the latest manifest finds exactly that checkpoint's chunks (chunk
@@ -32,8 +34,10 @@
 
 #define LLMOPT_CKPT_TOPICS 3
 
-/* FNV-1a 64 of data (the manifest's hash). */
+/* XXH64 with seed 0 of data (the version-2 manifest's hash). */
 uint64_t llmopt_ckpt_hash(const void *data, size_t len);
+/* FNV-1a 64 of data, byte at a time (the version-1 manifest's hash). */
+uint64_t llmopt_ckpt_hash_fnv1a(const void *data, size_t len);
 
 /* Appends the blob to w (errors in w->err). */
 void llmopt_ckpt_blob_write(llmopt_wbuf *w, int32_t partition,

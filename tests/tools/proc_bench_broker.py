@@ -37,6 +37,9 @@ def main():
     ap.add_argument("--bench", required=True)
     ap.add_argument("--requests", type=int, default=150000)
     ap.add_argument("--extra", action="append", default=[])
+    ap.add_argument("--perf", help="also `perf record -g` the processor (all its threads) "
+                    "into this file while it runs")
+    ap.add_argument("--perf-call-graph", default="fp", help="perf's --call-graph (fp, dwarf)")
     a = ap.parse_args()
     admin = AdminClient({"bootstrap.servers": pt.BOOT})
     events, _, _ = wl.gen(a.requests, 5, shift=False)
@@ -66,12 +69,28 @@ def main():
             with open("/proc/%d/stat" % pid) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / tick
+        def thread_cpu(pid):
+            """{tid: (name, cpu seconds, context switches)} of every thread."""
+            out = {}
+            for tid in os.listdir("/proc/%d/task" % pid):
+                try:
+                    with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                        st = f.read()
+                    with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                        cs = sum(int(l.split()[1]) for l in f if "ctxt_switches" in l)
+                except OSError:
+                    continue
+                name = st[st.index("(") + 1:st.rindex(")")]
+                fl = st.rsplit(")", 1)[1].split()
+                out[int(tid)] = (name, (int(fl[11]) + int(fl[12])) / tick, cs)
+            return out
         g = "pbench-%d" % os.getpid()
         port = 18000 + os.getpid() % 1000
         pr = pt.Proc(a.proc, tp, g, "b1", False, "/tmp", extra=["-X", "processor.commit.interval=1s",
                                                                   "-X", "http.port=%d" % port,
                                                                   "-X", "log.level=warn"] + a.extra)
         pr.start()
+        perf = None
         samples = []
         want = n["requests"] + n["responses"]
         t0 = time.time()
@@ -87,10 +106,23 @@ def main():
                 cpu = proc_cpu(pr.p.pid)
             except OSError:
                 cpu = float("nan")
-            samples.append((time.time(), done, cpu))
+            try:
+                threads = thread_cpu(pr.p.pid)
+            except OSError:
+                threads = {}
+            samples.append((time.time(), done, cpu, threads))
+            if a.perf and not perf:
+                # attached once /metrics answers: its threads exist by then
+                # (perf -p follows only the threads present when it attaches)
+                perf = subprocess.Popen(["perf", "record", "-q", "-F", "1999", "--call-graph",
+                                         a.perf_call_graph, "-o", a.perf,
+                                         "-p", str(pr.p.pid)], stdout=subprocess.DEVNULL)
             if done >= want and "llmopt_processor_commits_total 0" not in body:
                 break
             time.sleep(0.05)
+        if perf:
+            perf.send_signal(2)
+            perf.wait(60)
         pr.term()
         moving = [s for s in samples if s[1] > 0]
         first, last = moving[0], moving[-1]
@@ -100,6 +132,18 @@ def main():
         pcpu = (last[2] - first[2]) / max(1, last[1] - first[1])
         print("cpu per message: bare %.2f us, processor %.2f us (all threads); cpu ratio %.2f"
               % (bare_cpu * 1e6, pcpu * 1e6, bare_cpu / pcpu if pcpu > 0 else float("nan")))
+        # per thread, in creation order (the daemon creates the producer,
+        # then the group consumer, then the changelog reader, then the HTTP
+        # server): CPU per message and context switches per 1000 messages
+        msgs = max(1, last[1] - first[1])
+        parts = []
+        for tid in sorted(last[3]):
+            name, c1, s1 = last[3][tid]
+            _, c0, s0 = first[3].get(tid, (name, 0.0, 0))
+            if c1 - c0 > 0 or s1 - s0 > 100:
+                parts.append("%s/%d %.2f us %.1f cs" % (name, tid, (c1 - c0) / msgs * 1e6,
+                                                         (s1 - s0) * 1000.0 / msgs))
+        print("per thread (us/msg, context switches per 1000 msgs): " + "; ".join(parts))
     finally:
         tp.delete()
 

@@ -47,8 +47,107 @@ static void test_keys_and_counts(void) {
     CU_ASSERT_EQUAL(llmopt_ckpt_nchunks(512, 512), 1);
     CU_ASSERT_EQUAL(llmopt_ckpt_nchunks(513, 512), 2);
     CU_ASSERT_EQUAL(llmopt_ckpt_nchunks(1025, 512), 3);
-    /* FNV-1a 64 of "a" */
-    CU_ASSERT_EQUAL(llmopt_ckpt_hash("a", 1), 0xaf63dc4c8601ec8cULL);
+    /* FNV-1a 64 of "a" (the version-1 manifest's hash) */
+    CU_ASSERT_EQUAL(llmopt_ckpt_hash_fnv1a("a", 1), 0xaf63dc4c8601ec8cULL);
+}
+
+/* XXH64 (seed 0) against the reference implementation (libxxhash 0.8.1,
+ * XXH64(buf, len, 0)) at every tail length and across the 32-byte stripe
+ * boundary, over bytes b[i] of the LCG s = s * 1103515245 + 12345 (32-bit,
+ * s0 = 12345), b[i] = s >> 16 & 0xff. */
+static void test_xxh64_known_answers(void) {
+    uint8_t b[300];
+    uint32_t s = 12345;
+    for (int i = 0; i < 300; i++) {
+        s = s * 1103515245u + 12345u;
+        b[i] = (uint8_t)(s >> 16);
+    }
+    static const struct {
+        size_t len;
+        uint64_t h;
+    } kat[] = {
+#include "test_checkpoint_xxh64.inc"
+    };
+    for (size_t i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
+        if (llmopt_ckpt_hash(b, kat[i].len) != kat[i].h)
+            fprintf(stderr, "xxh64 of %zu bytes differs\n", kat[i].len);
+        CU_ASSERT_EQUAL(llmopt_ckpt_hash(b, kat[i].len), kat[i].h);
+    }
+    CU_ASSERT_EQUAL(llmopt_ckpt_hash("", 0), 0xef46db3751d8e999ULL);
+    CU_ASSERT_EQUAL(llmopt_ckpt_hash("a", 1), 0xd24ec4f1a98c6e5bULL);
+    CU_ASSERT_EQUAL(llmopt_ckpt_hash("abc", 3), 0x44bc2cf5ad770999ULL);
+    /* unaligned input gives the same hash */
+    uint8_t u[301];
+    memcpy(u + 1, b, 300);
+    CU_ASSERT_EQUAL(llmopt_ckpt_hash(u + 1, 300), llmopt_ckpt_hash(b, 300));
+}
+
+/* A changelog written by an older build (version-1 manifests, FNV-1a) still
+ * restores; a version-1 manifest carrying another hash is refused. */
+static void test_collector_reads_v1_manifest(void) {
+    uint8_t eng[2500];
+    make_engine_bytes(eng, sizeof(eng), 5);
+    int64_t offs[LLMOPT_CKPT_TOPICS] = {4, 5, -1};
+    llmopt_wbuf blob;
+    llmopt_wbuf_init(&blob);
+    llmopt_ckpt_blob_write(&blob, 2, offs, eng, sizeof(eng));
+    for (int bad = 0; bad < 2; bad++) {
+        llmopt_ckpt_collector *c = llmopt_ckpt_collector_new(2);
+        char key[40];
+        int64_t off = 10;
+        uint32_t n = llmopt_ckpt_nchunks(blob.len, 1000);
+        for (uint32_t i = 0; i < n; i++) {
+            size_t at = (size_t)i * 1000, len = blob.len - at < 1000 ? blob.len - at : 1000;
+            size_t kl = llmopt_ckpt_chunk_key(key, sizeof(key), 2, i);
+            CU_ASSERT_EQUAL(llmopt_ckpt_collector_add(c, key, kl, blob.data + at, len, off++,
+                                                      NULL, 0),
+                            LLMOPT_OK);
+        }
+        /* the version-1 layout, written by hand */
+        llmopt_wbuf m;
+        llmopt_wbuf_init(&m);
+        llmopt_wbuf_header(&m, "PMAN", 1);
+        llmopt_wbuf_u32(&m, 2);
+        llmopt_wbuf_u32(&m, n);
+        llmopt_wbuf_u64(&m, blob.len);
+        llmopt_wbuf_u64(&m, bad ? llmopt_ckpt_hash(blob.data, blob.len)
+                                : llmopt_ckpt_hash_fnv1a(blob.data, blob.len));
+        size_t kl = llmopt_ckpt_manifest_key(key, sizeof(key), 2);
+        CU_ASSERT_EQUAL(llmopt_ckpt_collector_add(c, key, kl, m.data, m.len, off++, NULL, 0),
+                        LLMOPT_OK);
+        llmopt_wbuf_release(&m);
+        uint8_t *out = NULL;
+        size_t len = 0;
+        int64_t fo = -1;
+        char err[256] = "";
+        llmopt_err_t e = llmopt_ckpt_collector_finish(c, &out, &len, &fo, err, sizeof(err));
+        if (!bad) {
+            CU_ASSERT_EQUAL(e, LLMOPT_OK);
+            CU_ASSERT_EQUAL(len, blob.len);
+            CU_ASSERT_EQUAL(fo, 10);
+            CU_ASSERT(out && !memcmp(out, blob.data, blob.len));
+        } else {
+            CU_ASSERT_EQUAL(e, LLMOPT_ERR_INVALID);
+            CU_ASSERT(strstr(err, "hash") != NULL);
+        }
+        free(out);
+        llmopt_ckpt_collector_destroy(c);
+    }
+    /* a manifest version above 2 is malformed */
+    llmopt_ckpt_collector *c = llmopt_ckpt_collector_new(2);
+    llmopt_wbuf m;
+    llmopt_wbuf_init(&m);
+    llmopt_ckpt_manifest_write(&m, 2, 3, blob.data, blob.len);
+    CU_ASSERT_EQUAL(m.data[4], 2);
+    m.data[4] = 3;
+    char key[40], err[256] = "";
+    size_t kl = llmopt_ckpt_manifest_key(key, sizeof(key), 2);
+    CU_ASSERT_EQUAL(llmopt_ckpt_collector_add(c, key, kl, m.data, m.len, 1, err, sizeof(err)),
+                    LLMOPT_ERR_INVALID);
+    CU_ASSERT(strstr(err, "malformed checkpoint manifest") != NULL);
+    llmopt_wbuf_release(&m);
+    llmopt_ckpt_collector_destroy(c);
+    llmopt_wbuf_release(&blob);
 }
 
 static void test_blob_roundtrip_and_rejects(void) {
@@ -271,6 +370,8 @@ int main(void) {
     CU_add_test(s, "collector_roundtrip", test_collector_roundtrip);
     CU_add_test(s, "collector_newer_shorter", test_collector_newer_shorter);
     CU_add_test(s, "collector_rejects", test_collector_rejects);
+    CU_add_test(s, "xxh64_known_answers", test_xxh64_known_answers);
+    CU_add_test(s, "collector_reads_v1_manifest", test_collector_reads_v1_manifest);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
