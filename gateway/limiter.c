@@ -285,20 +285,20 @@ static void limits_read(const gw_route_limits *L, unsigned prio, limits_view *v)
 typedef struct gw_lease {
     int64_t left_ns;  /* taken from the shared bucket, not yet spent */
     int64_t taken_ns; /* now of that take */
-    int32_t units;    /* adaptive lease size (1: single units, no lease) */
 } gw_lease;
 
+/* One cache line. seq is the low 32 bits of the limits' sequence number: a
+ * lease 2^32 republications old matches again, but is expired by then. */
 typedef struct gw_lease_entry {
-    uint64_t key;    /* scope key | 1; 0: empty */
-    uint64_t lim_id; /* gw_limiter.id */
-    uint64_t seq;    /* route limits seq the leases were taken under */
+    _Alignas(64) uint64_t key; /* scope key | 1; 0: empty */
+    uint64_t lim_id;           /* gw_limiter.id */
     gw_limit_slot *slot;
-    unsigned prio;
+    uint32_t seq;              /* route limits seq the leases were taken under */
+    uint8_t prio;
+    uint8_t units[2];          /* adaptive lease sizes (1: single units) of req, tok */
     gw_lease req, tok;
 } gw_lease_entry;
 
-/* one table per tier (global, tenant, user): the scopes of one check never
- * compete for an entry */
 static _Thread_local gw_lease_entry tl_lease[3][1u << LEASE_BITS];
 
 static inline unsigned lease_index(uint64_t key, unsigned prio) {
@@ -319,7 +319,7 @@ static void lease_return(gw_lease *ls, llmopt_gw_bucket *b, int64_t now_ns) {
 static void lease_drop_all(gw_lease_entry *e, int64_t now_ns) {
     lease_return(&e->req, &e->slot->req, now_ns);
     lease_return(&e->tok, &e->slot->tok, now_ns);
-    e->req.units = e->tok.units = 1;
+    e->units[0] = e->units[1] = 1;
 }
 
 /* Slow path of lease_entry: a new key for this entry, or new limits. */
@@ -328,7 +328,7 @@ lease_entry_slow(gw_lease_entry *e, gw_limiter *l, uint64_t key, unsigned prio, 
                  int64_t now_ns) {
     if (e->key == key && e->lim_id == l->id && e->prio == prio) {
         lease_drop_all(e, now_ns); /* the route's limits changed */
-        e->seq = seq;
+        e->seq = (uint32_t)seq;
         return e;
     }
     if (e->key != 0 && e->lim_id == l->id) /* evicted; its slot is alive */
@@ -336,10 +336,11 @@ lease_entry_slow(gw_lease_entry *e, gw_limiter *l, uint64_t key, unsigned prio, 
     /* another limiter's lease is dropped: that limiter may be destroyed */
     e->key = key;
     e->lim_id = l->id;
-    e->seq = seq;
-    e->prio = prio;
+    e->seq = (uint32_t)seq;
+    e->prio = (uint8_t)prio;
     e->slot = slot_for(l, key);
-    e->req = e->tok = (gw_lease){0, 0, 1};
+    e->req = e->tok = (gw_lease){0, 0};
+    e->units[0] = e->units[1] = 1;
     return e;
 }
 
@@ -347,7 +348,7 @@ lease_entry_slow(gw_lease_entry *e, gw_limiter *l, uint64_t key, unsigned prio, 
  * leases of an older version of the route's limits are given back first. */
 static inline gw_lease_entry *lease_entry(gw_limiter *l, gw_lease_entry *e, uint64_t key,
                                           unsigned prio, uint64_t seq, int64_t now_ns) {
-    if (__builtin_expect(e->key == key && e->seq == seq && e->lim_id == l->id &&
+    if (__builtin_expect(e->key == key && e->seq == (uint32_t)seq && e->lim_id == l->id &&
                              e->prio == prio,
                          1))
         return e;
@@ -358,18 +359,18 @@ enum { TOOK_NONE = 0, TOOK_LOCAL, TOOK_SHARED };
 
 /* The lease ran out or expired: adapt its size, give back what is left,
  * then take a lease of k units, or failing that one exact unit. */
-static __attribute__((noinline)) int lease_refill(gw_lease *ls, llmopt_gw_bucket *b,
-                                                  int64_t inc, int64_t cap, int64_t now_ns,
-                                                  int64_t *wait_ns) {
+static __attribute__((noinline)) int lease_refill(gw_lease *ls, uint8_t *units,
+                                                  llmopt_gw_bucket *b, int64_t inc, int64_t cap,
+                                                  int64_t now_ns, int64_t *wait_ns) {
     int64_t age = now_ns - ls->taken_ns;
     if (age >= 0 && age < LEASE_AGE_NS)
-        ls->units = ls->units < LEASE_MAX_UNITS ? ls->units * 2 : LEASE_MAX_UNITS;
-    else if (ls->units > 1)
-        ls->units /= 2;
+        *units = *units < LEASE_MAX_UNITS ? (uint8_t)(*units * 2) : LEASE_MAX_UNITS;
+    else if (*units > 1)
+        *units /= 2;
     if (ls->left_ns > 0)
         lease_return(ls, b, now_ns);
     ls->taken_ns = now_ns;
-    int64_t k = ls->units;
+    int64_t k = *units;
     if (k >= 2 && inc > 0) {
         int64_t k_age = LEASE_AGE_NS / inc; /* also keeps k * inc <= L */
         int64_t k_cap = cap / LEASE_BURST_DIV / inc;
@@ -385,16 +386,17 @@ static __attribute__((noinline)) int lease_refill(gw_lease *ls, llmopt_gw_bucket
     return gcra_take(b, inc, cap, now_ns, wait_ns) ? TOOK_SHARED : TOOK_NONE;
 }
 
-/* One unit of inc from bucket b: through the thread's lease when ls != NULL. */
-static inline int take_one(gw_lease *ls, llmopt_gw_bucket *b, int64_t inc, int64_t cap,
-                           int64_t now_ns, int64_t *wait_ns) {
+/* One unit of inc from bucket b: through the thread's lease when ls != NULL
+ * (units: its adaptive size). */
+static inline int take_one(gw_lease *ls, uint8_t *units, llmopt_gw_bucket *b, int64_t inc,
+                           int64_t cap, int64_t now_ns, int64_t *wait_ns) {
     if (!ls)
         return gcra_take(b, inc, cap, now_ns, wait_ns) ? TOOK_SHARED : TOOK_NONE;
     if (ls->left_ns >= inc && (uint64_t)(now_ns - ls->taken_ns) < LEASE_AGE_NS) {
         ls->left_ns -= inc;
         return TOOK_LOCAL;
     }
-    return lease_refill(ls, b, inc, cap, now_ns, wait_ns);
+    return lease_refill(ls, units, b, inc, cap, now_ns, wait_ns);
 }
 
 static inline void untake(int how, gw_lease *ls, llmopt_gw_bucket *b, int64_t inc) {
@@ -416,7 +418,8 @@ typedef struct scope_take {
     int took_req, took_tok;
 } scope_take;
 
-/* Tries every scope; all or nothing. Returns true, or false with *wait_ns. */
+/* Tries every resolved scope again (the queue's retries); all or nothing.
+ * Returns true, or false with *wait_ns. */
 static bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns) {
     size_t i;
     int64_t w = 0;
@@ -425,12 +428,13 @@ static bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns)
         gw_limit_slot *s = sc[i].slot;
         gw_lease_entry *e = sc[i].e;
         sc[i].took_req = sc[i].took_tok = TOOK_NONE;
-        sc[i].took_req = take_one(e ? &e->req : NULL, &s->req, t->req_inc, t->req_cap, now_ns, &w);
+        sc[i].took_req =
+            take_one(&e->req, &e->units[0], &s->req, t->req_inc, t->req_cap, now_ns, &w);
         if (!sc[i].took_req)
             break;
         if (sc[i].tok_inc > 0) {
             sc[i].took_tok =
-                take_one(e ? &e->tok : NULL, &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
+                take_one(&e->tok, &e->units[1], &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
             if (!sc[i].took_tok)
                 break;
         }
@@ -439,9 +443,8 @@ static bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns)
         return true;
     /* an undo gives back exactly what was taken, to where it came from */
     for (size_t j = 0; j <= i && j < n; j++) {
-        gw_lease_entry *e = sc[j].e;
-        untake(sc[j].took_req, e ? &e->req : NULL, &sc[j].slot->req, sc[j].t->req_inc);
-        untake(sc[j].took_tok, e ? &e->tok : NULL, &sc[j].slot->tok, sc[j].tok_inc);
+        untake(sc[j].took_req, &sc[j].e->req, &sc[j].slot->req, sc[j].t->req_inc);
+        untake(sc[j].took_tok, &sc[j].e->tok, &sc[j].slot->tok, sc[j].tok_inc);
     }
     *wait_ns = w;
     return false;
@@ -462,11 +465,13 @@ static inline bool take_all_first(gw_limiter *l, scope_take *sc, size_t n, unsig
         sc[i].slot = s;
         const tier_view *t = sc[i].t;
         sc[i].took_tok = TOOK_NONE;
-        sc[i].took_req = take_one(&e->req, &s->req, t->req_inc, t->req_cap, now_ns, &w);
+        sc[i].took_req =
+            take_one(&e->req, &e->units[0], &s->req, t->req_inc, t->req_cap, now_ns, &w);
         if (!sc[i].took_req)
             break;
         if (sc[i].tok_inc > 0) {
-            sc[i].took_tok = take_one(&e->tok, &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
+            sc[i].took_tok =
+                take_one(&e->tok, &e->units[1], &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
             if (!sc[i].took_tok)
                 break;
         }

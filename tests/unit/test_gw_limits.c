@@ -633,7 +633,8 @@ static void test_lease_bounds(void) {
     int64_t T_ns = (calls - 1) * 1000;
     long upper = (long)((T_ns + cap_ns) / inc_ns); /* B + R*T */
     long lower = upper - SIM_THREADS * (LEASE_TEST_MAX_UNITS - 1);
-    fprintf(stderr, "  leases, user 2e5/s burst 512, 4 threads, T %.6f s: admitted %ld in [%ld, %ld]\n",
+    fprintf(stderr,
+            "  leases, user 2e5/s burst 512, 4 threads, T %.6f s: admitted %ld in [%ld, %ld]\n",
             T_ns / 1e9, got, lower, upper);
     CU_ASSERT_TRUE(got <= upper);
     CU_ASSERT_TRUE(got >= lower);
@@ -700,7 +701,8 @@ static void test_lease_tokens(void) {
     int64_t T_ns = (calls - 1) * 1000;
     long upper = (long)((T_ns + cap_ns) / inc_ns);
     long lower = upper - SIM_THREADS * (LEASE_TEST_MAX_UNITS - 1);
-    fprintf(stderr, "  leases, user 1e6 tokens/s burst 20000, 10 a request: admitted %ld in [%ld, %ld]\n",
+    fprintf(stderr,
+            "  leases, user 1e6 tokens/s burst 20000, 10 a request: admitted %ld in [%ld, %ld]\n",
             got, lower, upper);
     CU_ASSERT_TRUE(got <= upper);
     CU_ASSERT_TRUE(got >= lower);
