@@ -62,12 +62,14 @@ typedef struct gw_snap {
 /* A route's rate limits compiled for llmopt_gw_admit (limiter.c): GCRA
  * emission intervals and per-priority capacities in integer nanoseconds, so
  * a check does no division and no rounding call. One tier per scope
- * (global, tenant, user); a snapshot without rate_limits has no tier. */
+ * (global, tenant, user); a snapshot without rate_limits has no tier.
+ * Stored per priority class, so that a check reads 96 contiguous bytes
+ * (the emission intervals repeated in each class). */
 typedef struct gw_tier {
     _Atomic int64_t req_inc_ns;
-    _Atomic int64_t req_cap_ns[4];    /* per llmopt_gw_priority */
+    _Atomic int64_t req_cap_ns;       /* for this priority class */
     _Atomic double tok_ns;            /* ns per token; 0: no token bucket */
-    _Atomic int64_t tok_cap_ns[4];
+    _Atomic int64_t tok_cap_ns;
 } gw_tier;
 
 typedef struct gw_limits_copy {
@@ -76,7 +78,7 @@ typedef struct gw_limits_copy {
     _Atomic uint8_t tiers;            /* bit k: tier k present */
     _Atomic uint8_t zero_share;       /* bit p: class p has weight 0 */
     _Atomic int64_t retry_after_ms, queue_timeout_ms;
-    gw_tier tier[3];
+    gw_tier tier[4][3];               /* [llmopt_gw_priority][scope] */
 } gw_limits_copy;
 
 /* Written by the table's writer only (gw_route_publish); read without any

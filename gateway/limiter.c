@@ -204,19 +204,19 @@ void gw_limits_publish(gw_route *r, const gw_snap *snap) {
             tb = &rl->per_tenant;
         else if (rl && k == 2 && rl->has_per_user)
             tb = &rl->per_user;
-        gw_tier *t = &c->tier[k];
         double rt = tb ? 1e9 / tb->requests_per_s : 0;
         double tt = tb && tb->tokens_per_min > 0 ? 1e9 / (tb->tokens_per_min / 60.0) : 0;
         if (tb)
             tiers |= 1u << k;
-        atomic_store_explicit(&t->req_inc_ns, round_ns(rt), memory_order_release);
-        atomic_store_explicit(&t->tok_ns, tt, memory_order_release);
         for (int p = 0; p < 4; p++) {
+            gw_tier *t = &c->tier[p][k];
             double share = snap ? snap->prio_share[p] : 1.0;
-            atomic_store_explicit(&t->req_cap_ns[p],
+            atomic_store_explicit(&t->req_inc_ns, round_ns(rt), memory_order_release);
+            atomic_store_explicit(&t->tok_ns, tt, memory_order_release);
+            atomic_store_explicit(&t->req_cap_ns,
                                   tb ? round_ns(share * tb->requests_burst * rt) : 0,
                                   memory_order_release);
-            atomic_store_explicit(&t->tok_cap_ns[p],
+            atomic_store_explicit(&t->tok_cap_ns,
                                   tb ? round_ns(share * tb->tokens_burst * tt) : 0,
                                   memory_order_release);
         }
@@ -261,11 +261,11 @@ static void limits_read(const gw_route_limits *L, unsigned prio, limits_view *v)
         for (int k = 0; k < 3; k++) {
             if (!(v->tiers & (1u << k)))
                 continue;
-            const gw_tier *t = &c->tier[k];
+            const gw_tier *t = &c->tier[prio][k];
             v->t[k].req_inc = atomic_load_explicit(&t->req_inc_ns, memory_order_acquire);
-            v->t[k].req_cap = atomic_load_explicit(&t->req_cap_ns[prio], memory_order_acquire);
+            v->t[k].req_cap = atomic_load_explicit(&t->req_cap_ns, memory_order_acquire);
             v->t[k].tok_ns = atomic_load_explicit(&t->tok_ns, memory_order_acquire);
-            v->t[k].tok_cap = atomic_load_explicit(&t->tok_cap_ns[prio], memory_order_acquire);
+            v->t[k].tok_cap = atomic_load_explicit(&t->tok_cap_ns, memory_order_acquire);
         }
         /* the acquire loads above keep this one after them */
         if (atomic_load_explicit(&L->seq, memory_order_relaxed) == seq) {
