@@ -213,7 +213,11 @@ int llmopt_strategy_window(llmopt_strategy *s, size_t arm, const llmopt_window_m
             changes += judge_batch(s, reasons, reasons_size);
             period_reset(p, (m->window_end_ms - 1) / c->batch_period_ms);
         }
-        if (m->has_latency_p95_ms && isfinite(m->latency_p95_ms) && count) {
+        /* a window served in batches larger than the current max predates
+         * the last shrink (batch_adapt.h, "Dead time") */
+        if (m->has_latency_p95_ms && isfinite(m->latency_p95_ms) && count &&
+            llmopt_batch_adapt_window_current(
+                &s->batch, m->has_batch_size_mean ? m->batch_size_mean : NAN)) {
             p->lat_n += count;
             p->p95_weighted += (double)count * m->latency_p95_ms;
         }

@@ -33,6 +33,11 @@ llmopt_err_t llmopt_batch_adapt_init(llmopt_batch_adapt *a, const llmopt_batch_a
     return LLMOPT_OK;
 }
 
+bool llmopt_batch_adapt_window_current(const llmopt_batch_adapt *a, double batch_mean) {
+    /* means of integer sizes: a tolerance far below one item */
+    return !(isfinite(batch_mean) && batch_mean > (double)a->max_batch + 1e-6);
+}
+
 int llmopt_batch_adapt_judge(llmopt_batch_adapt *a, uint64_t items, double p95_ms,
                              char *reason, size_t reason_size) {
     if (reason && reason_size)

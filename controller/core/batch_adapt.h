@@ -11,6 +11,16 @@
  * quickly, growth probes gently. p95 is the per-item latency the processor
  * reports (it includes the time an item waited for its batch).
  *
+ * Dead time: a decision reaches the gateways some time after the period it
+ * judged ended, so the next period's first windows still hold items served
+ * under the previous max batch. After a shrink those items ran in larger
+ * batches and their latency is the one just acted on; judging them again
+ * shrank twice for one breach (measured on the real stack, loop_batch:
+ * 16 -> 12 -> 9 -> 6 where 9-10 holds the target). A window whose mean
+ * batch size (the processor's batch_size_mean) exceeds the current max
+ * batch cannot have been served under it: llmopt_batch_adapt_window_current
+ * says so, and the caller leaves it out of the period.
+ *
  * Ownership: plain struct embedded by the caller; no allocation, no I/O,
  * no clock. One thread. Invariants (checked by _init): 1 <= min_batch <=
  * initial <= max_bound, target_p95_ms > 0, 0 < headroom < 1, 0 < shrink < 1.
@@ -18,6 +28,7 @@
 #ifndef LLMOPT_BATCH_ADAPT_H
 #define LLMOPT_BATCH_ADAPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +53,10 @@ typedef struct llmopt_batch_adapt {
 void llmopt_batch_adapt_config_default(llmopt_batch_adapt_config *c);
 llmopt_err_t llmopt_batch_adapt_init(llmopt_batch_adapt *a, const llmopt_batch_adapt_config *c,
                                      char *errstr, size_t errstr_size);
+/* False when a window's mean batch size batch_mean (NaN: not reported, which
+ * counts) is above the current max batch, i.e. the window was served under
+ * an earlier, larger setting and says nothing about the current one. */
+bool llmopt_batch_adapt_window_current(const llmopt_batch_adapt *a, double batch_mean);
 /* One closed period: `items` responses with per-item latency p95 `p95_ms`
  * (NaN: unknown, nothing changes). Returns 1 when max_batch changed, with
  * the reason (may be NULL). */

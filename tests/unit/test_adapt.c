@@ -194,6 +194,14 @@ static void test_batch(void) {
     CU_ASSERT_EQUAL(llmopt_batch_adapt_judge(&a, 100, NAN, NULL, 0), 0);
     CU_ASSERT_EQUAL(llmopt_batch_adapt_judge(&a, 19, 5000, NULL, 0), 0);
     CU_ASSERT_EQUAL(a.max_batch, 10);
+    /* windows served above the current max batch predate it */
+    CU_ASSERT(llmopt_batch_adapt_window_current(&a, NAN));
+    CU_ASSERT(llmopt_batch_adapt_window_current(&a, 1));
+    CU_ASSERT(llmopt_batch_adapt_window_current(&a, 9.5));
+    CU_ASSERT(llmopt_batch_adapt_window_current(&a, 10));
+    CU_ASSERT(!llmopt_batch_adapt_window_current(&a, 10.01));
+    CU_ASSERT(!llmopt_batch_adapt_window_current(&a, 14.2));
+    CU_ASSERT(llmopt_batch_adapt_window_current(&a, INFINITY)); /* not a mean: as unreported */
     c.initial = 11;
     CU_ASSERT_EQUAL(llmopt_batch_adapt_init(&a, &c, why, sizeof(why)), LLMOPT_ERR_RANGE);
     c.initial = 8, c.headroom = 1;

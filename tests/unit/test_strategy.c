@@ -4,6 +4,7 @@
  * accept), each change with its reason; policy errors name the path. */
 #include <CUnit/Basic.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,41 @@ static void test_adapt_and_fill(void) {
     CU_ASSERT(strstr(d.reason, "<= target 1.00 %: 90 -> 99 req/s") != NULL);
     CU_ASSERT(strstr(d.reason, "TTL 200 s -> 400 s") != NULL);
     CU_ASSERT(strstr(d.reason, "max batch 6 -> 7") != NULL);
+    llmopt_route_fill(r, &d, 3, 1200, false, &rec);
+    CU_ASSERT_EQUAL(rec.batching.max_batch, 7);
+    llmopt_route_commit(r, &d, 3, 1200);
+
+    /* period [20 s, 30 s) closes in the band: (100 x 500 + 300 x 1000) / 400
+     * = 875 ms, between 0.8 x 1000 and 1000: the max batch stays 7 */
+    m = win("b", 30000, 300, 0, 0, 0.8, 0.8, 1000);
+    CU_ASSERT_EQUAL(llmopt_route_metrics(r, &m, 1000, err, sizeof(err)), LLMOPT_OK);
+    llmopt_route_decide(r, 1300, &d);
+    CU_ASSERT(strstr(d.reason, "batching:") == NULL);
+    /* dead time: period [30 s, 40 s) holds a window still served in batches
+     * of 7.6 on average (> the current 7) at p95 3000 ms, and one at 6.5
+     * items with p95 900 ms (in the band): only the second counts, so the
+     * max batch stays (counting both, 1950 ms, would shrink it) */
+    m = win("a", 35000, 300, 0, 0, 0.8, 0.8, 3000);
+    m.has_batch_size_mean = true;
+    m.batch_size_mean = 7.6;
+    CU_ASSERT_EQUAL(llmopt_route_metrics(r, &m, 1000, err, sizeof(err)), LLMOPT_OK);
+    m = win("b", 40000, 300, 0, 0, 0.8, 0.8, 900);
+    m.has_batch_size_mean = true;
+    m.batch_size_mean = 6.5;
+    CU_ASSERT_EQUAL(llmopt_route_metrics(r, &m, 1000, err, sizeof(err)), LLMOPT_OK);
+    llmopt_route_decide(r, 1400, &d);
+    CU_ASSERT(strstr(d.reason, "batching:") == NULL);
+    llmopt_route_fill(r, &d, 4, 1400, false, &rec);
+    CU_ASSERT_EQUAL(rec.batching.max_batch, 7);
+    llmopt_route_commit(r, &d, 4, 1400);
+    /* without batch sizes (period [40 s, 50 s)) the breach counts: 7 -> 5 */
+    m = win("a", 50000, 300, 0, 0, 0.8, 0.8, 3000);
+    CU_ASSERT_EQUAL(llmopt_route_metrics(r, &m, 1000, err, sizeof(err)), LLMOPT_OK);
+    llmopt_route_decide(r, 1500, &d);
+    CU_ASSERT(strstr(d.reason, "batching: per-item p95 3000 ms over 300 items, above the "
+                               "target 1000 ms: max batch 7 -> 5") != NULL);
+    llmopt_route_fill(r, &d, 5, 1500, false, &rec);
+    CU_ASSERT_EQUAL(rec.batching.max_batch, 5);
     llmopt_route_destroy(r);
     llmopt_policy_destroy(pol);
 }
