@@ -116,7 +116,14 @@ def routing_records(topic, schema=None):
     end = time.time() + 30
     while left and time.time() < end:
         m = c.poll(0.2)
-        if m is None or m.error():
+        if m is None:
+            # a transactional topic (the processor's) ends on a commit marker that
+            # is never delivered: the position passing the end says it was read
+            for tp in c.position([TopicPartition(topic, p) for p in list(left)]):
+                if tp.offset >= left[tp.partition]:
+                    left.pop(tp.partition, None)
+            continue
+        if m.error():
             continue
         v = m.value()
         if v:
