@@ -39,6 +39,13 @@ void llmopt_strategy_config_release(llmopt_strategy_config *c) {
     c->n_cache_exclude = 0;
 }
 
+/* A restored period index is usable only while the period's end,
+ * (idx + 1) * period_ms, fits in an int64 (a fuzzed checkpoint overflowed
+ * it in period_ends). */
+static bool period_idx_ok(int64_t idx, int64_t period_ms) {
+    return idx >= -1 && (period_ms <= 0 || idx < INT64_MAX / period_ms - 1);
+}
+
 static void period_reset(llmopt_strategy_period *p, int64_t idx) {
     memset(p, 0, sizeof(*p));
     p->idx = idx;
@@ -152,7 +159,7 @@ static bool period_roll(llmopt_strategy_period *p, int64_t period_ms, int64_t en
  * period is judged at once, not a window later (a window of another arm
  * with the same end then counts in the next period). */
 static bool period_ends(const llmopt_strategy_period *p, int64_t period_ms, int64_t end_ms) {
-    return end_ms == (p->idx + 1) * period_ms;
+    return period_idx_ok(p->idx, period_ms) && end_ms == (p->idx + 1) * period_ms;
 }
 
 int llmopt_strategy_window(llmopt_strategy *s, size_t arm, const llmopt_window_metrics *m,
@@ -418,7 +425,7 @@ llmopt_err_t llmopt_strategy_deserialize(llmopt_strategy *s, llmopt_rbuf *rb, ch
             }
         }
         int64_t idx = llmopt_rbuf_i64(rb);
-        if (!rb->err && idx < -1)
+        if (!rb->err && !period_idx_ok(idx, period))
             return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
                                "strategy state: rate period index %lld", (long long)idx);
         if (!use) {
@@ -452,7 +459,7 @@ llmopt_err_t llmopt_strategy_deserialize(llmopt_strategy *s, llmopt_rbuf *rb, ch
         p.miss_q_n = llmopt_rbuf_u64(rb);
         p.hit_q_sum = llmopt_rbuf_f64(rb);
         p.miss_q_sum = llmopt_rbuf_f64(rb);
-        if (!rb->err && (en > 1 || ttl <= 0 || period <= 0 || p.idx < -1 ||
+        if (!rb->err && (en > 1 || ttl <= 0 || period <= 0 || !period_idx_ok(p.idx, period) ||
                          !isfinite(p.hit_q_sum) || !isfinite(p.miss_q_sum)))
             return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
                                "strategy state: cache TTL %lld, period %lld or totals out of "
@@ -484,7 +491,7 @@ llmopt_err_t llmopt_strategy_deserialize(llmopt_strategy *s, llmopt_rbuf *rb, ch
         period_reset(&p, llmopt_rbuf_i64(rb));
         p.lat_n = llmopt_rbuf_u64(rb);
         p.p95_weighted = llmopt_rbuf_f64(rb);
-        if (!rb->err && (mb < 1 || mb > INT32_MAX || period <= 0 || p.idx < -1 ||
+        if (!rb->err && (mb < 1 || mb > INT32_MAX || period <= 0 || !period_idx_ok(p.idx, period) ||
                          !finite_nonneg(p.p95_weighted)))
             return llmopt_errf(LLMOPT_ERR_RANGE, errstr, errstr_size,
                                "strategy state: batch size %u, period %lld or totals out of "
