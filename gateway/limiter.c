@@ -30,14 +30,17 @@
  * the slot pointer, so a hit also skips the table probe, and one lease per
  * bucket (request, token). With inc the bucket's ns per unit, cap its
  * capacity in ns for the class and L = LEASE_AGE_NS = 1 ms:
- *   - k = min(units, LEASE_MAX_UNITS = 32, cap / (16 inc), L / inc). k < 2
+ *   - k = min(2^shift, 1024, cap / (16 inc), L / inc). k < 2
  *     means no lease: the exact single-unit CAS of plain GCRA. So a bucket
  *     of fewer than 2 units per L (2000 requests/s; for tokens 2000 times
  *     the request's tokens per second), or whose class capacity is below 32
  *     units, is EXACT, as is every bucket for a thread that checks it less
  *     than once per L;
- *   - units adapts per thread: it doubles (up to 32) when the thread comes
- *     back for more within L of its last shared take, and halves otherwise;
+ *   - shift adapts per thread: +1 (to 10: 1024 units) when the thread comes
+ *     back for more within L of its last shared take, -1 otherwise. Large
+ *     leases matter: each check refills a lease of up to three buckets, and
+ *     refills (a CAS on a line other threads write) must stay well below 1 %
+ *     of the checks for the p99 not to be a refill;
  *   - a lease is spent only while 0 <= now - taken < L; when a k-unit lease
  *     does not fit, the exact single-unit take decides and gives the wait
  *     (retry-after), so a refusal means that the shared bucket itself could
@@ -53,7 +56,7 @@
  * Accuracy, per bucket, with R its rate, B the class's capacity in units and
  * M the number of (thread, priority class) pairs holding a lease on it:
  *   - over any interval of length t, admitted <= B + R*t + E with
- *     E <= min(R*L, M * min(31 units, B/16)): every admitted unit was taken
+ *     E <= min(R*L, M * min(1023 units, B/16)): every admitted unit was taken
  *     from the shared GCRA at most L before it was admitted, and at most
  *     one lease per pair is outstanding. Plain GCRA is E = 0, as is every
  *     bucket where k < 2 (above);
@@ -61,9 +64,10 @@
  *     first check to the last admission: no excess at all (the TAT only
  *     ever moves by what was taken minus what was given back);
  *   - under-admission: the unspent parts of outstanding leases (at most
- *     M * 31 units) and of expired ones, each less than one lease; units
- *     only doubles after a lease was used up within L, so an expired lease
- *     is smaller than twice what its thread took within L before.
+ *     M * min(1023 units, B/16)) and of expired ones, each less than one
+ *     lease; a lease only doubles after one was used up within L, so an
+ *     expired lease is smaller than twice what its thread took within L
+ *     before.
  * test_gw_limits checks these bounds with injected now_us (lease_*).
  */
 #include <math.h>
@@ -277,7 +281,7 @@ static void limits_read(const gw_route_limits *L, unsigned prio, limits_view *v)
 
 /* ---- per-thread leases (see the top) -------------------------------------- */
 
-#define LEASE_MAX_UNITS 32
+#define LEASE_MAX_SHIFT 10 /* leases of at most 1 << 10 = 1024 units */
 #define LEASE_BURST_DIV 16
 #define LEASE_AGE_NS 1000000 /* L: a lease is spent within 1 ms of its take */
 #define LEASE_BITS 6         /* 64 entries per tier per thread, 3 x 5.5 KiB */
@@ -295,7 +299,7 @@ typedef struct gw_lease_entry {
     gw_limit_slot *slot;
     uint32_t seq;              /* route limits seq the leases were taken under */
     uint8_t prio;
-    uint8_t units[2];          /* adaptive lease sizes (1: single units) of req, tok */
+    uint8_t shift[2];          /* adaptive lease sizes, 1 << shift units, of req, tok */
     gw_lease req, tok;
 } gw_lease_entry;
 
@@ -319,7 +323,7 @@ static void lease_return(gw_lease *ls, llmopt_gw_bucket *b, int64_t now_ns) {
 static void lease_drop_all(gw_lease_entry *e, int64_t now_ns) {
     lease_return(&e->req, &e->slot->req, now_ns);
     lease_return(&e->tok, &e->slot->tok, now_ns);
-    e->units[0] = e->units[1] = 1;
+    e->shift[0] = e->shift[1] = 0;
 }
 
 /* Slow path of lease_entry: a new key for this entry, or new limits. */
@@ -340,7 +344,7 @@ lease_entry_slow(gw_lease_entry *e, gw_limiter *l, uint64_t key, unsigned prio, 
     e->prio = (uint8_t)prio;
     e->slot = slot_for(l, key);
     e->req = e->tok = (gw_lease){0, 0};
-    e->units[0] = e->units[1] = 1;
+    e->shift[0] = e->shift[1] = 0;
     return e;
 }
 
@@ -359,18 +363,18 @@ enum { TOOK_NONE = 0, TOOK_LOCAL, TOOK_SHARED };
 
 /* The lease ran out or expired: adapt its size, give back what is left,
  * then take a lease of k units, or failing that one exact unit. */
-static __attribute__((noinline)) int lease_refill(gw_lease *ls, uint8_t *units,
+static __attribute__((noinline)) int lease_refill(gw_lease *ls, uint8_t *shift,
                                                   llmopt_gw_bucket *b, int64_t inc, int64_t cap,
                                                   int64_t now_ns, int64_t *wait_ns) {
     int64_t age = now_ns - ls->taken_ns;
     if (age >= 0 && age < LEASE_AGE_NS)
-        *units = *units < LEASE_MAX_UNITS ? (uint8_t)(*units * 2) : LEASE_MAX_UNITS;
-    else if (*units > 1)
-        *units /= 2;
+        *shift += *shift < LEASE_MAX_SHIFT;
+    else if (*shift > 0)
+        *shift -= 1;
     if (ls->left_ns > 0)
         lease_return(ls, b, now_ns);
     ls->taken_ns = now_ns;
-    int64_t k = *units;
+    int64_t k = (int64_t)1 << *shift;
     if (k >= 2 && inc > 0) {
         int64_t k_age = LEASE_AGE_NS / inc; /* also keeps k * inc <= L */
         int64_t k_cap = cap / LEASE_BURST_DIV / inc;
@@ -387,8 +391,8 @@ static __attribute__((noinline)) int lease_refill(gw_lease *ls, uint8_t *units,
 }
 
 /* One unit of inc from bucket b: through the thread's lease when ls != NULL
- * (units: its adaptive size). */
-static inline int take_one(gw_lease *ls, uint8_t *units, llmopt_gw_bucket *b, int64_t inc,
+ * (shift: its adaptive size). */
+static inline int take_one(gw_lease *ls, uint8_t *shift, llmopt_gw_bucket *b, int64_t inc,
                            int64_t cap, int64_t now_ns, int64_t *wait_ns) {
     if (!ls)
         return gcra_take(b, inc, cap, now_ns, wait_ns) ? TOOK_SHARED : TOOK_NONE;
@@ -396,7 +400,7 @@ static inline int take_one(gw_lease *ls, uint8_t *units, llmopt_gw_bucket *b, in
         ls->left_ns -= inc;
         return TOOK_LOCAL;
     }
-    return lease_refill(ls, units, b, inc, cap, now_ns, wait_ns);
+    return lease_refill(ls, shift, b, inc, cap, now_ns, wait_ns);
 }
 
 static inline void untake(int how, gw_lease *ls, llmopt_gw_bucket *b, int64_t inc) {
@@ -429,12 +433,12 @@ static bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns)
         gw_lease_entry *e = sc[i].e;
         sc[i].took_req = sc[i].took_tok = TOOK_NONE;
         sc[i].took_req =
-            take_one(&e->req, &e->units[0], &s->req, t->req_inc, t->req_cap, now_ns, &w);
+            take_one(&e->req, &e->shift[0], &s->req, t->req_inc, t->req_cap, now_ns, &w);
         if (!sc[i].took_req)
             break;
         if (sc[i].tok_inc > 0) {
             sc[i].took_tok =
-                take_one(&e->tok, &e->units[1], &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
+                take_one(&e->tok, &e->shift[1], &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
             if (!sc[i].took_tok)
                 break;
         }
@@ -466,12 +470,12 @@ static inline bool take_all_first(gw_limiter *l, scope_take *sc, size_t n, unsig
         const tier_view *t = sc[i].t;
         sc[i].took_tok = TOOK_NONE;
         sc[i].took_req =
-            take_one(&e->req, &e->units[0], &s->req, t->req_inc, t->req_cap, now_ns, &w);
+            take_one(&e->req, &e->shift[0], &s->req, t->req_inc, t->req_cap, now_ns, &w);
         if (!sc[i].took_req)
             break;
         if (sc[i].tok_inc > 0) {
             sc[i].took_tok =
-                take_one(&e->tok, &e->units[1], &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
+                take_one(&e->tok, &e->shift[1], &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
             if (!sc[i].took_tok)
                 break;
         }

@@ -148,7 +148,7 @@
  * failure refunds what earlier scopes took (all or nothing).
  *
  * Per-thread leases: a thread that checks a bucket at least twice per
- * millisecond takes up to k units from it in one CAS (k <= 32, <= 1/16 of
+ * millisecond takes up to k units from it in one CAS (k <= 1024, <= 1/16 of
  * the class's capacity, <= 1 ms of its rate; adaptive per thread) and
  * spends them locally within 1 ms, so threads on the same keys do not
  * contend on the shared cache lines. A lease is dropped when the route's
@@ -157,12 +157,13 @@
  * R its rate, B the class's capacity, M the (thread, priority class) pairs
  * holding a lease on it:
  *   - admitted cost in any interval t <= B + R*t + min(R * 1 ms,
- *     M * min(31 units, B/16)); buckets of fewer than 2000 units/s or a
+ *     M * min(1023 units, B/16)); buckets of fewer than 2000 units/s or a
  *     class capacity under 32 units never lease and stay exact
  *     (<= B + R*t);
  *   - from a fresh bucket, total admitted <= B + R*T (T: first check to
  *     last admission), with no excess;
- *   - refused while unspent leases exist: at most M * 31 units are held.
+ *   - refused while unspent leases exist: at most M * min(1023, B/16)
+ *     units are held.
  * A refusal comes from the shared bucket itself (exact single-unit take),
  * and its retry-after is exact.
  *

@@ -20,7 +20,9 @@ static int64_t mono_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-#define LEASE_TEST_MAX_UNITS 32 /* limiter.c LEASE_MAX_UNITS */
+/* The largest lease in lease_bounds / lease_bursty: min(1024, B/16, R*L)
+ * units = min(1024, 512/16, 200) (limiter.c "Per-thread leases"). */
+#define LEASE_TEST_MAX_UNITS 32
 
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -677,7 +679,7 @@ static void test_lease_bursty(void) {
 }
 
 /* The same with the user's token bucket as the tight one: 1e6 tokens/s,
- * burst 20 000, 10 tokens a request (leases of 32 requests' tokens). */
+ * burst 20 000, 10 tokens a request (leases of up to 100 requests' tokens). */
 static void test_lease_tokens(void) {
     llmopt_gw *gw = gw_offline();
     test_decision t;
@@ -700,7 +702,8 @@ static void test_lease_tokens(void) {
     long got = sim_run(gw, "lease-tok", true, 1000000, 1, calls, 10, NULL, NULL);
     int64_t T_ns = (calls - 1) * 1000;
     long upper = (long)((T_ns + cap_ns) / inc_ns);
-    long lower = upper - SIM_THREADS * (LEASE_TEST_MAX_UNITS - 1);
+    /* largest lease: min(1024, B/16 = 125, R*L = 100) requests' tokens */
+    long lower = upper - SIM_THREADS * (100 - 1);
     fprintf(stderr,
             "  leases, user 1e6 tokens/s burst 20000, 10 a request: admitted %ld in [%ld, %ld]\n",
             got, lower, upper);
@@ -760,7 +763,7 @@ static void test_lease_priority(void) {
     llmopt_gw_destroy(gw);
 }
 
-/* A new decision invalidates the thread's leases: with a lease of up to 32
+/* A new decision invalidates the thread's leases: with a lease of up to 64
  * requests in hand, the route's limit drops to 1 request per 1000 s (burst
  * 1); the next check is judged by the shared bucket (whose TAT still holds
  * what was taken), not by the old lease. Unspent lease is given back. */
@@ -773,7 +776,7 @@ static void test_lease_new_decision(void) {
     CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
     llmopt_gw_admission ad;
     int ok = 0;
-    for (int i = 0; i < 100; i++) /* units 1, 2, 4, ..., 32: a lease is out */
+    for (int i = 0; i < 100; i++) /* leases of 1, 2, 4, ..., 64: one is out */
         ok += admit(gw, "lgen", NULL, LLMOPT_GW_PRIO_CRITICAL, 5000000, &ad) == LLMOPT_GW_ADMIT;
     CU_ASSERT_EQUAL(ok, 100);
     decision_with_limits(&t, "lgen", LLMOPT_ON_LIMIT_DENY);
