@@ -133,7 +133,7 @@ static const char *get_str(walker *w, json_t *parent, const char *path, const ch
 /* An arm's strings travel in every decision; gateways refuse one over
  * LLMOPT_GW_NAME_MAX - 1 bytes (gateway/include/llmopt_gateway.h), so the
  * policy refuses it first. */
-#define POLICY_ARM_STR_MAX 127
+#define POLICY_ARM_STR_MAX LLMOPT_POLICY_ARM_STR_MAX
 #define POLICY_PARAM_NAME_MAX 31 /* LLMOPT_GW_PARAM_NAME_MAX - 1 */
 
 static const char *get_arm_str(walker *w, json_t *parent, const char *path, const char *key,

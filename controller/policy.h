@@ -37,6 +37,9 @@
 #include "controller/strategy.h"
 
 #define LLMOPT_POLICY_MAX_PARAMS 16
+/* longest arm id, provider, model or prompt template id (gateways refuse
+ * LLMOPT_GW_NAME_MAX - 1 = 127 bytes and more) */
+#define LLMOPT_POLICY_ARM_STR_MAX 127
 #define LLMOPT_POLICY_MAX_CAPS 16
 
 typedef enum llmopt_policy_algo {

@@ -922,6 +922,73 @@ void llmopt_route_serialize(const llmopt_route *r, llmopt_wbuf *w) {
     llmopt_strategy_serialize(&r->strat, w);
 }
 
+/* The policy's arm list differs from the state's (arms added, removed or
+ * reordered, e.g. prompt variants registered): r is the route fresh from the
+ * new policy, t the state restored with the old list, from[i] the old index
+ * of new arm i or -1. Each arm that stays keeps its evidence (bandit counts
+ * and window, with the new policy's prior), breaker, figures and published
+ * weight; new arms start from their priors; the published weights are
+ * renormalised over the arms that remain. The bandit's evidence is kept only
+ * under the same reward model, discount and window (otherwise it restarts,
+ * as does a tuner). The canary ramp continues if its arm stays. A new
+ * decision is forced, with what was kept in its reason. */
+static void carry_over(llmopt_route *r, const llmopt_route *t, const int32_t *from) {
+    const llmopt_bandit_config *nc = &r->bandit.cfg, *oc = &t->bandit.cfg;
+    bool evidence = nc->reward == oc->reward && nc->gamma == oc->gamma &&
+                    nc->window == oc->window;
+    char kept[LLMOPT_ROUTE_REASON_MAX / 2] = "", added[LLMOPT_ROUTE_REASON_MAX / 4] = "";
+    double wsum = 0;
+    uint32_t old_default = t->published.default_arm;
+    r->published.default_arm = 0;
+    for (size_t i = 0; i < r->k; i++) {
+        int32_t j = from[i];
+        if (j < 0) {
+            append(added, sizeof(added), "%s%s", added[0] ? ", " : "", r->pol->arms[i].id);
+            continue;
+        }
+        append(kept, sizeof(kept), "%s%s", kept[0] ? ", " : "", r->pol->arms[i].id);
+        if (evidence) {
+            llmopt_bandit_arm *a = &r->bandit.arm[i];
+            const llmopt_bandit_arm *o = &t->bandit.arm[j];
+            a->n = o->n;
+            a->mean = o->mean;
+            a->m2 = o->m2;
+            a->pulls = o->pulls;
+            a->boost_until_ms = o->boost_until_ms;
+            memcpy(r->bandit.win[i], t->bandit.win[j], sizeof(r->bandit.win[i]));
+        }
+        r->breaker[i] = t->breaker[j];
+        r->fig[i] = t->fig[j];
+        r->published.w[i] = t->published.w[j];
+        r->published.state[i] = t->published.state[j];
+        r->published.cooldown_until_ms[i] = t->published.cooldown_until_ms[j];
+        wsum += r->published.w[i];
+        if ((uint32_t)j == old_default)
+            r->published.default_arm = (uint32_t)i;
+        if (t->canary_arm == j) {
+            r->canary = t->canary;
+            r->canary_arm = (int32_t)i;
+        }
+    }
+    if (evidence)
+        r->bandit.win_head = t->bandit.win_head;
+    r->published.k = r->k;
+    r->has_published = t->has_published && wsum > 0;
+    for (size_t i = 0; i < r->k && wsum > 0; i++)
+        r->published.w[i] /= wsum;
+    r->published_ms = t->published_ms;
+    memcpy(r->published.reason, t->published.reason, sizeof(r->published.reason));
+    r->rng = t->rng;
+    r->last_window_end_ms = t->last_window_end_ms;
+    r->strat = t->strat;
+    memcpy(r->restore_note, t->restore_note, sizeof(r->restore_note));
+    char note[LLMOPT_ROUTE_REASON_MAX];
+    snprintf(note, sizeof(note), "policy arms changed: kept %s of %s%s%s%s", 
+             evidence ? "the evidence" : "the breakers (bandit settings changed: evidence restarted)",
+             kept, added[0] ? "; new: " : "", added, r->has_tuner ? "; tuner restarted" : "");
+    llmopt_route_note(r, note);
+}
+
 const char *llmopt_route_restore_note(const llmopt_route *r) {
     return r->restore_note;
 }
@@ -934,22 +1001,34 @@ llmopt_err_t llmopt_route_deserialize(llmopt_route *r, const void *data, size_t 
     if (ver == 0)
         return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "not a route state blob");
     uint32_t k = llmopt_rbuf_u32(&rb);
-    if (rb.err || k != r->k)
-        return llmopt_errf(rb.err ? LLMOPT_ERR_TRUNCATED : LLMOPT_ERR_VERSION, errstr,
-                           errstr_size, "route '%s': state has %u arms, policy %zu",
-                           r->pol->route, k, r->k);
-    for (size_t i = 0; i < k; i++) {
+    if (rb.err || k == 0 || k > K)
+        return llmopt_errf(rb.err ? LLMOPT_ERR_TRUNCATED : LLMOPT_ERR_INVALID, errstr,
+                           errstr_size, "route '%s': state has %u arms", r->pol->route, k);
+    /* from[i]: the state's index of the policy's arm i, -1 for a new arm */
+    int32_t from[K];
+    bool same = k == r->k, common = false;
+    for (size_t i = 0; i < r->k; i++)
+        from[i] = -1;
+    for (uint32_t j = 0; j < k; j++) {
         uint32_t n = llmopt_rbuf_u32(&rb);
-        char id[256];
-        if (rb.err || n >= sizeof(id) || !llmopt_rbuf_bytes(&rb, id, n))
+        char id[LLMOPT_POLICY_ARM_STR_MAX + 1];
+        if (rb.err || n > LLMOPT_POLICY_ARM_STR_MAX || !llmopt_rbuf_bytes(&rb, id, n))
             return llmopt_errf(LLMOPT_ERR_TRUNCATED, errstr, errstr_size,
                                "route '%s': truncated arm list", r->pol->route);
         id[n] = '\0';
-        if (strcmp(id, r->pol->arms[i].id))
-            return llmopt_errf(LLMOPT_ERR_VERSION, errstr, errstr_size,
-                               "route '%s': state arm %zu is '%s', policy '%s'", r->pol->route,
-                               i, id, r->pol->arms[i].id);
+        int i = llmopt_policy_arm_index(r->pol, id);
+        if (i >= 0 && from[i] >= 0)
+            return llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                               "route '%s': arm '%s' twice in the state", r->pol->route, id);
+        if (i >= 0) {
+            from[i] = (int32_t)j;
+            common = true;
+        }
+        same = same && i == (int)j;
     }
+    if (!common)
+        return llmopt_errf(LLMOPT_ERR_VERSION, errstr, errstr_size,
+                           "route '%s': no arm of the state is in the policy", r->pol->route);
     /* restore into a scratch copy so a bad blob leaves r untouched */
     llmopt_route *t = malloc(sizeof(*t));
     if (!t)
@@ -1029,9 +1108,22 @@ llmopt_err_t llmopt_route_deserialize(llmopt_route *r, const void *data, size_t 
             e = llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
                             "%zu trailing bytes in route state", rb.left);
     }
-    if (!e) {
+    if (!e && t->bandit.cfg.k != k)
+        e = llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size,
+                        "route '%s': bandit state has %u arms, arm list %u", r->pol->route,
+                        t->bandit.cfg.k, k);
+    if (!e && same) {
         *r = *t;
         r->dirty = false;
+    } else if (!e) {
+        carry_over(r, t, from);
+    } else if (!same) {
+        /* e.g. a tuner added or removed with the arms: the layout differs */
+        char why[256];
+        snprintf(why, sizeof(why), "%s", errstr_size ? errstr : "");
+        e = llmopt_errf(LLMOPT_ERR_VERSION, errstr, errstr_size,
+                        "route '%s': state of another arm list does not fit the policy (%s)",
+                        r->pol->route, why);
     }
     free(t);
     return e;

@@ -172,9 +172,15 @@ const llmopt_route_window *llmopt_route_last_window(const llmopt_route *r, size_
  * adapted rate limits, cache policy and batch size with their open periods
  * (llmopt_strategy_serialize, "CSTG"). v1 blobs still load: the strategy
  * state then starts from the policy. deserialize: INVALID/TRUNCATED/RANGE
- * for a bad blob, VERSION when it was written for another arm list (the
- * policy changed): the route is then left as it was. The version number is
- * not in the blob (Postgres keeps it in its own column). */
+ * for a bad blob. A blob written for another arm list (arms added, dropped
+ * or reordered in the policy) is carried over by arm id: the arms that stay
+ * keep their evidence (under the same reward model, discount and window),
+ * breaker, figures and published weight (renormalised), new arms start from
+ * their priors, the canary ramp continues if its arm stays, a tuner
+ * restarts, and the next decision is forced with what was kept in its
+ * reason. VERSION when no arm is in common or the layout does not fit (a
+ * tuner added or removed): the route is then left as it was. The version
+ * number is not in the blob (Postgres keeps it in its own column). */
 void llmopt_route_serialize(const llmopt_route *r, llmopt_wbuf *w);
 llmopt_err_t llmopt_route_deserialize(llmopt_route *r, const void *data, size_t len,
                                       char *errstr, size_t errstr_size);

@@ -4,10 +4,11 @@
  * strategy record inside it (llmopt_strategy_deserialize, "CSTG": adapted
  * rate limits, cache policy, batch size and their open periods).
  *
- * Input: byte 0 picks one of three policies with the same arms (the one
- * the seeds were written with; one with other bounds, periods and
+ * Input: byte 0 picks one of four policies: three with the same arms (the
+ * one the seeds were written with; one with other bounds, periods and
  * providers, so restored values are clamped and periods dropped; one
- * without strategies), bytes 1-2 the blob length L (little-endian), then L
+ * without strategies) and one with another arm list (an arm dropped, one
+ * added, the order changed: the state is carried over by arm id), bytes 1-2 the blob length L (little-endian), then L
  * bytes of blob, then operations (4 bytes each: a window of one arm). An
  * accepted blob must give a decision the gateway library accepts, with the
  * limits, TTL and batch size inside the policy's bounds, also after the
@@ -35,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
     "{\"id\":\"b\",\"provider\":\"openai\",\"model\":\"m2\",\"weight\":1},"              \
     "{\"id\":\"c\",\"provider\":\"" c_provider "\",\"model\":\"m3\",\"weight\":0}]"
 
-static const char *const POLICIES[3] = {
+static const char *const POLICIES[] = {
     "{\"routes\":[{\"route\":\"chat\",\"algorithm\":\"static\"," ARMS("anthropic") ","
     "\"rate_limits\":{\"global\":{\"requests_per_s\":100,\"requests_burst\":50},"
     "\"adaptive\":{\"min_rps\":10,\"max_rps\":300,\"period_ms\":10000}},"
@@ -49,9 +50,21 @@ static const char *const POLICIES[3] = {
     "\"batching\":{\"max_batch\":4,\"adaptive\":{\"min_batch\":3,\"max_batch\":5,"
     "\"target_p95_ms\":800,\"period_ms\":20000}}}]}",
     "{\"routes\":[{\"route\":\"chat\",\"algorithm\":\"static\"," ARMS("anthropic") "}]}",
+    /* another arm list (b dropped, d added, order changed): states of the
+     * others are carried over by arm id */
+    "{\"routes\":[{\"route\":\"chat\",\"algorithm\":\"static\","
+    "\"arms\":[{\"id\":\"c\",\"provider\":\"anthropic\",\"model\":\"m3\",\"weight\":1},"
+    "{\"id\":\"d\",\"provider\":\"openai\",\"model\":\"m4\",\"weight\":1},"
+    "{\"id\":\"a\",\"provider\":\"openai\",\"model\":\"m1\",\"weight\":3}],"
+    "\"rate_limits\":{\"global\":{\"requests_per_s\":100,\"requests_burst\":50},"
+    "\"adaptive\":{\"min_rps\":10,\"max_rps\":300,\"period_ms\":10000}},"
+    "\"cache\":{\"ttl_ms\":400000,\"adaptive\":{\"min_ttl_ms\":100000,\"period_ms\":10000}},"
+    "\"batching\":{\"max_batch\":8,\"adaptive\":{\"min_batch\":2,\"max_batch\":16,"
+    "\"target_p95_ms\":1000,\"period_ms\":10000}}}]}",
 };
 
-static llmopt_policy *pol[3];
+#define NPOL (sizeof(POLICIES) / sizeof(POLICIES[0]))
+static llmopt_policy *pol[NPOL];
 
 static const llmopt_policy *policy(size_t i) {
     if (!pol[i]) {
@@ -65,14 +78,14 @@ static const llmopt_policy *policy(size_t i) {
     return pol[i];
 }
 
-/* A tumbling 5 s window of arm op[0] % 3 ending at step * 5 s. */
-static llmopt_window_metrics window(const uint8_t *op, int64_t step) {
-    static const char *const arm[3] = {"a", "b", "c"};
+/* A tumbling 5 s window of the route's arm op[0] % 3 ending at step * 5 s. */
+static llmopt_window_metrics window(const llmopt_policy_route *pr, const uint8_t *op,
+                                    int64_t step) {
     llmopt_window_metrics m;
     memset(&m, 0, sizeof(m));
     m.metrics_id = llmopt_str_of("w");
     m.route = llmopt_str_of("chat");
-    m.arm = llmopt_str_of(arm[op[0] % 3]);
+    m.arm = llmopt_str_of(pr->arms[op[0] % 3].id);
     m.window_end_ms = 5000 * step;
     m.window_start_ms = m.window_end_ms - 5000;
     m.window_kind = LLMOPT_WINDOW_TUMBLING;
@@ -140,7 +153,7 @@ static void roundtrip(llmopt_route *r, const llmopt_policy_route *pr) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 3)
         return 0;
-    const llmopt_policy_route *pr = &policy(data[0] % 3)->routes[0];
+    const llmopt_policy_route *pr = &policy(data[0] % NPOL)->routes[0];
     size_t len = (size_t)data[1] | (size_t)data[2] << 8;
     if (len > size - 3)
         len = size - 3;
@@ -153,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const uint8_t *op = data + 3 + len;
         size_t nops = (size - 3 - len) / 4;
         for (size_t i = 0; i < nops && i < 64; i++) {
-            llmopt_window_metrics m = window(op + 4 * i, 1 + (int64_t)i);
+            llmopt_window_metrics m = window(pr, op + 4 * i, 1 + (int64_t)i);
             if (llmopt_route_metrics(r, &m, 2000, err, sizeof(err)) != LLMOPT_OK)
                 abort(); /* the windows are well-formed */
             check(r, pr, 2001 + (int64_t)i);
@@ -198,7 +211,7 @@ int main(int argc, char **argv) {
         llmopt_route *r = llmopt_route_new(pr, 1, 1000, err, sizeof(err));
         check(r, pr, 1000);
         for (int i = 0; i < at[s]; i++) {
-            llmopt_window_metrics m = window(seq[i], 1 + i);
+            llmopt_window_metrics m = window(pr, seq[i], 1 + i);
             if (llmopt_route_metrics(r, &m, 1000, err, sizeof(err)))
                 abort();
             check(r, pr, 1001 + i);
@@ -212,7 +225,7 @@ int main(int argc, char **argv) {
                 cut = i;
         if (w.err || !cut)
             abort();
-        for (int v = 0; v < 3; v++) {
+        for (int v = 0; v < (int)NPOL; v++) {
             char name[32];
             snprintf(name, sizeof(name), "v2_w%d", at[s]);
             dump(argv[1], name, v, w.data, w.len);
