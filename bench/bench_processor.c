@@ -334,10 +334,21 @@ int main(int argc, char **argv) {
         /* the daemon's checkpoint: one blob buffer, produced without a copy */
         llmopt_wbuf w;
         llmopt_wbuf_init(&w);
-        double t0 = wall_s();
+        double t0 = cpu_s();
         llmopt_engine_save(e, &w);
-        double t_save = wall_s() - t0;
+        double t_save = cpu_s() - t0;
         long kb_ck = rss_kb();
+        for (int run = 0; run < 2; run++) { /* best of 3, each into a new buffer as the daemon does */
+            llmopt_wbuf w2;
+            llmopt_wbuf_init(&w2);
+            t0 = cpu_s();
+            llmopt_engine_save(e, &w2);
+            double d = cpu_s() - t0;
+            t_save = d < t_save ? d : t_save;
+            if (w2.len != w.len || memcmp(w2.data, w.data, w.len))
+                abort(); /* a save is canonical */
+            llmopt_wbuf_release(&w2);
+        }
         printf("checkpoint of that state: %.1f MB; RSS while it is held %.1f MB\n", w.len / 1e6,
                kb_ck / 1024.0);
         /* what each commit pays for it on the daemon's thread: the save and
@@ -346,13 +357,13 @@ int main(int argc, char **argv) {
         double t_x = 1e9, t_f = 1e9;
         uint64_t hx = 0, hf = 0;
         for (int run = 0; run < 3; run++) {
-            t0 = wall_s();
+            t0 = cpu_s();
             hx ^= llmopt_ckpt_hash(w.data, w.len);
-            double d = wall_s() - t0;
+            double d = cpu_s() - t0;
             t_x = d < t_x ? d : t_x;
-            t0 = wall_s();
+            t0 = cpu_s();
             hf ^= llmopt_ckpt_hash_fnv1a(w.data, w.len);
-            d = wall_s() - t0;
+            d = cpu_s() - t0;
             t_f = d < t_f ? d : t_f;
         }
         printf("checkpoint cost: engine_save %.1f ms; manifest hash XXH64 %.1f ms (%.1f GB/s), "
