@@ -151,8 +151,7 @@ struct llmopt_gw {
         _Atomic uint64_t applied, old_version, heartbeats, tombstones, routes;
         _Atomic uint64_t rejected[LLMOPT_GW_REJECT_COUNT];
         _Atomic uint64_t fallback, stale, enqueued, dropped;
-        _Atomic uint64_t denied, degraded, queued, cache_hits, cache_misses,
-            reclaimed;
+        _Atomic uint64_t cache_hits, cache_misses, reclaimed; /* admit counts: gw_limiter_counts */
     } st;
 };
 
@@ -231,6 +230,9 @@ bool gw_user_set(const llmopt_gw *gw, const char *key);
 
 gw_limiter *gw_limiter_new(size_t slots);
 void gw_limiter_destroy(gw_limiter *l);
+/* llmopt_gw_admit's outcome counts, summed over the per-thread stripes. */
+void gw_limiter_counts(const gw_limiter *l, uint64_t *denied, uint64_t *degraded,
+                       uint64_t *queued);
 /* Writer only: compiles snap's rate limits (NULL: none) into r->limits. */
 void gw_limits_publish(gw_route *r, const gw_snap *snap);
 

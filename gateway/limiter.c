@@ -87,8 +87,19 @@ typedef struct gw_limit_slot {
     llmopt_gw_bucket tok;
 } gw_limit_slot;
 
+/* llmopt_gw_admit's outcome counters, one cache line per stripe; a thread
+ * counts in its own stripe (a counter shared by all threads, written by
+ * every refusal, was most of the cost of a refused check under threads) */
+#define ADMIT_STRIPES 64
+
+typedef struct gw_admit_stripe {
+    _Alignas(64) _Atomic uint64_t denied;
+    _Atomic uint64_t degraded, queued;
+} gw_admit_stripe;
+
 struct gw_limiter {
     gw_limit_slot overflow; /* shared when the probe window is full */
+    gw_admit_stripe counts[ADMIT_STRIPES];
     gw_limit_slot *slots; /* mmap'ed, bytes long */
     size_t bytes;
     size_t mask;
@@ -96,6 +107,29 @@ struct gw_limiter {
 };
 
 static _Atomic uint64_t limiter_ids = 1;
+static _Atomic unsigned admit_stripe_next;
+static _Thread_local int admit_stripe = -1;
+
+static gw_admit_stripe *my_counts(gw_limiter *l) {
+    if (admit_stripe < 0)
+        admit_stripe = (int)(atomic_fetch_add_explicit(&admit_stripe_next, 1,
+                                                       memory_order_relaxed) %
+                             ADMIT_STRIPES);
+    return &l->counts[admit_stripe];
+}
+
+void gw_limiter_counts(const gw_limiter *l, uint64_t *denied, uint64_t *degraded,
+                       uint64_t *queued) {
+    uint64_t d = 0, g = 0, q = 0;
+    for (int i = 0; i < ADMIT_STRIPES; i++) {
+        d += atomic_load_explicit(&l->counts[i].denied, memory_order_relaxed);
+        g += atomic_load_explicit(&l->counts[i].degraded, memory_order_relaxed);
+        q += atomic_load_explicit(&l->counts[i].queued, memory_order_relaxed);
+    }
+    *denied = d;
+    *degraded = g;
+    *queued = q;
+}
 
 /* llround() for x >= 0 (half away from zero), clamped to NS_MAX: x - (int64_t)x is exact. */
 static inline int64_t round_ns(double x) {
@@ -578,14 +612,14 @@ over:
     case LLMOPT_ON_LIMIT_DEGRADE:
         out->verdict = LLMOPT_GW_DEGRADE;
         degrade_arm(gw, r, out);
-        atomic_fetch_add_explicit(&gw->st.degraded, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&my_counts(gw->limiter)->degraded, 1, memory_order_relaxed);
         return LLMOPT_OK;
     case LLMOPT_ON_LIMIT_QUEUE: {
         if (v.zero_share)
             break;
         int64_t start_us = gw_mono_us();
         int64_t deadline_us = start_us + v.queue_timeout_ms * 1000;
-        atomic_fetch_add_explicit(&gw->st.queued, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&my_counts(gw->limiter)->queued, 1, memory_order_relaxed);
         for (;;) {
             int64_t now_us = gw_mono_us();
             if (now_us + wait_ns / 1000 > deadline_us)
@@ -609,6 +643,6 @@ over:
     out->verdict = LLMOPT_GW_DENY;
     int64_t wait_ms = (wait_ns + 999999) / 1000000;
     out->retry_after_ms = v.retry_after_ms > wait_ms ? v.retry_after_ms : wait_ms;
-    atomic_fetch_add_explicit(&gw->st.denied, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&my_counts(gw->limiter)->denied, 1, memory_order_relaxed);
     return LLMOPT_OK;
 }

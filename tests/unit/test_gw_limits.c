@@ -640,6 +640,10 @@ static void test_lease_bounds(void) {
             T_ns / 1e9, got, lower, upper);
     CU_ASSERT_TRUE(got <= upper);
     CU_ASSERT_TRUE(got >= lower);
+    /* every other call was denied, counted in the threads' own stripes */
+    llmopt_gw_stats st;
+    llmopt_gw_stats_get(gw, &st);
+    CU_ASSERT_EQUAL(st.admit_denied, (uint64_t)(SIM_THREADS * calls - got));
     CU_ASSERT_EQUAL(windows_over_bound(times, n, inc_ns, cap_ns), 0);
     free(times);
     llmopt_gw_destroy(gw);
@@ -760,6 +764,10 @@ static void test_lease_priority(void) {
                     LLMOPT_GW_ADMIT);
     CU_ASSERT_EQUAL(admit(gw, "lprio", NULL, LLMOPT_GW_PRIO_CRITICAL, 5000001, &ad),
                     LLMOPT_GW_DENY);
+    llmopt_gw_stats st;
+    llmopt_gw_stats_get(gw, &st);
+    CU_ASSERT_EQUAL(st.admit_denied, 3);
+    CU_ASSERT_EQUAL(st.admit_degraded, 0);
     llmopt_gw_destroy(gw);
 }
 
