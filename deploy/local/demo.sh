@@ -27,6 +27,10 @@ mkdir -p "$logs"
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    # $! of a `tail | jq | awk &` pipeline is only its awk: the tail and jq
+    # stay blocked on an idle topic and `wait` never returns. All of them are
+    # this shell's children (procps is in deps.sh).
+    pkill -TERM -P $$ 2>/dev/null || true
     wait 2>/dev/null || true
 }
 trap cleanup EXIT
