@@ -456,27 +456,33 @@ typedef struct scope_take {
     int took_req, took_tok;
 } scope_take;
 
+/* Takes one scope's request (and token) units through its lease entry;
+ * false, with *w raised, when a bucket refuses (what was taken stays noted
+ * in x->took_* for the undo). */
+static inline bool take_scope(scope_take *x, int64_t now_ns, int64_t *w) {
+    const tier_view *t = x->t;
+    gw_limit_slot *s = x->slot;
+    gw_lease_entry *e = x->e;
+    x->took_tok = TOOK_NONE;
+    x->took_req = take_one(&e->req, &e->shift[0], &s->req, t->req_inc, t->req_cap, now_ns, w);
+    if (!x->took_req)
+        return false;
+    if (x->tok_inc > 0) {
+        x->took_tok = take_one(&e->tok, &e->shift[1], &s->tok, x->tok_inc, t->tok_cap, now_ns, w);
+        if (!x->took_tok)
+            return false;
+    }
+    return true;
+}
+
 /* Tries every resolved scope again (the queue's retries); all or nothing.
  * Returns true, or false with *wait_ns. */
 static bool take_all(scope_take *sc, size_t n, int64_t now_ns, int64_t *wait_ns) {
     size_t i;
     int64_t w = 0;
-    for (i = 0; i < n; i++) {
-        const tier_view *t = sc[i].t;
-        gw_limit_slot *s = sc[i].slot;
-        gw_lease_entry *e = sc[i].e;
-        sc[i].took_req = sc[i].took_tok = TOOK_NONE;
-        sc[i].took_req =
-            take_one(&e->req, &e->shift[0], &s->req, t->req_inc, t->req_cap, now_ns, &w);
-        if (!sc[i].took_req)
+    for (i = 0; i < n; i++)
+        if (!take_scope(&sc[i], now_ns, &w))
             break;
-        if (sc[i].tok_inc > 0) {
-            sc[i].took_tok =
-                take_one(&e->tok, &e->shift[1], &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
-            if (!sc[i].took_tok)
-                break;
-        }
-    }
     if (i == n)
         return true;
     /* an undo gives back exactly what was taken, to where it came from */
@@ -498,21 +504,10 @@ static inline bool take_all_first(gw_limiter *l, scope_take *sc, size_t n, unsig
         uint64_t key = sc[i].key | 1;
         gw_lease_entry *e = lease_entry(l, &tl_lease[sc[i].tier][lease_index(key, prio)], key,
                                         prio, seq, now_ns);
-        gw_limit_slot *s = e->slot;
         sc[i].e = e;
-        sc[i].slot = s;
-        const tier_view *t = sc[i].t;
-        sc[i].took_tok = TOOK_NONE;
-        sc[i].took_req =
-            take_one(&e->req, &e->shift[0], &s->req, t->req_inc, t->req_cap, now_ns, &w);
-        if (!sc[i].took_req)
+        sc[i].slot = e->slot;
+        if (!take_scope(&sc[i], now_ns, &w))
             break;
-        if (sc[i].tok_inc > 0) {
-            sc[i].took_tok =
-                take_one(&e->tok, &e->shift[1], &s->tok, sc[i].tok_inc, t->tok_cap, now_ns, &w);
-            if (!sc[i].took_tok)
-                break;
-        }
     }
     if (__builtin_expect(i == n, 1))
         return true;
