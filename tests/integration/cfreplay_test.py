@@ -90,7 +90,9 @@ def main():
                           "--llmopt", a.llmopt, "--processor", a.processor, "--controller",
                           a.controller, "--keep", "default"],
                          capture_output=True, text=True, timeout=900)
-    print(out.stdout[-3000:], flush=True)
+    # the live run's own verdict lines (its daemons' logs would push them out of a tail)
+    own = [ln for ln in out.stdout.splitlines() if ln.startswith("[")]
+    print("\n".join(own[-40:]), flush=True)
     m = re.search(r"kept: topics (\S+)\*, database (\S+), files (\S+)", out.stdout)
     if not m:
         log("FAIL: the live run did not complete:", out.stderr[-2000:])
