@@ -342,11 +342,22 @@ static jentry *insert_entry(llmopt_join *j, const void *key, size_t keylen, uint
     return e;
 }
 
+uint64_t llmopt_join_hash(const void *key, size_t keylen) {
+    return key_hash(key, keylen);
+}
+
 llmopt_err_t llmopt_join_put(llmopt_join *j, const void *key, size_t keylen,
                              int64_t ts_ms, void *payload, size_t payload_bytes) {
     if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
         return LLMOPT_ERR_INVALID;
-    uint64_t h = key_hash(key, keylen);
+    return llmopt_join_put_h(j, key, keylen, key_hash(key, keylen), ts_ms, payload,
+                             payload_bytes);
+}
+
+llmopt_err_t llmopt_join_put_h(llmopt_join *j, const void *key, size_t keylen, uint64_t h,
+                               int64_t ts_ms, void *payload, size_t payload_bytes) {
+    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
+        return LLMOPT_ERR_INVALID;
     if (j->tags[probe_find(j, key, keylen, h)]) {
         j->st.duplicates++;
         return LLMOPT_ERR_STATE;
@@ -365,17 +376,30 @@ llmopt_err_t llmopt_join_put(llmopt_join *j, const void *key, size_t keylen,
     return LLMOPT_OK;
 }
 
+static jentry *lookup_h(const llmopt_join *j, const void *key, size_t keylen, uint64_t h) {
+    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
+        return NULL;
+    size_t i = probe_find(j, key, keylen, h);
+    return j->tags[i] ? j->slots[i].e : NULL;
+}
+
 static jentry *lookup(const llmopt_join *j, const void *key, size_t keylen) {
     if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
         return NULL;
-    size_t i = probe_find(j, key, keylen, key_hash(key, keylen));
-    return j->tags[i] ? j->slots[i].e : NULL;
+    return lookup_h(j, key, keylen, key_hash(key, keylen));
 }
 
 void *llmopt_join_take(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms) {
     if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
         return NULL;
-    size_t i = probe_find(j, key, keylen, key_hash(key, keylen));
+    return llmopt_join_take_h(j, key, keylen, key_hash(key, keylen), ts_ms);
+}
+
+void *llmopt_join_take_h(llmopt_join *j, const void *key, size_t keylen, uint64_t h,
+                         int64_t *ts_ms) {
+    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
+        return NULL;
+    size_t i = probe_find(j, key, keylen, h);
     if (!j->tags[i])
         return NULL;
     jentry *e = j->slots[i].e;
@@ -388,13 +412,20 @@ void *llmopt_join_take(llmopt_join *j, const void *key, size_t keylen, int64_t *
     return p;
 }
 
-void *llmopt_join_peek(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms) {
-    jentry *e = lookup(j, key, keylen);
+void *llmopt_join_peek_h(llmopt_join *j, const void *key, size_t keylen, uint64_t h,
+                         int64_t *ts_ms) {
+    jentry *e = lookup_h(j, key, keylen, h);
     if (!e)
         return NULL;
     if (ts_ms)
         *ts_ms = e->ts_ms;
     return e->payload;
+}
+
+void *llmopt_join_peek(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms) {
+    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
+        return NULL;
+    return llmopt_join_peek_h(j, key, keylen, key_hash(key, keylen), ts_ms);
 }
 
 void llmopt_join_resize(llmopt_join *j, const void *key, size_t keylen, size_t payload_bytes) {

@@ -92,6 +92,18 @@ void *llmopt_join_take(llmopt_join *j, const void *key, size_t keylen, int64_t *
 void *llmopt_join_peek(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms);
 void llmopt_join_resize(llmopt_join *j, const void *key, size_t keylen, size_t payload_bytes);
 
+/* The hash every table uses for key (the same function for all tables), so
+ * a caller that looks one key up in several tables hashes it once and
+ * passes h to the _h variants below, which behave exactly as put, take and
+ * peek. h must be llmopt_join_hash(key, keylen). */
+uint64_t llmopt_join_hash(const void *key, size_t keylen);
+llmopt_err_t llmopt_join_put_h(llmopt_join *j, const void *key, size_t keylen, uint64_t h,
+                               int64_t ts_ms, void *payload, size_t payload_bytes);
+void *llmopt_join_take_h(llmopt_join *j, const void *key, size_t keylen, uint64_t h,
+                         int64_t *ts_ms);
+void *llmopt_join_peek_h(llmopt_join *j, const void *key, size_t keylen, uint64_t h,
+                         int64_t *ts_ms);
+
 /* Expires, in (ts_ms, sequence) order, every entry with
  * ts_ms + ttl_ms <= watermark_ms. Returns how many expired. */
 size_t llmopt_join_expire(llmopt_join *j, int64_t watermark_ms);

@@ -133,7 +133,18 @@ static double double_of(uint64_t k) {
     return x;
 }
 
+/* 1 when a is ascending (no pair out of order). Cheap: on unsorted input
+ * it usually stops within a few elements. */
+static int is_sorted_doubles(const double *a, size_t n) {
+    for (size_t i = 1; i < n; i++)
+        if (a[i] < a[i - 1])
+            return 0;
+    return 1;
+}
+
 static void sort_buffer(double *a, size_t n) {
+    if (is_sorted_doubles(a, n))
+        return; /* a sealed pane's buffer (llmopt_tdigest_sort_input) */
     if (n < 256) {
         sort_doubles(a, n);
         return;
@@ -512,7 +523,7 @@ static llmopt_err_t td_append_pend(llmopt_tdigest *d, const llmopt_tdigest_centr
      * finds one run here instead of n/2. Equal unit values are identical
      * items, so their order among themselves cannot change that sort's
      * result. Without scratch memory they go in unsorted (same result). */
-    double *sb = nb > 1 ? malloc(nb * sizeof(*sb)) : NULL;
+    double *sb = nb > 1 && !is_sorted_doubles(b, nb) ? malloc(nb * sizeof(*sb)) : NULL;
     if (sb) {
         memcpy(sb, b, nb * sizeof(*sb));
         sort_buffer(sb, nb);
@@ -543,6 +554,10 @@ static llmopt_err_t td_append_pend(llmopt_tdigest *d, const llmopt_tdigest_centr
         }
     }
     return LLMOPT_OK;
+}
+
+void llmopt_tdigest_sort_input(llmopt_tdigest *d) {
+    sort_buffer(d->buf, d->nbuf);
 }
 
 llmopt_err_t llmopt_tdigest_add_n(llmopt_tdigest *d, double x, int64_t count) {

@@ -93,6 +93,12 @@ llmopt_err_t llmopt_tdigest_add_n(llmopt_tdigest *d, double x, int64_t count);
  * src itself). The compression of dst is kept. NOMEM or RANGE leaves dst
  * unchanged. */
 llmopt_err_t llmopt_tdigest_merge(llmopt_tdigest *dst, const llmopt_tdigest *src);
+/* Put the buffered unit input in ascending order. Changes no answer and no
+ * later result (every consumer of the buffer sorts it, and equal values are
+ * identical), only the serialized byte order of the buffer; a digest that
+ * is merged into several others (a closed pane into its windows) is then
+ * sorted once instead of on every merge. */
+void llmopt_tdigest_sort_input(llmopt_tdigest *d);
 /* Merge the buffered input into the centroids. NOMEM leaves d unchanged
  * (its answers stay correct, the buffer stays full). */
 llmopt_err_t llmopt_tdigest_flush(llmopt_tdigest *d);

@@ -105,6 +105,13 @@ llmopt_err_t llmopt_winagg_merge(llmopt_winagg *dst, const llmopt_winagg *src) {
     return LLMOPT_OK;
 }
 
+void llmopt_winagg_seal(llmopt_winagg *a) {
+    if (a->latency)
+        llmopt_tdigest_sort_input(a->latency);
+    if (a->ttft)
+        llmopt_tdigest_sort_input(a->ttft);
+}
+
 void llmopt_winagg_summarize(llmopt_winagg *a, llmopt_winagg_summary *s) {
     memset(s, 0, sizeof(*s));
     if (a->count > 0) {

@@ -103,6 +103,11 @@ void llmopt_winagg_release(llmopt_winagg *a);
  * non-finite or negative numbers); the accumulator is then unchanged. */
 llmopt_err_t llmopt_winagg_add(llmopt_winagg *a, const llmopt_winagg_event *e);
 llmopt_err_t llmopt_winagg_merge(llmopt_winagg *dst, const llmopt_winagg *src);
+/* For an accumulator that takes no more events and will be merged several
+ * times (a closed pane): orders the digests' buffered input once, so the
+ * merges need not sort it each time. Changes no result of any later call
+ * (llmopt_tdigest_sort_input). */
+void llmopt_winagg_seal(llmopt_winagg *a);
 /* Flushes the digests (hence not const). */
 void llmopt_winagg_summarize(llmopt_winagg *a, llmopt_winagg_summary *s);
 

@@ -191,6 +191,8 @@ static void entry_release(llmopt_window_store *s, wentry *e) {
 }
 
 static wpart *part_find(const llmopt_window_store *s, uint32_t id) {
+    if (s->nparts == 1) /* an engine's store: one partition, on every event */
+        return s->parts[0].id == id ? &s->parts[0] : NULL;
     uint32_t lo = 0, hi = s->nparts;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;

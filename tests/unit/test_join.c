@@ -76,6 +76,46 @@ static void test_put_take_duplicate(void) {
     free(l.v);
 }
 
+/* The _h variants with llmopt_join_hash() behave as put, take and peek. */
+static void test_hash_variants(void) {
+    evlog l = {0};
+    llmopt_join *j = mk(&l, 1000, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    char key[80];
+    for (int i = 0; i < 300; i++) {
+        /* keys of 1..75 bytes: the 8-byte blocks and every tail length */
+        int n = snprintf(key, sizeof(key), "%0*d", 1 + i % 75, i);
+        uint64_t h = llmopt_join_hash(key, (size_t)n);
+        CU_ASSERT_EQUAL(llmopt_join_put_h(j, key, (size_t)n, h, i, ip(i), 4), LLMOPT_OK);
+        int *dup = ip(-1);
+        CU_ASSERT_EQUAL(llmopt_join_put(j, key, (size_t)n, i, dup, 4), LLMOPT_ERR_STATE);
+        free(dup);
+        int *p = llmopt_join_peek(j, key, (size_t)n, NULL);
+        CU_ASSERT(p && *p == i);
+    }
+    for (int i = 0; i < 300; i++) {
+        int n = snprintf(key, sizeof(key), "%0*d", 1 + i % 75, i);
+        uint64_t h = llmopt_join_hash(key, (size_t)n);
+        int64_t ts = -1;
+        int *p = llmopt_join_peek_h(j, key, (size_t)n, h, &ts);
+        CU_ASSERT(p && *p == i && ts == i);
+        p = i % 2 ? llmopt_join_take_h(j, key, (size_t)n, h, &ts) : llmopt_join_take(j, key, (size_t)n, &ts);
+        CU_ASSERT(p && *p == i && ts == i);
+        free(p);
+        CU_ASSERT_PTR_NULL(llmopt_join_peek_h(j, key, (size_t)n, h, NULL));
+        CU_ASSERT_PTR_NULL(llmopt_join_take_h(j, key, (size_t)n, h, NULL));
+    }
+    CU_ASSERT_EQUAL(llmopt_join_put_h(j, "", 0, llmopt_join_hash("", 0), 1, NULL, 0),
+                    LLMOPT_ERR_INVALID);
+    llmopt_join_stats st;
+    llmopt_join_get_stats(j, &st);
+    CU_ASSERT_EQUAL(st.entries, 0);
+    CU_ASSERT_EQUAL(st.matched, 300);
+    CU_ASSERT_EQUAL(st.duplicates, 300);
+    llmopt_join_destroy(j);
+    free(l.v);
+}
+
 static void test_expire_order(void) {
     evlog l = {0};
     llmopt_join *j = mk(&l, 100, 0);
@@ -358,6 +398,7 @@ int main(void) {
         return 1;
     CU_pSuite s = CU_add_suite("join", NULL, NULL);
     CU_add_test(s, "put_take_duplicate", test_put_take_duplicate);
+    CU_add_test(s, "hash_variants", test_hash_variants);
     CU_add_test(s, "expire_order", test_expire_order);
     CU_add_test(s, "memory_budget", test_memory_budget);
     CU_add_test(s, "against_model", test_against_model);

@@ -517,10 +517,73 @@ static void test_fmt_g17(void) {
     CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* Same centroids, count, min and max, bit for bit. */
+static int same_digest(llmopt_tdigest *a, llmopt_tdigest *b) {
+    if (llmopt_tdigest_flush(a) || llmopt_tdigest_flush(b))
+        return 0;
+    size_t na, nb;
+    const llmopt_tdigest_centroid *ca = llmopt_tdigest_centroids(a, &na);
+    const llmopt_tdigest_centroid *cb = llmopt_tdigest_centroids(b, &nb);
+    double mm[4] = {llmopt_tdigest_min(a), llmopt_tdigest_max(a), llmopt_tdigest_min(b),
+                    llmopt_tdigest_max(b)}; /* NaN when empty: compare bits */
+    return na == nb && llmopt_tdigest_count(a) == llmopt_tdigest_count(b) &&
+           (na == 0 || memcmp(ca, cb, na * sizeof(*ca)) == 0) &&
+           memcmp(mm, mm + 2, sizeof(double) * 2) == 0;
+}
+
+/* sort_input (a closed pane's digest, sorted once and merged into several
+ * windows) changes no result: merging the sorted digest, or flushing it,
+ * gives the same centroids as with its buffer in arrival order. Buffers of
+ * 0, 1, a few (quicksort path) and hundreds (radix path) of values, with
+ * repeated values, into empty and non-empty destinations. */
+static void test_sort_input_same_results(void) {
+    rng r = {.s = 99};
+    const size_t sizes[] = {0, 1, 2, 7, 100, 255, 256, 700, 799, 800, 801, 2500};
+    int bad = 0;
+    for (size_t si = 0; si < sizeof(sizes) / sizeof(*sizes); si++) {
+        llmopt_tdigest *src = llmopt_tdigest_new(100), *srt = llmopt_tdigest_new(100);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(srt);
+        for (size_t i = 0; i < sizes[si]; i++) {
+            double x = i % 5 == 0 ? 100.0 : 80.0 + 60.0 * rng_unit(&r);
+            llmopt_tdigest_add(src, x);
+            llmopt_tdigest_add(srt, x);
+        }
+        llmopt_tdigest_sort_input(srt);
+        for (int pre = 0; pre < 2; pre++) {
+            llmopt_tdigest *d1 = llmopt_tdigest_new(100), *d2 = llmopt_tdigest_new(100);
+            for (int i = 0; pre && i < 900; i++) {
+                double x = 50.0 + 100.0 * rng_unit(&r);
+                llmopt_tdigest_add(d1, x);
+                llmopt_tdigest_add(d2, x);
+            }
+            /* merged three times, as a pane into its windows */
+            for (int k = 0; k < 3; k++) {
+                CU_ASSERT_EQUAL(llmopt_tdigest_merge(d1, src), LLMOPT_OK);
+                CU_ASSERT_EQUAL(llmopt_tdigest_merge(d2, srt), LLMOPT_OK);
+            }
+            if (!same_digest(d1, d2)) {
+                printf("\nsort_input: %zu values, pre %d: merges differ\n", sizes[si], pre);
+                bad++;
+            }
+            llmopt_tdigest_destroy(d1);
+            llmopt_tdigest_destroy(d2);
+        }
+        if (!same_digest(src, srt)) {
+            printf("\nsort_input: %zu values: flushes differ\n", sizes[si]);
+            bad++;
+        }
+        llmopt_tdigest_destroy(src);
+        llmopt_tdigest_destroy(srt);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("tdigest", NULL, NULL);
+    CU_add_test(s, "sort_input_same_results", test_sort_input_same_results);
     CU_add_test(s, "small_exact", test_small_exact);
     CU_add_test(s, "interpolation", test_interpolation);
     CU_add_test(s, "accuracy_lognormal", test_accuracy_lognormal);
