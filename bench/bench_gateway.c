@@ -188,6 +188,7 @@ typedef struct admit_ctx {
     bool spread;     /* random tenant and user per call */
     bool lib_clock;  /* now_us = 0: the library reads CLOCK_MONOTONIC */
     bool ids;        /* tenant_id / user_id precomputed (llmopt_gw_limit_id) */
+    llmopt_gw_route *handle; /* non-NULL: llmopt_gw_admit_route by handle */
     unsigned seed;
     int64_t *s;
     size_t n;
@@ -229,7 +230,10 @@ static void *admit_thread(void *arg) {
         if (!c->lib_clock)
             a.now_us = now_ns() / 1000; /* the caller's request timestamp */
         uint64_t t = t_start();
-        llmopt_gw_admit(c->gw, c->route, &a, &ad);
+        if (c->handle)
+            llmopt_gw_admit_route(c->gw, c->handle, &a, &ad);
+        else
+            llmopt_gw_admit(c->gw, c->route, &a, &ad);
         c->s[i] = ticks_to_ns(t_stop() - t);
         ok += ad.verdict == LLMOPT_GW_ADMIT;
     }
@@ -238,14 +242,15 @@ static void *admit_thread(void *arg) {
     return NULL;
 }
 
-static void bench_admit(llmopt_gw *gw, int threads, const char *route, bool spread,
-                        bool lib_clock, bool ids, const char *what_kind) {
+static void bench_admit_h(llmopt_gw *gw, int threads, const char *route, bool spread,
+                          bool lib_clock, bool ids, bool handle, const char *what_kind) {
     const size_t per = 300000;
     admit_ctx ctx[4];
     pthread_t th[4];
     int64_t *all = malloc(per * (size_t)threads * sizeof(int64_t));
     for (int i = 0; i < threads; i++) {
-        ctx[i] = (admit_ctx){gw, route, spread, lib_clock, ids, (unsigned)i,
+        ctx[i] = (admit_ctx){gw, route, spread, lib_clock, ids,
+                             handle ? llmopt_gw_route_handle(gw, route) : NULL, (unsigned)i,
                              all + per * (size_t)i, per, 0, 0};
         pthread_create(&th[i], NULL, admit_thread, &ctx[i]);
     }
@@ -263,6 +268,11 @@ static void bench_admit(llmopt_gw *gw, int threads, const char *route, bool spre
     if (ok != per * (size_t)threads)
         printf("  (admitted %zu of %zu)\n", ok, per * (size_t)threads);
     free(all);
+}
+
+static void bench_admit(llmopt_gw *gw, int threads, const char *route, bool spread,
+                        bool lib_clock, bool ids, const char *what_kind) {
+    bench_admit_h(gw, threads, route, spread, lib_clock, ids, false, what_kind);
 }
 
 static void bench_timer(void) {
@@ -419,9 +429,47 @@ static void bench_bucket(int threads) {
     free(all);
 }
 
+/* "loop": one thread, n checks of route-7 (three tiers, same keys) with no
+ * per-call timer, for instruction counts (valgrind --tool=callgrind) and
+ * CPU time per call (CLOCK_THREAD_CPUTIME_ID); kind "str" (string ids),
+ * "ids" (llmopt_gw_limit_id) or "handle" (llmopt_gw_route_handle + ids). */
+static double thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void bench_loop(llmopt_gw *gw, const char *kind, size_t n) {
+    llmopt_gw_admit_args a = {.tenant = "tenant-1", .user = "user-42",
+                              .priority = LLMOPT_GW_PRIO_HIGH, .tokens = 100};
+    llmopt_gw_admission ad;
+    bool ids = strcmp(kind, "str") != 0;
+    if (ids) {
+        a.tenant_id = llmopt_gw_limit_id(a.tenant);
+        a.user_id = llmopt_gw_limit_id(a.user);
+    }
+    llmopt_gw_route *h = strcmp(kind, "handle") == 0 ? llmopt_gw_route_handle(gw, "route-7")
+                                                       : NULL;
+    size_t ok = 0;
+    int64_t now = now_ns() / 1000;
+    double c0 = thread_cpu_ns();
+    for (size_t i = 0; i < n; i++) {
+        a.now_us = now + (int64_t)(i >> 4); /* 16 checks per us: 1.6e7/s, no refusal */
+        if (h)
+            llmopt_gw_admit_route(gw, h, &a, &ad);
+        else
+            llmopt_gw_admit(gw, "route-7", &a, &ad);
+        ok += ad.verdict == LLMOPT_GW_ADMIT;
+    }
+    double c1 = thread_cpu_ns();
+    printf("loop %s: %zu checks, %zu admitted, %.1f ns CPU per check\n", kind, n, ok,
+           (c1 - c0) / (double)n);
+}
+
 int main(int argc, char **argv) {
     const char *bootstrap = argc > 1 ? argv[1] : "127.0.0.1:19092";
     bool only_admit = argc > 2 && strcmp(argv[2], "admit") == 0;
+    bool loop = argc > 2 && strcmp(argv[2], "loop") == 0;
     for (int i = 0; i < 100; i++)
         snprintf(tenants[i], sizeof(tenants[i]), "tenant-%d", i);
     for (int i = 0; i < 10000; i++)
@@ -434,6 +482,11 @@ int main(int argc, char **argv) {
     llmopt_gw_config_init(&cfg);
     llmopt_gw *gw = llmopt_gw_new(&cfg, NULL, 0);
     apply_routes(gw, 1000, true);
+    if (loop) {
+        bench_loop(gw, argc > 3 ? argv[3] : "str", argc > 4 ? (size_t)atoll(argv[4]) : 20000000);
+        llmopt_gw_destroy(gw);
+        return 0;
+    }
     if (!only_admit)
         bench_choose(gw);
     tick_calibrate();
@@ -453,6 +506,17 @@ int main(int argc, char **argv) {
         bench_admit(gw, thr[i], "route-8", false, false, false, "3 tiers+tokens same keys");
     for (int i = 0; i < 3; i++)
         bench_admit(gw, thr[i], "route-9", false, false, false, "3 tiers refusing same keys");
+    /* by handle (llmopt_gw_route_handle + llmopt_gw_admit_route) */
+    for (int i = 0; i < 3; i++)
+        bench_admit_h(gw, thr[i], "route-7", false, false, true, true,
+                      "3 tiers same keys handle+ids");
+    for (int i = 0; i < 3; i++)
+        bench_admit_h(gw, thr[i], "route-7", false, false, false, true,
+                      "3 tiers same keys handle");
+    bench_admit_h(gw, 4, "route-7", true, false, true, true, "3 tiers spread handle+ids");
+    bench_admit_h(gw, 4, "route-8", false, false, true, true, "3 tiers+tokens same keys h+ids");
+    bench_admit_h(gw, 4, "route-7", false, true, true, true, "3 tiers same keys h+ids lib clock");
+    bench_admit_h(gw, 4, "route-9", false, false, true, true, "3 tiers refusing same keys h+ids");
     bench_bucket(1);
     bench_bucket(4);
     if (!only_admit) {

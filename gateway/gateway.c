@@ -299,6 +299,18 @@ out:
     return result;
 }
 
+llmopt_gw_route *llmopt_gw_route_handle(llmopt_gw *gw, const char *route) {
+    if (!gw || !route)
+        return NULL;
+    size_t len = strlen(route);
+    if (len == 0) /* no decision can name it */
+        return NULL;
+    pthread_mutex_lock(&gw->writer);
+    gw_route *r = gw_route_get_or_add(gw, route, len);
+    pthread_mutex_unlock(&gw->writer);
+    return (llmopt_gw_route *)r;
+}
+
 int64_t llmopt_gw_route_version(llmopt_gw *gw, const char *route) {
     size_t len = strlen(route);
     gw_route *r = gw_route_find(gw, route, len, gw_hash(route, len));

@@ -339,8 +339,12 @@ typedef struct gw_lease_entry {
 
 static _Thread_local gw_lease_entry tl_lease[3][1u << LEASE_BITS];
 
-static inline unsigned lease_index(uint64_t key, unsigned prio) {
-    return (unsigned)(((key + prio) * 0x9e3779b97f4a7c15ull) >> (64 - LEASE_BITS));
+/* lim_id too: two gateways in one process with the same route names and
+ * ids would otherwise always share entries, and a lease of another limiter
+ * is dropped without giving back (lease_entry_slow) */
+static inline unsigned lease_index(uint64_t key, unsigned prio, uint64_t lim_id) {
+    return (unsigned)(((key + prio + (lim_id << 8)) * 0x9e3779b97f4a7c15ull) >>
+                      (64 - LEASE_BITS));
 }
 
 /* Gives back what is left of a lease, less the time since it was taken:
@@ -502,7 +506,7 @@ static inline bool take_all_first(gw_limiter *l, scope_take *sc, size_t n, unsig
     int64_t w = 0;
     for (i = 0; i < n; i++) {
         uint64_t key = sc[i].key | 1;
-        gw_lease_entry *e = lease_entry(l, &tl_lease[sc[i].tier][lease_index(key, prio)], key,
+        gw_lease_entry *e = lease_entry(l, &tl_lease[sc[i].tier][lease_index(key, prio, l->id)], key,
                                         prio, seq, now_ns);
         sc[i].e = e;
         sc[i].slot = e->slot;
@@ -513,7 +517,7 @@ static inline bool take_all_first(gw_limiter *l, scope_take *sc, size_t n, unsig
         return true;
     for (size_t j = i + 1; j < n; j++) { /* not reached: resolved for the queue */
         uint64_t key = sc[j].key | 1;
-        sc[j].e = lease_entry(l, &tl_lease[sc[j].tier][lease_index(key, prio)], key, prio, seq,
+        sc[j].e = lease_entry(l, &tl_lease[sc[j].tier][lease_index(key, prio, l->id)], key, prio, seq,
                               now_ns);
         sc[j].slot = sc[j].e->slot;
     }
@@ -552,56 +556,124 @@ static void degrade_arm(llmopt_gw *gw, gw_route *r, llmopt_gw_admission *out) {
     gw_read_unlock(gw, tok);
 }
 
-llmopt_err_t llmopt_gw_admit(llmopt_gw *gw, const char *route, const llmopt_gw_admit_args *args,
-                             llmopt_gw_admission *out) {
-    if (!gw || !route || !args || !out || (unsigned)args->priority > LLMOPT_GW_PRIO_LOW)
-        return LLMOPT_ERR_INVALID;
-    out->verdict = LLMOPT_GW_ADMIT;
-    out->retry_after_ms = 0;
-    out->queued_ms = 0;
-    out->degrade_arm_id[0] = '\0';
-    out->decision_version = 0;
-    size_t len = strlen(route);
-    uint64_t rh = gw_hash_inl(route, len);
-    gw_route *r = gw_route_find(gw, route, len, rh);
-    if (!r)
-        return LLMOPT_OK;
+/* ---- the per-thread check cache (see the top) ------------------------------ */
+
+#define CHECK_BITS 6 /* 64 entries per thread, 12 KiB */
+
+/* One scope of a cached check: the thread's lease entry for it and what a
+ * local take needs of the compiled limits (valid while seq is current). */
+typedef struct gw_check_scope {
+    gw_lease_entry *e;
+    uint64_t key; /* e->key it was resolved for: scope key | 1 */
+    int64_t req_inc;
+    double tok_ns;
+} gw_check_scope;
+
+/* A (limiter, route, tenant id, user id, priority) check that last went
+ * through the slow path, with the route's limits as of seq. */
+typedef struct gw_check_entry {
+    _Alignas(64) const gw_route *route; /* NULL: empty */
+    uint64_t lim_id;
+    uint64_t tenant, user; /* resolved ids, 0: none given */
+    uint64_t seq;          /* of the route's compiled limits */
+    int64_t version;       /* decision version under seq */
+    uint8_t prio, n;
+    gw_check_scope s[3]; /* the scopes that apply, global -> tenant -> user */
+} gw_check_entry;
+
+static _Thread_local gw_check_entry tl_check[1u << CHECK_BITS];
+
+static inline gw_check_entry *check_entry(const gw_route *r, uint64_t tenant, uint64_t user,
+                                          unsigned prio) {
+    uint64_t h = ((uint64_t)(uintptr_t)r ^ tenant ^ (user * 0xc2b2ae3d27d4eb4full)) + prio;
+    return &tl_check[(h * 0x9e3779b97f4a7c15ull) >> (64 - CHECK_BITS)];
+}
+
+/* The fast path: true when c is current and every scope's lease covers
+ * this check (then all are spent); false with nothing changed otherwise. */
+static inline bool check_take_local(const gw_check_entry *c, const gw_limiter *l, uint64_t seq,
+                                    unsigned prio, double tokens, int64_t now_ns) {
+    int64_t tok_inc[3];
+    for (unsigned i = 0; i < c->n; i++) {
+        const gw_check_scope *x = &c->s[i];
+        const gw_lease_entry *e = x->e;
+        if (e->key != x->key || e->lim_id != l->id || e->seq != (uint32_t)seq ||
+            e->prio != prio)
+            return false; /* the entry was reused or its leases dropped */
+        if (e->req.left_ns < x->req_inc || (uint64_t)(now_ns - e->req.taken_ns) >= LEASE_AGE_NS)
+            return false;
+        tok_inc[i] = x->tok_ns > 0 && tokens > 0 ? round_ns(tokens * x->tok_ns) : 0;
+        if (tok_inc[i] > 0 && (e->tok.left_ns < tok_inc[i] ||
+                               (uint64_t)(now_ns - e->tok.taken_ns) >= LEASE_AGE_NS))
+            return false;
+    }
+    for (unsigned i = 0; i < c->n; i++) {
+        gw_lease_entry *e = c->s[i].e;
+        e->req.left_ns -= c->s[i].req_inc;
+        e->tok.left_ns -= tok_inc[i];
+    }
+    return true;
+}
+
+static inline int64_t check_now_ns(const llmopt_gw_admit_args *args) {
+    return args->now_us ? args->now_us * 1000 : gw_mono_us() * 1000;
+}
+
+/* The check of route r (found by name or by handle), ids resolved. */
+static llmopt_err_t admit_resolved(llmopt_gw *gw, gw_route *r, const llmopt_gw_admit_args *args,
+                                   uint64_t tenant, uint64_t user, llmopt_gw_admission *out) {
+    gw_limiter *l = gw->limiter;
+    unsigned prio = (unsigned)args->priority;
+    uint64_t seq = atomic_load_explicit(&r->limits.seq, memory_order_acquire);
+    gw_check_entry *c = check_entry(r, tenant, user, prio);
+    if (c->route == r && c->seq == seq && c->tenant == tenant && c->user == user &&
+        c->prio == prio && c->lim_id == l->id) {
+        out->decision_version = c->version;
+        if (c->n == 0)
+            return LLMOPT_OK;
+        if (check_take_local(c, l, seq, prio, args->tokens, check_now_ns(args)))
+            return LLMOPT_OK;
+    }
+
+    /* the slow path: read the limits, resolve each scope's lease entry */
     limits_view v;
-    limits_read(&r->limits, (unsigned)args->priority, &v);
+    limits_read(&r->limits, prio, &v);
     out->decision_version = v.version;
 
     scope_take sc[3];
     size_t n = 0;
     int64_t wait_ns = 0;
-    gw_limiter *l = gw->limiter;
-    const char *ids[3] = {NULL, args->tenant, args->user};
-    const uint64_t given[3] = {0, args->tenant_id, args->user_id};
+    const uint64_t ids[3] = {0, tenant, user};
     static const char tags[3] = {'g', 't', 'u'};
     for (int k = 0; k < 3; k++) {
         if (!(v.tiers & (1u << k)))
             continue;
-        uint64_t id = 0;
-        if (k > 0) {
-            if (given[k])
-                id = given[k];
-            else if (ids[k])
-                id = limit_id(ids[k]);
-            else
-                continue;
-        }
+        uint64_t id = ids[k];
+        if (k > 0 && id == 0)
+            continue; /* no tenant (user) given: no such bucket */
         const tier_view *t = &v.t[k];
         int64_t tok_inc = t->tok_ns > 0 && args->tokens > 0 ? round_ns(args->tokens * t->tok_ns)
                                                             : 0;
-        sc[n++] = (scope_take){scope_key(rh, tags[k], id), (unsigned)k, NULL, NULL, t, tok_inc,
+        sc[n++] = (scope_take){scope_key(r->hash, tags[k], id), (unsigned)k, NULL, NULL, t, tok_inc,
                                0, 0};
     }
-    if (n == 0)
-        return LLMOPT_OK;
-    if (v.zero_share)
+    if (n > 0 && v.zero_share)
         goto over; /* a class with weight 0 gets nothing */
-    int64_t now_ns = args->now_us ? args->now_us * 1000 : gw_mono_us() * 1000;
-    if (take_all_first(l, sc, n, (unsigned)args->priority, v.seq, now_ns, &wait_ns))
+    if (n == 0 || take_all_first(l, sc, n, prio, v.seq, check_now_ns(args), &wait_ns)) {
+        /* next time, the same check starts from this entry */
+        c->route = r;
+        c->lim_id = l->id;
+        c->tenant = tenant;
+        c->user = user;
+        c->seq = v.seq;
+        c->version = v.version;
+        c->prio = (uint8_t)prio;
+        c->n = (uint8_t)n;
+        for (size_t i = 0; i < n; i++)
+            c->s[i] = (gw_check_scope){sc[i].e, sc[i].key | 1, sc[i].t->req_inc,
+                                       sc[i].t->tok_ns};
         return LLMOPT_OK;
+    }
 over:
     switch (v.on_limit) {
     case LLMOPT_ON_LIMIT_DEGRADE:
@@ -640,4 +712,38 @@ over:
     out->retry_after_ms = v.retry_after_ms > wait_ms ? v.retry_after_ms : wait_ms;
     atomic_fetch_add_explicit(&my_counts(gw->limiter)->denied, 1, memory_order_relaxed);
     return LLMOPT_OK;
+}
+
+static inline void admission_init(llmopt_gw_admission *out) {
+    out->verdict = LLMOPT_GW_ADMIT;
+    out->retry_after_ms = 0;
+    out->queued_ms = 0;
+    out->degrade_arm_id[0] = '\0';
+    out->decision_version = 0;
+}
+
+static inline uint64_t arg_id(uint64_t given, const char *s) {
+    return given ? given : s ? limit_id(s) : 0;
+}
+
+llmopt_err_t llmopt_gw_admit_route(llmopt_gw *gw, llmopt_gw_route *route,
+                                   const llmopt_gw_admit_args *args, llmopt_gw_admission *out) {
+    if (!gw || !route || !args || !out || (unsigned)args->priority > LLMOPT_GW_PRIO_LOW)
+        return LLMOPT_ERR_INVALID;
+    admission_init(out);
+    return admit_resolved(gw, (gw_route *)route, args, arg_id(args->tenant_id, args->tenant),
+                          arg_id(args->user_id, args->user), out);
+}
+
+llmopt_err_t llmopt_gw_admit(llmopt_gw *gw, const char *route, const llmopt_gw_admit_args *args,
+                             llmopt_gw_admission *out) {
+    if (!gw || !route || !args || !out || (unsigned)args->priority > LLMOPT_GW_PRIO_LOW)
+        return LLMOPT_ERR_INVALID;
+    admission_init(out);
+    size_t len = strlen(route);
+    gw_route *r = gw_route_find(gw, route, len, gw_hash_inl(route, len));
+    if (!r)
+        return LLMOPT_OK; /* never had a decision: nothing to apply */
+    return admit_resolved(gw, r, args, arg_id(args->tenant_id, args->tenant),
+                          arg_id(args->user_id, args->user), out);
 }

@@ -452,6 +452,27 @@ llmopt_err_t llmopt_gw_admit(llmopt_gw *gw, const char *route,
  * hash, never 0), for llmopt_gw_admit_args.tenant_id / user_id. */
 uint64_t llmopt_gw_limit_id(const char *id);
 
+/* A route resolved once, for llmopt_gw_admit_route: the check then skips
+ * hashing the name and probing the route table. Opaque. */
+typedef struct llmopt_gw_route llmopt_gw_route;
+
+/* The handle of route (NUL-terminated) in gw, valid until
+ * llmopt_gw_destroy(gw) and only with gw. A route that has not had a
+ * decision yet is added to the route table (it then counts in
+ * stats.routes and against config.max_routes) and picks up its decisions
+ * as they come; until then it has no limits, as by name. Takes the table's
+ * writer lock: resolve once, not per request. NULL when an argument is
+ * NULL, the name is empty (no decision can name it), the table is full
+ * (config.max_routes), or on ENOMEM. */
+llmopt_gw_route *llmopt_gw_route_handle(llmopt_gw *gw, const char *route);
+
+/* llmopt_gw_admit for the route of handle route (from
+ * llmopt_gw_route_handle(gw, ...)): the same buckets, rules and results.
+ * The fast path: pass tenant_id / user_id too (no string hashing). */
+llmopt_err_t llmopt_gw_admit_route(llmopt_gw *gw, llmopt_gw_route *route,
+                                   const llmopt_gw_admit_args *args,
+                                   llmopt_gw_admission *out);
+
 /* The bucket primitive, exposed for tests and benchmarks: a standalone GCRA
  * bucket. Lock-free (one CAS loop). */
 typedef struct llmopt_gw_bucket {

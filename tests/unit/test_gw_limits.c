@@ -4,7 +4,8 @@
  * shares, token buckets, and the deny / queue / degrade outcomes; the
  * compiled limits agree with the bucket primitive, never tear while a new
  * decision is installed, and keep 10 000 users apart; gw_hash reads only
- * its len bytes.
+ * its len bytes; route handles (llmopt_gw_admit_route) and the per-thread
+ * check cache (never another key's or another gateway's lease).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -509,11 +510,23 @@ typedef struct sim_ctx {
     long admitted;
 } sim_ctx;
 
+/* true: the sim threads check by handle (llmopt_gw_route_handle) with
+ * precomputed ids (llmopt_gw_limit_id) instead of by name and strings */
+static bool sim_by_handle;
+
 static void *sim_thread(void *arg) {
     sim_ctx *c = arg;
     llmopt_gw_admit_args a = {.tenant = "t", .user = "u", .priority = c->prio,
                               .tokens = c->tokens};
     llmopt_gw_admission ad;
+    llmopt_gw_route *h = NULL;
+    if (sim_by_handle) {
+        h = llmopt_gw_route_handle(c->gw, c->route);
+        CU_ASSERT_PTR_NOT_NULL(h);
+        a.tenant = a.user = NULL;
+        a.tenant_id = llmopt_gw_limit_id("t");
+        a.user_id = llmopt_gw_limit_id("u");
+    }
     long n = 0;
     long total = c->clock ? c->calls * SIM_THREADS : c->calls;
     for (long j = 0; j < total; j++) {
@@ -531,7 +544,10 @@ static void *sim_thread(void *arg) {
         } else {
             a.now_us = c->t0_us + j * c->step_us;
         }
-        llmopt_gw_admit(c->gw, c->route, &a, &ad);
+        if (h)
+            llmopt_gw_admit_route(c->gw, h, &a, &ad);
+        else
+            llmopt_gw_admit(c->gw, c->route, &a, &ad);
         if (ad.verdict == LLMOPT_GW_ADMIT) {
             if (c->times)
                 c->times[n] = a.now_us;
@@ -804,6 +820,190 @@ static void test_lease_new_decision(void) {
     llmopt_gw_destroy(gw);
 }
 
+/* ---- route handles and the per-thread check cache -------------------------- */
+
+static llmopt_gw_verdict admit_h(llmopt_gw *gw, llmopt_gw_route *h, const char *user,
+                                 int64_t now_us, llmopt_gw_admission *out) {
+    llmopt_gw_admit_args a = {.user = user, .priority = LLMOPT_GW_PRIO_CRITICAL,
+                              .now_us = now_us};
+    CU_ASSERT_EQUAL(llmopt_gw_admit_route(gw, h, &a, out), LLMOPT_OK);
+    return out->verdict;
+}
+
+/* A handle resolves once, may come before the route's first decision
+ * (no limits until then, as by name), follows later decisions and a
+ * tombstone, and shares its buckets with the by-name calls. */
+static void test_route_handle(void) {
+    llmopt_gw *gw = gw_offline();
+    llmopt_gw_admission ad;
+    CU_ASSERT_PTR_NULL(llmopt_gw_route_handle(NULL, "x"));
+    CU_ASSERT_PTR_NULL(llmopt_gw_route_handle(gw, NULL));
+    CU_ASSERT_PTR_NULL(llmopt_gw_route_handle(gw, ""));
+    llmopt_gw_route *h = llmopt_gw_route_handle(gw, "hroute");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_PTR_EQUAL(llmopt_gw_route_handle(gw, "hroute"), h);
+    CU_ASSERT_PTR_NOT_EQUAL(llmopt_gw_route_handle(gw, "other"), h);
+    llmopt_gw_stats st;
+    llmopt_gw_stats_get(gw, &st);
+    CU_ASSERT_EQUAL(st.routes, 2);
+    llmopt_gw_admit_args a = {.now_us = 1};
+    CU_ASSERT_EQUAL(llmopt_gw_admit_route(gw, NULL, &a, &ad), LLMOPT_ERR_INVALID);
+    CU_ASSERT_EQUAL(llmopt_gw_admit_route(NULL, h, &a, &ad), LLMOPT_ERR_INVALID);
+    CU_ASSERT_EQUAL(llmopt_gw_admit_route(gw, h, NULL, &ad), LLMOPT_ERR_INVALID);
+    CU_ASSERT_EQUAL(llmopt_gw_admit_route(gw, h, &a, NULL), LLMOPT_ERR_INVALID);
+    a.priority = (llmopt_gw_priority)4;
+    CU_ASSERT_EQUAL(llmopt_gw_admit_route(gw, h, &a, &ad), LLMOPT_ERR_INVALID);
+    /* no decision yet: admitted, version 0, whatever the rate */
+    for (int i = 0; i < 100; i++)
+        CU_ASSERT_EQUAL(admit_h(gw, h, "u", 1000, &ad), LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(ad.decision_version, 0);
+    CU_ASSERT_EQUAL(llmopt_gw_route_version(gw, "hroute"), 0);
+    /* a decision: per user 1 per 1000 s, burst 3 */
+    test_decision t;
+    decision_with_limits(&t, "hroute", LLMOPT_ON_LIMIT_DENY);
+    t.d.version = 7;
+    t.d.rate_limits.global.requests_per_s = 1e6;
+    t.d.rate_limits.global.requests_burst = 1e6;
+    t.d.rate_limits.has_per_user = true;
+    t.d.rate_limits.per_user.requests_per_s = 0.001;
+    t.d.rate_limits.per_user.requests_burst = 3;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    llmopt_gw_admit_args by_name = {.user = "u", .priority = LLMOPT_GW_PRIO_CRITICAL,
+                                    .now_us = 1000};
+    CU_ASSERT_EQUAL(admit_h(gw, h, "u", 1000, &ad), LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(ad.decision_version, 7);
+    CU_ASSERT_EQUAL(llmopt_gw_admit(gw, "hroute", &by_name, &ad), LLMOPT_OK);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(admit_h(gw, h, "u", 1000, &ad), LLMOPT_GW_ADMIT);
+    /* three taken from u's bucket of 3, by handle or by name */
+    CU_ASSERT_EQUAL(llmopt_gw_admit(gw, "hroute", &by_name, &ad), LLMOPT_OK);
+    CU_ASSERT_EQUAL(ad.verdict, LLMOPT_GW_DENY);
+    CU_ASSERT_EQUAL(admit_h(gw, h, "u", 1000, &ad), LLMOPT_GW_DENY);
+    CU_ASSERT_EQUAL(ad.retry_after_ms, 1000000); /* the 4th unit in 1000 s */
+    CU_ASSERT_EQUAL(admit_h(gw, h, "v", 1000, &ad), LLMOPT_GW_ADMIT);
+    /* a tombstone: no limits again */
+    CU_ASSERT_EQUAL(llmopt_gw_apply_decision(gw, "hroute", 6, NULL, 0, NULL, NULL, NULL, 0),
+                    LLMOPT_OK);
+    CU_ASSERT_EQUAL(admit_h(gw, h, "u", 1000, &ad), LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(ad.decision_version, 0);
+    llmopt_gw_destroy(gw);
+}
+
+/* The check cache never spends a lease of another key: one thread checks
+ * 100 users (each leased: 1e6/s, burst 64, leases up to 4 units) in turns
+ * of 6 calls, 30 rounds, so users keep taking over each other's lease
+ * entries (64 per tier) while a user's cached check may survive; at a
+ * fixed now each user gets at most its burst of 64 (and at least 64 - 3, a
+ * lease left unspent), by name with strings or by handle with ids. */
+static void check_cache_evictions(bool by_handle) {
+    llmopt_gw *gw = gw_offline();
+    test_decision t;
+    decision_with_limits(&t, "evict", LLMOPT_ON_LIMIT_DENY);
+    t.d.rate_limits.global.requests_per_s = 1e9;
+    t.d.rate_limits.global.requests_burst = 1e9;
+    t.d.rate_limits.has_per_user = true;
+    t.d.rate_limits.per_user.requests_per_s = 1e6;
+    t.d.rate_limits.per_user.requests_burst = 64;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    llmopt_gw_route *h = llmopt_gw_route_handle(gw, "evict");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    enum { USERS = 100 };
+    char names[USERS][16];
+    int got[USERS] = {0};
+    for (int u = 0; u < USERS; u++)
+        snprintf(names[u], sizeof(names[u]), "user-%d", u);
+    llmopt_gw_admission ad;
+    llmopt_gw_admit_args a = {.priority = LLMOPT_GW_PRIO_CRITICAL, .now_us = 5000000};
+    for (int round = 0; round < 30; round++)
+        for (int u = 0; u < USERS; u++)
+            for (int i = 0; i < 6; i++) {
+                a.user = by_handle ? NULL : names[u];
+                a.user_id = by_handle ? llmopt_gw_limit_id(names[u]) : 0;
+                llmopt_err_t e = by_handle ? llmopt_gw_admit_route(gw, h, &a, &ad)
+                                           : llmopt_gw_admit(gw, "evict", &a, &ad);
+                CU_ASSERT_EQUAL(e, LLMOPT_OK);
+                got[u] += ad.verdict == LLMOPT_GW_ADMIT;
+            }
+    int lo = 64, hi = 0;
+    for (int u = 0; u < USERS; u++) {
+        lo = got[u] < lo ? got[u] : lo;
+        hi = got[u] > hi ? got[u] : hi;
+    }
+    fprintf(stderr, "  %s: each of 100 users admitted %d-%d of 180 (burst 64)\n",
+            by_handle ? "by handle, ids" : "by name, strings", lo, hi);
+    CU_ASSERT_TRUE(hi <= 64);
+    CU_ASSERT_TRUE(lo >= 64 - 3);
+    llmopt_gw_destroy(gw);
+}
+
+static void test_check_cache_evictions(void) {
+    check_cache_evictions(false);
+    check_cache_evictions(true);
+}
+
+/* A cached check or lease of one gateway is never used by another in the
+ * same thread, even one created after the first was destroyed (its route
+ * may land at the same address): gateway A leaves a lease in hand, then
+ * gateway B with the same route, ids and limits admits exactly its burst
+ * at a fixed now; two live gateways interleaved never admit more than
+ * their own bursts. */
+static void test_check_cache_gateways(void) {
+    test_decision t;
+    decision_with_limits(&t, "twin", LLMOPT_ON_LIMIT_DENY);
+    t.d.rate_limits.global.requests_per_s = 1e6;
+    t.d.rate_limits.global.requests_burst = 1000;
+    llmopt_gw_admission ad;
+    llmopt_gw_admit_args a = {.priority = LLMOPT_GW_PRIO_CRITICAL, .now_us = 5000000};
+    llmopt_gw *ga = gw_offline();
+    CU_ASSERT_EQUAL_FATAL(td_apply(ga, &t, false, NULL), LLMOPT_OK);
+    llmopt_gw_route *ha = llmopt_gw_route_handle(ga, "twin");
+    int n = 0;
+    for (int i = 0; i < 500; i++) /* leases of 1, 2, 4, ..., 62: one is out */
+        n += admit_h(ga, ha, NULL, 5000000, &ad) == LLMOPT_GW_ADMIT;
+    CU_ASSERT_EQUAL(n, 500);
+    llmopt_gw_destroy(ga);
+    llmopt_gw *gb = gw_offline();
+    CU_ASSERT_EQUAL_FATAL(td_apply(gb, &t, false, NULL), LLMOPT_OK);
+    llmopt_gw_route *hb = llmopt_gw_route_handle(gb, "twin");
+    n = 0;
+    for (int i = 0; i < 2000; i++)
+        n += admit_h(gb, hb, NULL, 5000000, &ad) == LLMOPT_GW_ADMIT;
+    fprintf(stderr, "  after a destroyed gateway's lease (route %s address): %d of 2000\n",
+            (void *)ha == (void *)hb ? "at the same" : "at another", n);
+    CU_ASSERT_EQUAL(n, 1000);
+    /* two live gateways, 4000 checks each, interleaved */
+    llmopt_gw *gc = gw_offline();
+    CU_ASSERT_EQUAL_FATAL(td_apply(gc, &t, false, NULL), LLMOPT_OK);
+    llmopt_gw_route *hc = llmopt_gw_route_handle(gc, "twin");
+    a.now_us = 9000000;
+    int nb = 0, nc = 0;
+    for (int i = 0; i < 8000; i++) {
+        if (i % 4 == 0) {
+            CU_ASSERT_EQUAL(llmopt_gw_admit(gc, "twin", &a, &ad), LLMOPT_OK);
+            nc += ad.verdict == LLMOPT_GW_ADMIT;
+        } else if (i % 4 == 1) {
+            nc += admit_h(gc, hc, NULL, 9000000, &ad) == LLMOPT_GW_ADMIT;
+        } else {
+            nb += admit_h(gb, hb, NULL, 9000000, &ad) == LLMOPT_GW_ADMIT;
+        }
+    }
+    /* b's bucket: full again after 4 s idle (burst 1000) */
+    fprintf(stderr, "  two live gateways: b %d, c %d of 4000 each\n", nb, nc);
+    /* never over; under only where the two gateways' keys share a lease
+     * entry (1 in 64): each take drops the other's lease unreturned */
+    CU_ASSERT_TRUE(nb <= 1000 && nc <= 1000);
+    llmopt_gw_destroy(gb);
+    llmopt_gw_destroy(gc);
+}
+
+/* lease_bounds and lease_tokens again, by handle with precomputed ids */
+static void test_lease_bounds_handle(void) {
+    sim_by_handle = true;
+    test_lease_bounds();
+    test_lease_tokens();
+    sim_by_handle = false;
+}
+
 int main(void) {
     static const CU_TestInfo tests[] = {
         {"bucket_exact", test_bucket_exact},
@@ -822,6 +1022,10 @@ int main(void) {
         {"lease_low_rate_exact", test_lease_low_rate_exact},
         {"lease_priority", test_lease_priority},
         {"lease_new_decision", test_lease_new_decision},
+        {"route_handle", test_route_handle},
+        {"check_cache_evictions", test_check_cache_evictions},
+        {"check_cache_gateways", test_check_cache_gateways},
+        {"lease_bounds_handle", test_lease_bounds_handle},
         CU_TEST_INFO_NULL,
     };
     return run_suite("gw_limits", tests);
