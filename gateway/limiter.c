@@ -578,6 +578,7 @@ typedef struct gw_check_entry {
     uint64_t seq;          /* of the route's compiled limits */
     int64_t version;       /* decision version under seq */
     uint8_t prio, n;
+    bool has_tok;        /* some s[].tok_ns > 0 */
     gw_check_scope s[3]; /* the scopes that apply, global -> tenant -> user */
 } gw_check_entry;
 
@@ -589,25 +590,34 @@ static inline gw_check_entry *check_entry(const gw_route *r, uint64_t tenant, ui
     return &tl_check[(h * 0x9e3779b97f4a7c15ull) >> (64 - CHECK_BITS)];
 }
 
-/* The fast path: true when c is current and every scope's lease covers
- * this check (then all are spent); false with nothing changed otherwise. */
-static inline bool check_take_local(const gw_check_entry *c, const gw_limiter *l, uint64_t seq,
+/* The fast path: true when every scope's lease entry still holds this
+ * check's key under seq and its lease covers this check (then all are
+ * spent); false with nothing changed otherwise. c is current (the caller
+ * matched it). Branch-free tests per scope: the common case is all pass. */
+static inline bool check_take_local(const gw_check_entry *c, uint64_t lim_id, uint64_t seq,
                                     unsigned prio, double tokens, int64_t now_ns) {
-    int64_t tok_inc[3];
-    for (unsigned i = 0; i < c->n; i++) {
+    unsigned n = c->n;
+    for (unsigned i = 0; i < n; i++) {
         const gw_check_scope *x = &c->s[i];
         const gw_lease_entry *e = x->e;
-        if (e->key != x->key || e->lim_id != l->id || e->seq != (uint32_t)seq ||
-            e->prio != prio)
-            return false; /* the entry was reused or its leases dropped */
-        if (e->req.left_ns < x->req_inc || (uint64_t)(now_ns - e->req.taken_ns) >= LEASE_AGE_NS)
-            return false;
-        tok_inc[i] = x->tok_ns > 0 && tokens > 0 ? round_ns(tokens * x->tok_ns) : 0;
-        if (tok_inc[i] > 0 && (e->tok.left_ns < tok_inc[i] ||
-                               (uint64_t)(now_ns - e->tok.taken_ns) >= LEASE_AGE_NS))
-            return false;
+        uint64_t stale = (e->key ^ x->key) | (e->lim_id ^ lim_id) |
+                         (uint64_t)(e->seq ^ (uint32_t)seq) | (uint64_t)(e->prio ^ prio);
+        bool short_req = (e->req.left_ns < x->req_inc) |
+                         ((uint64_t)(now_ns - e->req.taken_ns) >= LEASE_AGE_NS);
+        if (stale | short_req)
+            return false; /* reused entry, dropped or spent lease: slow path */
     }
-    for (unsigned i = 0; i < c->n; i++) {
+    int64_t tok_inc[3] = {0, 0, 0};
+    if (c->has_tok && tokens > 0) {
+        for (unsigned i = 0; i < n; i++) {
+            const gw_lease_entry *e = c->s[i].e;
+            tok_inc[i] = c->s[i].tok_ns > 0 ? round_ns(tokens * c->s[i].tok_ns) : 0;
+            if (tok_inc[i] > 0 && ((e->tok.left_ns < tok_inc[i]) |
+                                   ((uint64_t)(now_ns - e->tok.taken_ns) >= LEASE_AGE_NS)))
+                return false;
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
         gw_lease_entry *e = c->s[i].e;
         e->req.left_ns -= c->s[i].req_inc;
         e->tok.left_ns -= tok_inc[i];
@@ -619,10 +629,17 @@ static inline int64_t check_now_ns(const llmopt_gw_admit_args *args) {
     return args->now_us ? args->now_us * 1000 : gw_mono_us() * 1000;
 }
 
-/* The check of route r (found by name or by handle), ids resolved. */
-static llmopt_err_t admit_resolved(llmopt_gw *gw, gw_route *r, const llmopt_gw_admit_args *args,
-                                   uint64_t tenant, uint64_t user, llmopt_gw_admission *out) {
-    gw_limiter *l = gw->limiter;
+static llmopt_err_t admit_slow(llmopt_gw *gw, gw_route *r, const llmopt_gw_admit_args *args,
+                               uint64_t tenant, uint64_t user, gw_check_entry *c,
+                               llmopt_gw_admission *out);
+
+/* The check of route r (found by name or by handle), ids resolved: the
+ * thread's cached check when it is current and its leases cover it, else
+ * the slow path (which refreshes the cache entry on admission). */
+static inline llmopt_err_t admit_resolved(llmopt_gw *gw, gw_route *r,
+                                          const llmopt_gw_admit_args *args, uint64_t tenant,
+                                          uint64_t user, llmopt_gw_admission *out) {
+    const gw_limiter *l = gw->limiter;
     unsigned prio = (unsigned)args->priority;
     uint64_t seq = atomic_load_explicit(&r->limits.seq, memory_order_acquire);
     gw_check_entry *c = check_entry(r, tenant, user, prio);
@@ -631,10 +648,19 @@ static llmopt_err_t admit_resolved(llmopt_gw *gw, gw_route *r, const llmopt_gw_a
         out->decision_version = c->version;
         if (c->n == 0)
             return LLMOPT_OK;
-        if (check_take_local(c, l, seq, prio, args->tokens, check_now_ns(args)))
+        if (check_take_local(c, l->id, seq, prio, args->tokens, check_now_ns(args)))
             return LLMOPT_OK;
     }
+    return admit_slow(gw, r, args, tenant, user, c, out);
+}
 
+/* Reads the limits, resolves each scope's lease entry and takes from it;
+ * on admission c becomes this check's cache entry. */
+static __attribute__((noinline)) llmopt_err_t
+admit_slow(llmopt_gw *gw, gw_route *r, const llmopt_gw_admit_args *args, uint64_t tenant,
+           uint64_t user, gw_check_entry *c, llmopt_gw_admission *out) {
+    gw_limiter *l = gw->limiter;
+    unsigned prio = (unsigned)args->priority;
     /* the slow path: read the limits, resolve each scope's lease entry */
     limits_view v;
     limits_read(&r->limits, prio, &v);
@@ -669,9 +695,12 @@ static llmopt_err_t admit_resolved(llmopt_gw *gw, gw_route *r, const llmopt_gw_a
         c->version = v.version;
         c->prio = (uint8_t)prio;
         c->n = (uint8_t)n;
-        for (size_t i = 0; i < n; i++)
+        c->has_tok = false;
+        for (size_t i = 0; i < n; i++) {
             c->s[i] = (gw_check_scope){sc[i].e, sc[i].key | 1, sc[i].t->req_inc,
                                        sc[i].t->tok_ns};
+            c->has_tok |= sc[i].t->tok_ns > 0;
+        }
         return LLMOPT_OK;
     }
 over:
