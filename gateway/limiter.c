@@ -9,13 +9,32 @@
  * a cache line. Two different keys with the same 64-bit hash would share a
  * bucket (probability ~ n^2 / 2^65; accepted).
  *
- * Hot path of llmopt_gw_admit, per check: one hash of the route (also the
- * route-table probe), one hash per tenant/user id, the route's compiled
- * limits read through a sequence latch (no read-modify-write, no lock), at
- * most one clock read, and one CAS per bucket. Emission intervals and the
- * per-priority capacities are integer nanoseconds computed when the
- * decision is published, so a request bucket needs no arithmetic beyond
- * max/add/compare; a token bucket one multiplication.
+ * Slow path of a check (llmopt_gw_admit, llmopt_gw_admit_route): the
+ * route's compiled limits read through a sequence latch (no
+ * read-modify-write, no lock), at most one clock read, and per bucket a
+ * lease (below) or one CAS. Emission intervals and the per-priority
+ * capacities are integer nanoseconds computed when the decision is
+ * published, so a request bucket needs no arithmetic beyond
+ * max/add/compare; a token bucket one multiplication. By name, a check
+ * first hashes the route (the route-table probe) and each tenant/user
+ * string not given as an id; by handle (llmopt_gw_route_handle) with ids,
+ * it hashes nothing.
+ *
+ * Fast path: the per-thread check cache. A direct-mapped thread-local
+ * table (64 entries of 192 bytes) keyed by (limiter, route, tenant id, user
+ * id, priority class) keeps, from the last slow-path admission of that
+ * check, the route limits' sequence number and decision version, and per
+ * scope the thread's lease entry (below), the key it held and the
+ * scope's emission intervals. A check whose entry matches, whose route's
+ * seq is unchanged (so the copied limits are the current ones: the writer
+ * never writes the copy of the current seq) and whose every lease entry
+ * still holds its key under that seq with enough lease left, spends from
+ * the leases and returns: one seq load, one entry probe and a few compares
+ * and subtractions per scope, no table probe, no limits read, no scope-key
+ * hashing. Anything else (a refill, an expired or dropped lease, a reused
+ * entry, new limits, a refusal) takes the slow path with nothing spent,
+ * so the fast path admits exactly what the slow path would: it is the
+ * slow path's local-lease branch with the lookups cached.
  *
  * Per-thread leases. With several threads on the same keys, the CAS on the
  * three shared cache lines (global, tenant, user) was the cost (the
@@ -28,7 +47,10 @@
  * plain thread-local arithmetic. Per (thread, limiter, tier, scope key,
  * priority class) a direct-mapped thread-local entry (64 per tier) keeps
  * the slot pointer, so a hit also skips the table probe, and one lease per
- * bucket (request, token). With inc the bucket's ns per unit, cap its
+ * bucket (request, token). The entry's index mixes in the limiter's id, so
+ * two gateways in one process with the same route names and ids do not
+ * keep taking each other's entries (another limiter's lease is dropped
+ * unreturned, below). With inc the bucket's ns per unit, cap its
  * capacity in ns for the class and L = LEASE_AGE_NS = 1 ms:
  *   - k = min(2^shift, 1024, cap / (16 inc), L / inc). k < 2
  *     means no lease: the exact single-unit CAS of plain GCRA. So a bucket

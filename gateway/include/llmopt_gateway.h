@@ -174,7 +174,12 @@
  * capacity per priority class) and read without a lock, so a check costs
  * a hash per string, at most one clock read (none when now_us is given)
  * and, per bucket, a thread-local decrement (one CAS per lease or exact
- * take otherwise).
+ * take otherwise). A thread that repeats a check (same route, tenant,
+ * user and class) finds it in a per-thread cache of 64 checks, with its
+ * lease entries and the limits as of the route's current sequence number,
+ * and only decrements its leases; the cheapest check is by route handle
+ * (llmopt_gw_route_handle, llmopt_gw_admit_route) with tenant_id/user_id,
+ * which hashes nothing. Same buckets, same results either way.
  *
  * Priority classes critical/high/medium/low: share = weight(class) /
  * max weight (weights from rate_limits.priority_weights; missing ones default

@@ -3,7 +3,9 @@
  * bytes -> decode (Avro or JSON by the first byte) -> validate -> install
  * -> choose/admit/batcher read the installed snapshot. The first input
  * byte picks the Kafka key mode (none / the decoded route / a wrong key)
- * so the key check and tombstones are reached too.
+ * so the key check and tombstones are reached too. Admission runs by name
+ * and twice by route handle with ids (the second through the per-thread
+ * check cache when the first admitted).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +15,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static llmopt_gw *gw;
+static llmopt_gw_route *handles[4];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!gw) {
@@ -51,6 +54,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                    .tokens = 5, .now_us = 1000};
         llmopt_gw_admission ad;
         llmopt_gw_admit(gw, routes[i], &aa, &ad);
+        if (!handles[i])
+            handles[i] = llmopt_gw_route_handle(gw, routes[i]);
+        aa.tenant_id = llmopt_gw_limit_id("t");
+        aa.user_id = llmopt_gw_limit_id("u2");
+        aa.priority = (llmopt_gw_priority)(size % 4);
+        for (int k = 0; k < 2; k++)
+            llmopt_gw_admit_route(gw, handles[i], &aa, &ad);
     }
     return 0;
 }
