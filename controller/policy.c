@@ -658,7 +658,7 @@ static void parse_route(walker *w, json_t *o, const char *p, llmopt_policy *pol,
     if (g) {
         static const char *const gk[] = {"error_rate_max", "min_requests", "cooldown_ms",
                                          "max_cooldown_ms", "probe_weight", "probe_requests",
-                                         "probe_error_rate_max", NULL};
+                                         "probe_error_rate_max", "settle_windows", NULL};
         path_key(sp, sizeof(sp), p, "guardrails");
         check_members(w, g, sp, gk);
         llmopt_breaker_config *b = &r->breaker;
@@ -669,6 +669,7 @@ static void parse_route(walker *w, json_t *o, const char *p, llmopt_policy *pol,
         b->half_open_weight = get_num(w, g, sp, "probe_weight", b->half_open_weight, 1e-6, 0.5, false);
         b->probe_requests = (uint64_t)get_num(w, g, sp, "probe_requests", (double)b->probe_requests, 1, 1e9, false);
         b->probe_error_rate_max = get_num(w, g, sp, "probe_error_rate_max", b->probe_error_rate_max, 0, 1, false);
+        b->settle_windows = (uint32_t)get_num(w, g, sp, "settle_windows", (double)b->settle_windows, 0, 100000, false);
         if (!w->failed && b->max_cooldown_ms < b->cooldown_ms)
             fail(w, sp, "max_cooldown_ms %lld is below cooldown_ms %lld",
                  (long long)b->max_cooldown_ms, (long long)b->cooldown_ms);

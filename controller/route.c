@@ -354,6 +354,14 @@ llmopt_err_t llmopt_route_metrics(llmopt_route *r, const llmopt_window_metrics *
         snprintf(what, sizeof(what), "arm '%s' breaker %s -> %s: %s", r->pol->arms[a].id,
                  llmopt_breaker_state_names[tr.from], llmopt_breaker_state_names[tr.to],
                  tr.reason);
+        if (tr.to == LLMOPT_BREAKER_CLOSED && llmopt_breaker_in_outage(&r->breaker[a])) {
+            /* back from an outage: what the bandit learned during it is
+             * about the outage, so react as to a drift */
+            llmopt_bandit_drift(&r->bandit, (uint32_t)a, now_ms);
+            append(what, sizeof(what), "; outage over: evidence x%.2f, floor %.3f for %llds",
+                   r->pol->drift_shrink, r->pol->drift_floor,
+                   (long long)(r->pol->drift_boost_ms / 1000));
+        }
         llmopt_route_note(r, what);
         if (tr.to == LLMOPT_BREAKER_OPEN)
             raise_alert(r, what);
@@ -485,6 +493,9 @@ llmopt_err_t llmopt_route_signal(llmopt_route *r, const llmopt_signal *s, int64_
                (long long)(r->pol->drift_boost_ms / 1000));
     } else if (!anomaly_is_harmful(s)) {
         append(what, sizeof(what), ": not harmful enough to break the circuit");
+    } else if (llmopt_breaker_in_outage(&r->breaker[a])) {
+        append(what, sizeof(what), ": outage baseline, breaker %s",
+               llmopt_breaker_state_names[r->breaker[a].state]);
     } else {
         llmopt_breaker_transition tr;
         if (llmopt_breaker_anomaly(&r->breaker[a], now_ms, what, &tr)) {
@@ -682,8 +693,11 @@ int llmopt_route_decide(llmopt_route *r, int64_t now_ms, llmopt_route_decision *
             al[i].role = LLMOPT_ALLOC_OFF;
             d->state[i] = LLMOPT_ARM_DISABLED;
         } else if (b->state == LLMOPT_BREAKER_HALF_OPEN) {
+            /* probing: the cooldown ended when the breaker went half-open,
+             * so gateways send the arm its fixed probe share */
             llmopt_breaker_alloc(b, &al[i]);
             d->state[i] = LLMOPT_ARM_COOLDOWN;
+            d->cooldown_until_ms[i] = b->since_ms > 0 ? b->since_ms : 1;
         } else {
             al[i].raw = pel[i] ? pref[i] : 0;
             double fl = llmopt_bandit_floor(&r->bandit, (uint32_t)i, now_ms);
@@ -744,11 +758,21 @@ int llmopt_route_decide(llmopt_route *r, int64_t now_ms, llmopt_route_decision *
     char wreason[160] = "";
     llmopt_err_t ae = llmopt_alloc_weights(al, k, d->w, wreason, sizeof(wreason));
     if (ae) {
-        /* nothing can take traffic: the fallback chain */
-        size_t fb = k;
-        for (size_t j = 0; j < p->n_fallback && fb == k; j++)
-            if (!r->disabled[p->fallback[j]])
-                fb = p->fallback[j];
+        /* nothing can take traffic: the fallback chain, preferring an arm
+         * that is not in an error outage (one broken only by a latency,
+         * cost or quality anomaly still answers) */
+        size_t fb = k, fb_any = k;
+        for (size_t j = 0; j < p->n_fallback && fb == k; j++) {
+            size_t c = p->fallback[j];
+            if (r->disabled[c])
+                continue;
+            if (fb_any == k)
+                fb_any = c;
+            if (!llmopt_breaker_in_outage(&r->breaker[c]))
+                fb = c;
+        }
+        if (fb == k)
+            fb = fb_any;
         if (fb == k)
             return LLMOPT_ERR_STATE;
         for (size_t i = 0; i < k; i++)

@@ -17,6 +17,7 @@ void llmopt_breaker_config_default(llmopt_breaker_config *c) {
     c->half_open_weight = 0.02;
     c->probe_requests = 20;
     c->probe_error_rate_max = 0.2;
+    c->settle_windows = 5;
 }
 
 static llmopt_err_t check_config(const llmopt_breaker_config *c, char *errstr, size_t sz) {
@@ -35,6 +36,8 @@ static llmopt_err_t check_config(const llmopt_breaker_config *c, char *errstr, s
     if (!(c->probe_error_rate_max >= 0 && c->probe_error_rate_max <= 1))
         return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz,
                            "'probe_error_rate_max' must be in [0, 1]");
+    if (c->settle_windows > 100000)
+        return llmopt_errf(LLMOPT_ERR_RANGE, errstr, sz, "'settle_windows' must be <= 100000");
     return LLMOPT_OK;
 }
 
@@ -77,6 +80,8 @@ int llmopt_breaker_set_state(llmopt_breaker *br, llmopt_breaker_state to, int64_
         break;
     case LLMOPT_BREAKER_CLOSED:
         br->cur_cooldown_ms = br->cfg.cooldown_ms;
+        br->settle_left = br->outage ? br->cfg.settle_windows : 0;
+        br->outage = br->settle_left > 0;
         break;
     default:
         break;
@@ -99,6 +104,8 @@ int llmopt_breaker_observe(llmopt_breaker *br, int64_t ts_ms, uint64_t requests,
     if (errors > requests)
         errors = requests;
     if (br->state == LLMOPT_BREAKER_CLOSED) {
+        if (br->settle_left > 0 && requests > 0 && --br->settle_left == 0)
+            br->outage = 0;
         if (requests < br->cfg.min_requests)
             return 0;
         double rate = (double)errors / (double)requests;
@@ -106,6 +113,8 @@ int llmopt_breaker_observe(llmopt_breaker *br, int64_t ts_ms, uint64_t requests,
             return 0;
         snprintf(why, sizeof(why), "error rate %.4f > %.4f over %llu requests", rate,
                  br->cfg.error_rate_max, (unsigned long long)requests);
+        br->outage = 1;
+        br->settle_left = 0;
         return llmopt_breaker_set_state(br, LLMOPT_BREAKER_OPEN, ts_ms, why, tr);
     }
     if (br->state != LLMOPT_BREAKER_HALF_OPEN)
@@ -123,11 +132,16 @@ int llmopt_breaker_observe(llmopt_breaker *br, int64_t ts_ms, uint64_t requests,
     }
     snprintf(why, sizeof(why), "probe failed: error rate %.4f > %.4f over %llu requests", rate,
              br->cfg.probe_error_rate_max, (unsigned long long)br->probe_n);
+    br->outage = 1;
     return llmopt_breaker_set_state(br, LLMOPT_BREAKER_OPEN, ts_ms, why, tr);
 }
 
+int llmopt_breaker_in_outage(const llmopt_breaker *br) { return br->outage != 0; }
+
 int llmopt_breaker_anomaly(llmopt_breaker *br, int64_t ts_ms, const char *what,
                            llmopt_breaker_transition *tr) {
+    if (br->outage)
+        return 0; /* measured against the outage's own baseline */
     if (br->state == LLMOPT_BREAKER_OPEN) {
         int64_t until = add_sat(ts_ms, br->cur_cooldown_ms);
         if (until > br->open_until_ms)
@@ -173,7 +187,7 @@ static void write_transition(llmopt_wbuf *w, const llmopt_breaker_transition *t)
 
 void llmopt_breaker_serialize(const llmopt_breaker *br, llmopt_wbuf *w) {
     const llmopt_breaker_config *c = &br->cfg;
-    llmopt_wbuf_header(w, "BRKR", 1);
+    llmopt_wbuf_header(w, "BRKR", 2);
     llmopt_wbuf_f64(w, c->error_rate_max);
     llmopt_wbuf_u64(w, c->min_requests);
     llmopt_wbuf_i64(w, c->cooldown_ms);
@@ -189,13 +203,17 @@ void llmopt_breaker_serialize(const llmopt_breaker *br, llmopt_wbuf *w) {
     llmopt_wbuf_u64(w, br->probe_errors);
     llmopt_wbuf_u64(w, br->transitions);
     write_transition(w, &br->last);
+    llmopt_wbuf_u32(w, c->settle_windows);
+    llmopt_wbuf_u8(w, br->outage);
+    llmopt_wbuf_u32(w, br->settle_left);
 }
 
 llmopt_err_t llmopt_breaker_deserialize(llmopt_breaker *br, llmopt_rbuf *r, char *errstr,
                                         size_t errstr_size) {
     llmopt_breaker t;
     memset(&t, 0, sizeof(t));
-    if (!llmopt_rbuf_header(r, "BRKR", 1))
+    uint8_t ver = llmopt_rbuf_header(r, "BRKR", 2);
+    if (!ver)
         return llmopt_errf(r->err ? (llmopt_err_t)r->err : LLMOPT_ERR_INVALID, errstr,
                            errstr_size, "not a breaker state");
     t.cfg.error_rate_max = llmopt_rbuf_f64(r);
@@ -219,6 +237,14 @@ llmopt_err_t llmopt_breaker_deserialize(llmopt_breaker *br, llmopt_rbuf *r, char
         r->err = LLMOPT_ERR_INVALID;
     else
         llmopt_rbuf_bytes(r, t.last.reason, n);
+    if (ver >= 2) {
+        t.cfg.settle_windows = llmopt_rbuf_u32(r);
+        t.outage = llmopt_rbuf_u8(r);
+        t.settle_left = llmopt_rbuf_u32(r);
+    } else {
+        /* v1, written before outages were tracked: none, default settle */
+        t.cfg.settle_windows = 5;
+    }
     if (r->err)
         return llmopt_errf((llmopt_err_t)r->err, errstr, errstr_size, "bad breaker state");
     t.last.reason[n] = 0;
@@ -226,7 +252,9 @@ llmopt_err_t llmopt_breaker_deserialize(llmopt_breaker *br, llmopt_rbuf *r, char
     if (!e && (st >= LLMOPT_BREAKER_N_STATES || from >= LLMOPT_BREAKER_N_STATES ||
                to >= LLMOPT_BREAKER_N_STATES || memchr(t.last.reason, 0, n) ||
                t.cur_cooldown_ms < t.cfg.cooldown_ms ||
-               t.cur_cooldown_ms > t.cfg.max_cooldown_ms || t.probe_errors > t.probe_n))
+               t.cur_cooldown_ms > t.cfg.max_cooldown_ms || t.probe_errors > t.probe_n ||
+               t.outage > 1 || t.settle_left > t.cfg.settle_windows ||
+               (t.settle_left > 0 && (!t.outage || st != LLMOPT_BREAKER_CLOSED))))
         e = llmopt_errf(LLMOPT_ERR_INVALID, errstr, errstr_size, "inconsistent breaker state");
     if (e) {
         r->err = LLMOPT_ERR_INVALID;

@@ -15,6 +15,15 @@
  * restarts the current cooldown from that moment (no doubling, no
  * transition).
  *
+ * Outage: an open caused by the error rate (a surge, or a failed probe)
+ * marks the arm as in an outage. The processor's anomaly baselines of
+ * that arm then describe the outage (an erroring arm answers fast and
+ * cheap), so an anomaly measured against them says nothing about the
+ * arm's health: while the outage lasts, through HALF_OPEN and for
+ * settle_windows of the arm's windows after it closes, anomalies do not
+ * trip the breaker (llmopt_breaker_anomaly returns 0 and
+ * llmopt_breaker_in_outage says why). The error-rate rule always applies.
+ *
  * Every transition goes through llmopt_breaker_set_state(), which records
  * it (from, to, ts_ms, reason) in `last`, counts it, and copies it to the
  * caller's *tr when given: the controller logs and persists exactly those.
@@ -59,6 +68,8 @@ typedef struct llmopt_breaker_config {
     double half_open_weight;      /* probe share while HALF_OPEN, (0, 1); default 0.02 */
     uint64_t probe_requests;      /* probe outcomes before a verdict, >= 1; default 20 */
     double probe_error_rate_max;  /* HALF_OPEN passes at or below; default 0.2 */
+    uint32_t settle_windows;      /* windows after an outage closes with anomalies
+                                     ignored, <= 100000; default 5 */
 } llmopt_breaker_config;
 
 typedef struct llmopt_breaker {
@@ -69,6 +80,8 @@ typedef struct llmopt_breaker {
     int64_t open_until_ms;      /* OPEN: earliest HALF_OPEN */
     uint64_t probe_n, probe_errors;  /* HALF_OPEN outcomes so far */
     uint64_t transitions;       /* count of set_state changes */
+    uint8_t outage;             /* 1 from an error-rate open until settled */
+    uint32_t settle_left;       /* CLOSED after an outage: windows still to settle */
     llmopt_breaker_transition last;  /* the latest transition (from == to == CLOSED, reason "" at init) */
 } llmopt_breaker;
 
@@ -93,6 +106,8 @@ int llmopt_breaker_observe(llmopt_breaker *br, int64_t ts_ms, uint64_t requests,
 /* An anomaly signal on this arm (what: e.g. "latency_ms p95 z=6.1"). */
 int llmopt_breaker_anomaly(llmopt_breaker *br, int64_t ts_ms, const char *what,
                            llmopt_breaker_transition *tr);
+/* 1 while anomalies of this arm are ignored (see Outage above). */
+int llmopt_breaker_in_outage(const llmopt_breaker *br);
 /* Time passes: OPEN becomes HALF_OPEN once ts_ms >= open_until_ms. */
 int llmopt_breaker_tick(llmopt_breaker *br, int64_t ts_ms, llmopt_breaker_transition *tr);
 

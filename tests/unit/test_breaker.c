@@ -1,6 +1,6 @@
 /* test_breaker.c - CUnit suite for controller/core/breaker: the full state
  * sequence closed -> open -> half_open -> open (doubled cooldown) ->
- * half_open -> closed, anomalies, the backoff cap, allocation roles,
+ * half_open -> closed, outages and their settling, anomalies, the backoff cap, allocation roles,
  * transition records and the checkpoint round trip. */
 #include <CUnit/Basic.h>
 #include <string.h>
@@ -48,26 +48,67 @@ static void test_sequence(void) {
     CU_ASSERT_STRING_EQUAL(tr.reason, "probe failed: error rate 0.2500 > 0.2000 over 20 requests");
     CU_ASSERT_EQUAL(br.cur_cooldown_ms, 2000);
     CU_ASSERT_EQUAL(br.open_until_ms, 3200);
-    /* an anomaly while open restarts the current cooldown */
+    /* the arm is in an error outage: anomalies are measured against the
+     * outage's baseline and change nothing, open or half-open */
+    CU_ASSERT(llmopt_breaker_in_outage(&br));
     CU_ASSERT_EQUAL(llmopt_breaker_anomaly(&br, 2000, "latency z 7", &tr), 0);
-    CU_ASSERT_EQUAL(br.open_until_ms, 4000);
-    CU_ASSERT_EQUAL(llmopt_breaker_tick(&br, 3500, &tr), 0);
-    CU_ASSERT_EQUAL(llmopt_breaker_tick(&br, 4000, &tr), 1);
-    /* anomaly during the probe: OPEN again, cooldown capped at 3000 */
-    CU_ASSERT_EQUAL(llmopt_breaker_anomaly(&br, 4100, "error_rate drift (adwin)", &tr), 1);
-    CU_ASSERT_STRING_EQUAL(tr.reason, "anomaly: error_rate drift (adwin)");
+    CU_ASSERT_EQUAL(br.open_until_ms, 3200);
+    CU_ASSERT_EQUAL(llmopt_breaker_tick(&br, 3199, &tr), 0);
+    CU_ASSERT_EQUAL(llmopt_breaker_tick(&br, 3200, &tr), 1);
+    CU_ASSERT_EQUAL(llmopt_breaker_anomaly(&br, 3300, "p95_latency_ms up 20 -> 640", &tr), 0);
+    CU_ASSERT_EQUAL(br.state, LLMOPT_BREAKER_HALF_OPEN);
+    /* probe fails again: cooldown capped at 3000 */
+    CU_ASSERT_EQUAL(llmopt_breaker_observe(&br, 3400, 20, 20, &tr), 1);
     CU_ASSERT_EQUAL(br.cur_cooldown_ms, 3000);
-    CU_ASSERT_EQUAL(llmopt_breaker_tick(&br, 7100, &tr), 1);
-    /* probe passes: 1 of 25 -> CLOSED, cooldown back to 1000 */
+    CU_ASSERT_EQUAL(llmopt_breaker_tick(&br, 6400, &tr), 1);
+    /* probe passes: 1 of 25 -> CLOSED, cooldown back to 1000; the outage
+     * settles over settle_windows (5) of the arm's windows */
     CU_ASSERT_EQUAL(llmopt_breaker_observe(&br, 7200, 25, 1, &tr), 1);
     CU_ASSERT_EQUAL(tr.to, LLMOPT_BREAKER_CLOSED);
     CU_ASSERT_STRING_EQUAL(tr.reason, "probe passed: error rate 0.0400 <= 0.2000 over 25 requests");
     CU_ASSERT_EQUAL(br.cur_cooldown_ms, 1000);
     CU_ASSERT_EQUAL(br.transitions, 7);
     CU_ASSERT_STRING_EQUAL(llmopt_breaker_state_names[br.last.from], "half_open");
+    CU_ASSERT_EQUAL(br.settle_left, 5);
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(llmopt_breaker_observe(&br, 7300 + i, 50, 0, &tr), 0);
+        CU_ASSERT_EQUAL(llmopt_breaker_anomaly(&br, 7300 + i, "latency z 9", &tr), 0);
+    }
+    CU_ASSERT_EQUAL(llmopt_breaker_observe(&br, 7310, 0, 0, &tr), 0); /* empty: not counted */
+    CU_ASSERT(llmopt_breaker_in_outage(&br));
+    CU_ASSERT_EQUAL(llmopt_breaker_observe(&br, 7320, 50, 1, &tr), 0);
+    CU_ASSERT(!llmopt_breaker_in_outage(&br));
+    CU_ASSERT_EQUAL(br.settle_left, 0);
+    /* settled: an anomaly trips it (base cooldown), an anomaly while open
+     * restarts the cooldown, an anomaly during the probe doubles it */
+    CU_ASSERT_EQUAL(llmopt_breaker_anomaly(&br, 8000, "quality_mean down", &tr), 1);
+    CU_ASSERT_STRING_EQUAL(tr.reason, "anomaly: quality_mean down");
+    CU_ASSERT_EQUAL(br.open_until_ms, 9000);
+    CU_ASSERT(!llmopt_breaker_in_outage(&br));
+    CU_ASSERT_EQUAL(llmopt_breaker_anomaly(&br, 8500, "latency z 7", &tr), 0);
+    CU_ASSERT_EQUAL(br.open_until_ms, 9500);
+    CU_ASSERT_EQUAL(llmopt_breaker_tick(&br, 9499, &tr), 0);
+    CU_ASSERT_EQUAL(llmopt_breaker_tick(&br, 9500, &tr), 1);
+    CU_ASSERT_EQUAL(llmopt_breaker_anomaly(&br, 9600, "error_rate drift (adwin)", &tr), 1);
+    CU_ASSERT_STRING_EQUAL(tr.reason, "anomaly: error_rate drift (adwin)");
+    CU_ASSERT_EQUAL(br.cur_cooldown_ms, 2000);
+    CU_ASSERT_EQUAL(br.transitions, 10);
+    /* a passed probe after anomaly-only opens starts no settling */
+    CU_ASSERT_EQUAL(llmopt_breaker_tick(&br, 11600, &tr), 1);
+    CU_ASSERT_EQUAL(llmopt_breaker_observe(&br, 11700, 25, 0, &tr), 1);
+    CU_ASSERT_EQUAL(br.settle_left, 0);
+    CU_ASSERT(!llmopt_breaker_in_outage(&br));
     /* set_state to the current state records nothing */
-    CU_ASSERT_EQUAL(llmopt_breaker_set_state(&br, LLMOPT_BREAKER_CLOSED, 8000, "noop", &tr), 0);
-    CU_ASSERT_EQUAL(br.transitions, 7);
+    CU_ASSERT_EQUAL(llmopt_breaker_set_state(&br, LLMOPT_BREAKER_CLOSED, 12000, "noop", &tr), 0);
+    CU_ASSERT_EQUAL(br.transitions, 12);
+    /* an error surge while settling restarts the outage */
+    llmopt_breaker_observe(&br, 12100, 100, 90, &tr);
+    llmopt_breaker_tick(&br, 14000, &tr);
+    llmopt_breaker_observe(&br, 14100, 30, 0, &tr);
+    CU_ASSERT_EQUAL(br.settle_left, 5);
+    CU_ASSERT_EQUAL(llmopt_breaker_observe(&br, 14200, 100, 50, &tr), 1);
+    CU_ASSERT_EQUAL(br.settle_left, 0);
+    CU_ASSERT(llmopt_breaker_in_outage(&br));
 }
 
 static void test_roundtrip_and_validation(void) {
@@ -91,6 +132,24 @@ static void test_roundtrip_and_validation(void) {
     CU_ASSERT(w1.len == w2.len && memcmp(w1.data, w2.data, w1.len) == 0);
     CU_ASSERT_EQUAL(b2.state, LLMOPT_BREAKER_HALF_OPEN);
     CU_ASSERT_EQUAL(b2.probe_n, 7);
+    /* a settling arm round-trips its outage */
+    llmopt_breaker_init(&br, &c, 5, err, sizeof(err));
+    llmopt_breaker_observe(&br, 10, 100, 100, NULL);
+    llmopt_breaker_tick(&br, 40010, NULL);
+    llmopt_breaker_observe(&br, 40020, 30, 0, NULL);
+    llmopt_breaker_observe(&br, 40030, 30, 0, NULL);
+    CU_ASSERT_EQUAL(br.settle_left, 4);
+    llmopt_wbuf_release(&w2);
+    llmopt_wbuf_init(&w2);
+    llmopt_breaker_serialize(&br, &w2);
+    llmopt_rbuf_init(&r, w2.data, w2.len);
+    CU_ASSERT_EQUAL(llmopt_breaker_deserialize(&b2, &r, err, sizeof(err)), LLMOPT_OK);
+    CU_ASSERT(b2.outage == 1 && b2.settle_left == 4 && b2.cfg.settle_windows == 5);
+    /* settling while not closed is inconsistent */
+    w2.data[w2.len - 4 - 1] = 0; /* outage 0 with settle_left 4 */
+    llmopt_rbuf_init(&r, w2.data, w2.len);
+    CU_ASSERT_EQUAL(llmopt_breaker_deserialize(&b2, &r, err, sizeof(err)), LLMOPT_ERR_INVALID);
+
     CU_ASSERT_STRING_EQUAL(b2.last.reason, br.last.reason);
     for (size_t n = 0; n < w1.len; n++) {
         llmopt_rbuf_init(&r, w1.data, n);
