@@ -90,9 +90,16 @@ static inline __attribute__((always_inline)) int dec_string(dec *d, llmopt_str *
     char *copy;
     if ((size_t)(a->end - a->ptr) >= need && a->ptr) {
         copy = a->ptr;
+        if (n <= 16 && d->end - d->p >= 16 && a->end - a->ptr >= 16) {
+            /* short string (ids, route and arm names): one fixed 16-byte
+             * copy instead of a memcpy call; the bytes past n stay inside
+             * the input and the arena block and are overwritten next */
+            memcpy(copy, d->p, 16);
+        } else {
+            memcpy(copy, d->p, (size_t)n);
+        }
         a->ptr += need;
         a->used += need;
-        memcpy(copy, d->p, (size_t)n);
         copy[n] = '\0';
     } else if (!(copy = llmopt_arena_strdup(a, (const char *)d->p, (size_t)n))) {
         return LLMOPT_AVRO_NOMEM;

@@ -9,10 +9,18 @@
  *     bits, 0 = empty) beside the slots answers most probes, above all the
  *     "absent" of a duplicate check, from 1 byte per slot that stays in
  *     cache instead of a 16-byte slot that does not;
- *   - a 4-ary min-heap on (ts_ms, seq) for deterministic expiry and
- *     eviction of the oldest entry, the keys inline in the heap array for
- *     the same reason. Each entry knows its heap slot so a matched entry
- *     leaves the heap in O(log n).
+ *   - the expiry order on (ts_ms, seq), for deterministic expiry and
+ *     eviction of the oldest entry, in two parts: a FIFO of the entries put
+ *     in order (each (ts_ms, seq) at or after the last one appended: almost
+ *     all of them, since event times mostly rise), and a 4-ary min-heap for
+ *     the rest; the oldest entry is the older of the FIFO's head and the
+ *     heap's root. An entry knows its place in either, so a matched entry
+ *     leaves in O(1) from the FIFO (its node becomes a hole, trimmed at
+ *     the ends and compacted away once holes outnumber live nodes) or
+ *     O(log n) from the heap. Expiring from the FIFO is a pop: no sift
+ *     through a large heap, whose every level wrote a moved entry's slot
+ *     (a cache miss each). The (ts_ms, seq) keys are inline in both arrays
+ *     for the same reason as the tags.
  */
 #include "processor/core/join.h"
 
@@ -56,13 +64,19 @@ struct llmopt_join {
     uint8_t *tags;      /* per slot: 0 empty, else tag_of(hash) */
     size_t cap;
     hnode *heap;
-    size_t heap_cap;
+    size_t heap_cap, nheap;
+    hnode *fifo;        /* in-order entries [fhead, ftail); e NULL: a hole */
+    size_t fhead, ftail, fcap, flive;
+    int64_t last_ts;    /* key of the last node appended to the FIFO */
+    uint64_t last_seq;
+    int has_last;       /* 0 while the FIFO is empty: anything may start it */
     uint64_t next_seq;
     llmopt_join_stats st;
 };
 
 /* A 64-bit hash good enough for ids (UUID text, hex): 8 bytes at a time,
- * each mixed with a multiply and an xor-shift. */
+ * each mixed with a multiply and an xor-shift. Only the tables' layout
+ * depends on it (serialize writes entries in (ts, seq) order). */
 static uint64_t key_hash(const unsigned char *p, size_t n) {
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
     while (n >= 8) {
@@ -73,9 +87,18 @@ static uint64_t key_hash(const unsigned char *p, size_t n) {
         p += 8;
         n -= 8;
     }
+    /* the 0..7 tail bytes without a byte loop: two overlapping 4-byte
+     * loads, or first / middle / last byte (n is mixed in above, so tails
+     * of different lengths do not collide by construction) */
     uint64_t t = 0;
-    for (size_t i = 0; i < n; i++)
-        t |= (uint64_t)p[i] << (8 * i);
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        t = (uint64_t)lo | (uint64_t)hi << 32;
+    } else if (n) {
+        t = (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+    }
     h ^= t * 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
@@ -144,7 +167,7 @@ static void heap_up(llmopt_join *j, size_t i) {
 
 /* Sifts slot i down; returns where its node ended. */
 static size_t heap_down(llmopt_join *j, size_t i) {
-    size_t n = j->st.entries;
+    size_t n = j->nheap;
     hnode x = j->heap[i];
     for (;;) {
         size_t l = HEAP_ARITY * i + 1, best = i;
@@ -165,13 +188,111 @@ static size_t heap_down(llmopt_join *j, size_t i) {
     return i;
 }
 
-/* Removes heap slot i; st.entries must still count the entry. */
+/* Removes heap slot i. */
 static void heap_remove(llmopt_join *j, size_t i) {
-    size_t last = j->st.entries - 1;
+    size_t last = --j->nheap;
     if (i != last) {
         heap_set(j, i, j->heap[last]);
         heap_up(j, heap_down(j, i));
     }
+}
+
+/* ---- expiry order: FIFO + heap ---- */
+
+/* heap_idx of an entry in the FIFO: its FIFO index with this bit set */
+#define IN_FIFO ((size_t)1 << (sizeof(size_t) * 8 - 1))
+
+/* Moves the live FIFO nodes to the front, in order. */
+static void fifo_compact(llmopt_join *j) {
+    size_t o = 0;
+    for (size_t i = j->fhead; i < j->ftail; i++) {
+        if (!j->fifo[i].e)
+            continue;
+        j->fifo[o] = j->fifo[i];
+        j->fifo[o].e->heap_idx = IN_FIFO | o;
+        o++;
+    }
+    j->fhead = 0;
+    j->ftail = o;
+}
+
+/* Appends n (not older than the last appended node); 0 when the FIFO
+ * cannot grow (the caller then uses the heap). */
+static int fifo_push(llmopt_join *j, hnode n) {
+    if (j->ftail == j->fcap) {
+        if (j->fcap - j->flive >= j->fcap / 2 && j->fcap) {
+            fifo_compact(j);
+        } else {
+            size_t nc = j->fcap ? j->fcap * 2 : 64;
+            hnode *nf = realloc(j->fifo, nc * sizeof(*nf));
+            if (!nf)
+                return 0;
+            j->fifo = nf;
+            j->fcap = nc;
+        }
+    }
+    n.e->heap_idx = IN_FIFO | j->ftail;
+    j->fifo[j->ftail++] = n;
+    j->flive++;
+    j->last_ts = n.ts_ms;
+    j->last_seq = n.seq;
+    j->has_last = 1;
+    return 1;
+}
+
+/* Adds n to the expiry order (never fails: the heap has room for every
+ * entry the table can hold). */
+static void order_link(llmopt_join *j, hnode n) {
+    if (!j->has_last || n.ts_ms > j->last_ts ||
+        (n.ts_ms == j->last_ts && n.seq >= j->last_seq)) {
+        if (fifo_push(j, n))
+            return;
+    }
+    size_t i = j->nheap++;
+    heap_set(j, i, n);
+    heap_up(j, i);
+}
+
+static void order_unlink(llmopt_join *j, jentry *e) {
+    size_t idx = e->heap_idx;
+    if (!(idx & IN_FIFO)) {
+        heap_remove(j, idx);
+        return;
+    }
+    j->fifo[idx & ~IN_FIFO].e = NULL;
+    j->flive--;
+    while (j->fhead < j->ftail && !j->fifo[j->fhead].e)
+        j->fhead++;
+    while (j->ftail > j->fhead && !j->fifo[j->ftail - 1].e)
+        j->ftail--;
+    if (j->fhead == j->ftail) {
+        j->fhead = j->ftail = 0;
+        j->has_last = 0;
+    } else if (j->ftail - j->fhead > 2 * j->flive + 32) {
+        fifo_compact(j);
+    }
+}
+
+/* The oldest entry's node; the table must not be empty. The FIFO's head is
+ * live (holes are trimmed at both ends). */
+static const hnode *order_min(const llmopt_join *j) {
+    const hnode *f = j->fhead < j->ftail ? &j->fifo[j->fhead] : NULL;
+    if (!j->nheap)
+        return f;
+    if (!f || node_older(&j->heap[0], f))
+        return &j->heap[0];
+    return f;
+}
+
+/* Every entry, in no particular order; returns how many (st.entries). */
+static size_t order_all(const llmopt_join *j, jentry **out) {
+    size_t n = 0;
+    for (size_t i = j->fhead; i < j->ftail; i++)
+        if (j->fifo[i].e)
+            out[n++] = j->fifo[i].e;
+    for (size_t i = 0; i < j->nheap; i++)
+        out[n++] = j->heap[i].e;
+    return n;
 }
 
 /* ---- hash table ---- */
@@ -250,7 +371,7 @@ static int table_grow(llmopt_join *j) {
 static void entry_unlink_at(llmopt_join *j, jentry *e, size_t i) {
     assert(j->slots[i].e == e);
     slot_delete(j, i);
-    heap_remove(j, e->heap_idx);
+    order_unlink(j, e);
     j->st.entries--;
     j->st.bytes -= entry_bytes(e);
 }
@@ -261,7 +382,7 @@ static void entry_unlink_at(llmopt_join *j, jentry *e, size_t i) {
 static void entry_unlink(llmopt_join *j, jentry *e) {
     size_t mask = j->cap - 1;
     __builtin_prefetch(&j->slots[e->hash & mask]);
-    heap_remove(j, e->heap_idx);
+    order_unlink(j, e);
     uint8_t t = tag_of(e->hash);
     size_t i = e->hash & mask;
     while (j->tags[i] != t || j->slots[i].e != e) {
@@ -302,10 +423,23 @@ llmopt_join *llmopt_join_new(const llmopt_join_config *cfg) {
 void llmopt_join_destroy(llmopt_join *j) {
     if (!j)
         return;
-    for (size_t i = 0; i < j->st.entries; i++) {
-        if (j->cfg.free_payload)
-            j->cfg.free_payload(j->heap[i].e->payload);
-        free(j->heap[i].e);
+    jentry **all = j->st.entries ? malloc(j->st.entries * sizeof(*all)) : NULL;
+    if (all) {
+        size_t n = order_all(j, all);
+        for (size_t i = 0; i < n; i++) {
+            if (j->cfg.free_payload)
+                j->cfg.free_payload(all[i]->payload);
+            free(all[i]);
+        }
+        free(all);
+    } else {
+        while (j->st.entries) { /* no memory for the list: one at a time */
+            jentry *e = order_min(j)->e;
+            entry_unlink(j, e);
+            if (j->cfg.free_payload)
+                j->cfg.free_payload(e->payload);
+            free(e);
+        }
     }
     while (j->free_small) {
         jentry *e = j->free_small;
@@ -315,6 +449,7 @@ void llmopt_join_destroy(llmopt_join *j) {
     free(j->slots);
     free(j->tags);
     free(j->heap);
+    free(j->fifo);
     free(j);
 }
 
@@ -337,8 +472,7 @@ static jentry *insert_entry(llmopt_join *j, const void *key, size_t keylen, uint
     j->tags[i] = tag_of(h);
     j->st.entries++;
     j->st.bytes += entry_bytes(e);
-    heap_set(j, j->st.entries - 1, (hnode){ts_ms, seq, e});
-    heap_up(j, j->st.entries - 1);
+    order_link(j, (hnode){ts_ms, seq, e});
     return e;
 }
 
@@ -367,7 +501,7 @@ llmopt_err_t llmopt_join_put_h(llmopt_join *j, const void *key, size_t keylen, u
         if (need > j->cfg.max_bytes)
             return LLMOPT_ERR_NOMEM;
         while (j->st.entries && j->st.bytes + need > j->cfg.max_bytes)
-            entry_release(j, j->heap[0].e, LLMOPT_JOIN_EVICTED);
+            entry_release(j, order_min(j)->e, LLMOPT_JOIN_EVICTED);
     }
     if (!insert_entry(j, key, keylen, h, ts_ms, j->next_seq, payload, payload_bytes))
         return LLMOPT_ERR_NOMEM;
@@ -438,7 +572,7 @@ void llmopt_join_resize(llmopt_join *j, const void *key, size_t keylen, size_t p
     if (j->cfg.max_bytes) {
         /* never evict the entry being resized: it is in use by the caller */
         while (j->st.entries > 1 && j->st.bytes > j->cfg.max_bytes) {
-            jentry *old = j->heap[0].e;
+            jentry *old = order_min(j)->e;
             if (old == e)
                 break;
             entry_release(j, old, LLMOPT_JOIN_EVICTED);
@@ -451,9 +585,10 @@ size_t llmopt_join_expire(llmopt_join *j, int64_t watermark_ms) {
     while (j->st.entries) {
         /* ts + ttl <= wm, written to avoid overflow at the extremes; the
          * heap node's own ts, so a table with nothing due loads no entry */
-        if (j->heap[0].ts_ms > watermark_ms - j->cfg.ttl_ms)
+        const hnode *m = order_min(j);
+        if (m->ts_ms > watermark_ms - j->cfg.ttl_ms)
             break;
-        entry_release(j, j->heap[0].e, LLMOPT_JOIN_EXPIRED);
+        entry_release(j, m->e, LLMOPT_JOIN_EXPIRED);
         n++;
     }
     return n;
@@ -483,8 +618,7 @@ void llmopt_join_serialize(const llmopt_join *j, llmopt_wbuf *w,
         w->err = LLMOPT_ERR_NOMEM;
         return;
     }
-    for (size_t i = 0; i < j->st.entries; i++)
-        order[i] = j->heap[i].e;
+    order_all(j, order);
     qsort(order, j->st.entries, sizeof(*order), cmp_entry);
     for (size_t i = 0; i < j->st.entries; i++) {
         const jentry *e = order[i];
@@ -499,7 +633,7 @@ void llmopt_join_serialize(const llmopt_join *j, llmopt_wbuf *w,
 
 static void clear_all(llmopt_join *j) {
     while (j->st.entries) {
-        jentry *e = j->heap[j->st.entries - 1].e;
+        jentry *e = order_min(j)->e;
         void *p = e->payload;
         entry_unlink(j, e);
         if (j->cfg.free_payload)

@@ -349,7 +349,8 @@ typedef struct td_stream {
     size_t nc, np, nb, ic, ip, ib;
 } td_stream;
 
-static int td_next(td_stream *s, double *mean, int64_t *count) {
+static inline __attribute__((always_inline)) int td_next(td_stream *s, double *mean,
+                                                          int64_t *count) {
     int pick = -1;
     double best = 0;
     if (s->ic < s->nc) {
