@@ -10,7 +10,9 @@
  *                by the library (now_us = 0), ids as strings or precomputed
  *                (llmopt_gw_limit_id); "refusing": route-9's limits are
  *                below the call rate (1e6 / 1e5 / 2e4 per s), most checks
- *                are refusals (the admitted count is printed)
+ *                are refusals (the admitted count is printed); "handle"
+ *                rows check by route handle (llmopt_gw_route_handle +
+ *                llmopt_gw_admit_route), "h+ids" with precomputed ids
  *   bucket       one GCRA bucket take, 1 and 4 threads on one bucket
  *   cache        p99 of cache key (2 KB prompt) + LRU lookup (hit)
  *   batch        ns per llmopt_gw_batcher_add (max_batch 16)
@@ -28,6 +30,9 @@
  *   bench_gateway [bootstrap] [only]   (default 127.0.0.1:19092; "-" skips
  *                                       report; only = "admit" runs only the
  *                                       admit and bucket parts)
+ *   bench_gateway - loop [str|ids|handle] [n] [route] [spread]
+ *                                      (one thread, no per-call timer: CPU
+ *                                       time per check; for callgrind)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -429,17 +434,20 @@ static void bench_bucket(int threads) {
     free(all);
 }
 
-/* "loop": one thread, n checks of route-7 (three tiers, same keys) with no
- * per-call timer, for instruction counts (valgrind --tool=callgrind) and
- * CPU time per call (CLOCK_THREAD_CPUTIME_ID); kind "str" (string ids),
- * "ids" (llmopt_gw_limit_id) or "handle" (llmopt_gw_route_handle + ids). */
+/* "loop": one thread, n checks of route (default route-7: three tiers;
+ * route-9 refuses most) with the same keys, or with "spread" a tenant of
+ * 100 and a user of 10 000 per call, with no per-call timer, for
+ * instruction counts (valgrind --tool=callgrind) and CPU time per call
+ * (CLOCK_THREAD_CPUTIME_ID); kind "str" (string ids), "ids"
+ * (llmopt_gw_limit_id) or "handle" (llmopt_gw_route_handle + ids). */
 static double thread_cpu_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static void bench_loop(llmopt_gw *gw, const char *kind, size_t n) {
+static void bench_loop(llmopt_gw *gw, const char *kind, size_t n, const char *route,
+                       bool spread) {
     llmopt_gw_admit_args a = {.tenant = "tenant-1", .user = "user-42",
                               .priority = LLMOPT_GW_PRIO_HIGH, .tokens = 100};
     llmopt_gw_admission ad;
@@ -448,22 +456,32 @@ static void bench_loop(llmopt_gw *gw, const char *kind, size_t n) {
         a.tenant_id = llmopt_gw_limit_id(a.tenant);
         a.user_id = llmopt_gw_limit_id(a.user);
     }
-    llmopt_gw_route *h = strcmp(kind, "handle") == 0 ? llmopt_gw_route_handle(gw, "route-7")
+    llmopt_gw_route *h = strcmp(kind, "handle") == 0 ? llmopt_gw_route_handle(gw, route)
                                                        : NULL;
     size_t ok = 0;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
     int64_t now = now_ns() / 1000;
     double c0 = thread_cpu_ns();
     for (size_t i = 0; i < n; i++) {
-        a.now_us = now + (int64_t)(i >> 4); /* 16 checks per us: 1.6e7/s, no refusal */
+        a.now_us = now + (int64_t)(i >> 4); /* 16 checks per us: 1.6e7/s */
+        if (spread) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            a.tenant = tenants[x % 100];
+            a.user = users[(x >> 16) % 10000];
+            if (ids) {
+                a.tenant_id = tenant_ids[x % 100];
+                a.user_id = user_ids[(x >> 16) % 10000];
+            }
+        }
         if (h)
             llmopt_gw_admit_route(gw, h, &a, &ad);
         else
-            llmopt_gw_admit(gw, "route-7", &a, &ad);
+            llmopt_gw_admit(gw, route, &a, &ad);
         ok += ad.verdict == LLMOPT_GW_ADMIT;
     }
     double c1 = thread_cpu_ns();
-    printf("loop %s: %zu checks, %zu admitted, %.1f ns CPU per check\n", kind, n, ok,
-           (c1 - c0) / (double)n);
+    printf("loop %s %s%s: %zu checks, %zu admitted, %.1f ns CPU per check\n", kind, route,
+           spread ? " spread" : "", n, ok, (c1 - c0) / (double)n);
 }
 
 int main(int argc, char **argv) {
@@ -483,7 +501,8 @@ int main(int argc, char **argv) {
     llmopt_gw *gw = llmopt_gw_new(&cfg, NULL, 0);
     apply_routes(gw, 1000, true);
     if (loop) {
-        bench_loop(gw, argc > 3 ? argv[3] : "str", argc > 4 ? (size_t)atoll(argv[4]) : 20000000);
+        bench_loop(gw, argc > 3 ? argv[3] : "str", argc > 4 ? (size_t)atoll(argv[4]) : 20000000,
+                   argc > 5 ? argv[5] : "route-7", argc > 6 && strcmp(argv[6], "spread") == 0);
         llmopt_gw_destroy(gw);
         return 0;
     }

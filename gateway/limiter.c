@@ -708,7 +708,11 @@ admit_slow(llmopt_gw *gw, gw_route *r, const llmopt_gw_admit_args *args, uint64_
     if (n > 0 && v.zero_share)
         goto over; /* a class with weight 0 gets nothing */
     if (n == 0 || take_all_first(l, sc, n, prio, v.seq, check_now_ns(args), &wait_ns)) {
-        /* next time, the same check starts from this entry */
+        /* next time, the same check starts from this entry, if its leases
+         * could cover it (an exact bucket never can: not worth the stores) */
+        for (size_t i = 0; i < n; i++)
+            if (sc[i].e->req.left_ns < sc[i].t->req_inc)
+                return LLMOPT_OK;
         c->route = r;
         c->lim_id = l->id;
         c->tenant = tenant;
@@ -726,6 +730,9 @@ admit_slow(llmopt_gw *gw, gw_route *r, const llmopt_gw_admit_args *args, uint64_
         return LLMOPT_OK;
     }
 over:
+    /* a refused check does not try its leases again before one refills */
+    if (c->route == r)
+        c->route = NULL;
     switch (v.on_limit) {
     case LLMOPT_ON_LIMIT_DEGRADE:
         out->verdict = LLMOPT_GW_DEGRADE;
