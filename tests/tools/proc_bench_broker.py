@@ -15,7 +15,12 @@ Produces N requests and their responses (Avro) to fresh topics, then
              join and restore excluded; the final commit included).
 Also printed, as a diagnosis that a loaded machine disturbs less: CPU time
 (user + system, all threads) per message of each side over the same spans
-(bare: the child's rusage; processor: /proc/PID/stat at those two samples).
+(bare: the child's rusage; processor: /proc/PID/stat at those two samples),
+the Kafka broker's own CPU per message over each span (/proc/PID/stat of the
+broker listening on the bootstrap port), and the ceiling these put on the
+ratio on this machine: however the work is spread over threads, the processor
+cannot run faster than ncpu / (processor CPU + broker CPU per message), so
+ratio <= ncpu / ((processor + broker CPU per message) x bare rate).
 """
 import argparse
 import os
@@ -29,6 +34,29 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import processor_test as pt  # noqa: E402
 import proc_workload as wl  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
+
+
+def broker_pid(boot):
+    """The pid of the local Kafka broker whose listeners name boot's port, or None."""
+    port = boot.rsplit(":", 1)[1]
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"kafka.Kafka" not in argv:
+            continue
+        props = argv[argv.index(b"kafka.Kafka") + 1].decode() if len(argv) > argv.index(b"kafka.Kafka") + 1 else ""
+        try:
+            with open(props) as f:
+                if any(l.startswith("listeners=") and (":%s" % port) in l for l in f):
+                    return int(d)
+        except OSError:
+            continue
+    return None
 
 
 def main():
@@ -49,8 +77,16 @@ def main():
         pt.produce_inputs(tp, events, [], fb_json=False)
         ends = pt.end_offsets(tp)
         n = {t: sum(v for (tn, _), v in ends.items() if tn == tp.inputs[t]) for t in pt.INPUTS}
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def proc_cpu(pid):
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+        bpid = broker_pid(pt.BOOT)
         total_t = 0.0
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        bk0 = proc_cpu(bpid) if bpid else float("nan")
         for t in ("requests", "responses"):
             t0 = time.time()
             rec = "Request" if t == "requests" else "Response"
@@ -61,14 +97,11 @@ def main():
             total_t += n[t] / rate
         bare = (n["requests"] + n["responses"]) / total_t
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        bk1 = proc_cpu(bpid) if bpid else float("nan")
         bare_cpu = (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) / (
             n["requests"] + n["responses"])
-        tick = os.sysconf("SC_CLK_TCK")
+        bare_broker = (bk1 - bk0) / (n["requests"] + n["responses"])
 
-        def proc_cpu(pid):
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / tick
         def thread_cpu(pid):
             """{tid: (name, cpu seconds, context switches)} of every thread."""
             out = {}
@@ -110,7 +143,11 @@ def main():
                 threads = thread_cpu(pr.p.pid)
             except OSError:
                 threads = {}
-            samples.append((time.time(), done, cpu, threads))
+            try:
+                bcpu = proc_cpu(bpid) if bpid else float("nan")
+            except OSError:
+                bcpu = float("nan")
+            samples.append((time.time(), done, cpu, threads, bcpu))
             if a.perf and not perf:
                 # attached once /metrics answers: its threads exist by then
                 # (perf -p follows only the threads present when it attaches)
@@ -132,6 +169,12 @@ def main():
         pcpu = (last[2] - first[2]) / max(1, last[1] - first[1])
         print("cpu per message: bare %.2f us, processor %.2f us (all threads); cpu ratio %.2f"
               % (bare_cpu * 1e6, pcpu * 1e6, bare_cpu / pcpu if pcpu > 0 else float("nan")))
+        pbroker = (last[4] - first[4]) / max(1, last[1] - first[1])
+        ncpu = os.cpu_count()
+        print("broker cpu per message: during bare %.2f us, during processor %.2f us; ceiling on "
+              "%d cpus: processor <= %.0f msg/s, ratio <= %.2f (bare alone <= %.0f msg/s)"
+              % (bare_broker * 1e6, pbroker * 1e6, ncpu, ncpu / (pcpu + pbroker),
+                 ncpu / ((pcpu + pbroker) * bare), ncpu / (bare_cpu + bare_broker)))
         # per thread, in creation order (the daemon creates the producer,
         # then the group consumer, then the changelog reader, then the HTTP
         # server): CPU per message and context switches per 1000 messages
