@@ -32,7 +32,7 @@ static const llmopt_logger lg = LLMOPT_LOGGER("controller");
 
 enum { CNT_CONSUMED, CNT_MALFORMED, CNT_UNKNOWN_ROUTE, CNT_REJECTED, CNT_DECISIONS,
        CNT_HEARTBEATS, CNT_FLUSHES, CNT_FLUSH_FAIL, CNT_TAKEOVERS, CNT_ALERTS, CNT_ALERT_FAIL,
-       CNT_NOTIFY, CNT_COUNT };
+       CNT_NOTIFY, CNT_RELOADS, CNT_RELOAD_FAIL, CNT_COUNT };
 static const char *const cnt_names[CNT_COUNT][2] = {
     {"llmopt_controller_consumed_total", "input records consumed"},
     {"llmopt_controller_malformed_total", "input records that failed to decode (skipped)"},
@@ -46,6 +46,9 @@ static const char *const cnt_names[CNT_COUNT][2] = {
     {"llmopt_controller_alerts_total", "alerts sent"},
     {"llmopt_controller_alert_failures_total", "alerts that could not be sent"},
     {"llmopt_controller_notifications_total", "admin notifications received"},
+    {"llmopt_controller_policy_reloads_total", "policy files loaded again on SIGHUP"},
+    {"llmopt_controller_policy_reload_failures_total",
+     "SIGHUP reloads refused (the running policy stayed)"},
 };
 
 typedef struct pending {
@@ -59,6 +62,8 @@ struct llmopt_ctl {
     const llmopt_controller_conf *conf;
     const llmopt_config *cfg;
     llmopt_policy *policy;
+    llmopt_policy *next_policy; /* loaded on SIGHUP, swapped in between two leaderships */
+    bool reloaded;              /* swapped since the last leader setup: every route decides */
     llmopt_metrics *metrics;
     llmopt_counter *cnt[CNT_COUNT];
     llmopt_gauge *g_leader, *g_epoch;
@@ -193,6 +198,7 @@ void llmopt_ctl_destroy(llmopt_ctl *c) {
     llmopt_ctl_store_destroy(c->store);
     llmopt_pg_destroy(c->lock_pg);
     llmopt_policy_destroy(c->policy);
+    llmopt_policy_destroy(c->next_policy);
     llmopt_wbuf_release(&c->enc);
     llmopt_json_buf_release(&c->jbuf);
     llmopt_outcome_release(&c->outcome);
@@ -440,6 +446,8 @@ static llmopt_err_t leader_setup(llmopt_ctl *c, char *errstr, size_t errstr_size
         llmopt_route_set_version(r, version);
         if (!llmopt_route_published(r) || version == 0)
             llmopt_route_note(r, "initial decision");
+        else if (c->reloaded)
+            llmopt_route_note(r, "policy reloaded");
         else
             /* republish the persisted version at once (the previous leader
              * may have died between persisting and publishing it) */
@@ -460,6 +468,7 @@ static llmopt_err_t leader_setup(llmopt_ctl *c, char *errstr, size_t errstr_size
         return e;
     for (size_t i = 0; i < n; i++)
         c->touched[i] = 1;
+    c->reloaded = false;
     c->last_ckpt_ms = c->last_tick_ms = c->last_lock_check_ms = now_ms();
     llmopt_counter_inc(c->cnt[CNT_TAKEOVERS]);
     llmopt_gauge_set(c->g_leader, 1);
@@ -762,9 +771,40 @@ static void send_alert_cb(void *ctx, const char *kind, const char *text) {
     send_alert(ctx, kind, text);
 }
 
+/* ---- policy reload (SIGHUP) -------------------------------------------- */
+
+/* Reads the policy and registry files again into c->next_policy. A file
+ * that does not load leaves the running policy in place: logged, counted,
+ * false. */
+static bool policy_reload_load(llmopt_ctl *c) {
+    char e[512];
+    llmopt_policy *p = llmopt_policy_load(c->conf->policy_file, c->conf->models_file, e, sizeof(e));
+    if (!p) {
+        llmopt_counter_inc(c->cnt[CNT_RELOAD_FAIL]);
+        llmopt_log_error(&lg, "SIGHUP: %s: keeping the running policy", e);
+        return false;
+    }
+    llmopt_policy_destroy(c->next_policy);
+    c->next_policy = p;
+    return true;
+}
+
+/* Between two leaderships (no route, consumer or producer alive): the
+ * loaded policy replaces the running one. */
+static void policy_reload_swap(llmopt_ctl *c) {
+    llmopt_policy_destroy(c->policy);
+    c->policy = c->next_policy;
+    c->next_policy = NULL;
+    c->reloaded = true;
+    llmopt_counter_inc(c->cnt[CNT_RELOADS]);
+    llmopt_log_info(&lg, "policy reloaded: %zu routes, %zu registry models", c->policy->n_routes,
+                    c->policy->n_models);
+}
+
 /* ---- the loops --------------------------------------------------------- */
 
-static llmopt_err_t lead(llmopt_ctl *c, bool (*stop)(void), char *errstr, size_t errstr_size) {
+static llmopt_err_t lead(llmopt_ctl *c, bool (*stop)(void), bool (*reload)(void), char *errstr,
+                         size_t errstr_size) {
     llmopt_err_t e = leader_setup(c, errstr, errstr_size);
     if (e)
         return e;
@@ -774,6 +814,10 @@ static llmopt_err_t lead(llmopt_ctl *c, bool (*stop)(void), char *errstr, size_t
     heartbeats(c, now_ms());
     atomic_store(&c->ready, 1);
     while (!stop()) {
+        /* a new policy: persist every route (below), then llmopt_ctl_run
+         * sets up again under it without letting go of the lock */
+        if (reload && reload() && policy_reload_load(c))
+            break;
         int64_t now = now_ms();
         /* inputs: a batch, bounded so decisions stay prompt */
         for (int n = 0; n < 5000; n++) {
@@ -822,7 +866,7 @@ static llmopt_err_t lead(llmopt_ctl *c, bool (*stop)(void), char *errstr, size_t
     return flush(c, now_ms(), true, errstr, errstr_size);
 }
 
-llmopt_err_t llmopt_ctl_run(llmopt_ctl *c, bool (*stop)(void), char *errstr,
+llmopt_err_t llmopt_ctl_run(llmopt_ctl *c, bool (*stop)(void), bool (*reload)(void), char *errstr,
                             size_t errstr_size) {
     char e[512];
     while (!stop()) {
@@ -833,14 +877,28 @@ llmopt_err_t llmopt_ctl_run(llmopt_ctl *c, bool (*stop)(void), char *errstr,
             got = false;
         }
         if (!got) {
+            /* a standby reloads too, so it leads under the new policy */
+            if (reload && reload() && policy_reload_load(c))
+                policy_reload_swap(c);
             usleep((useconds_t)(c->conf->lock_poll_ms * 1000));
             continue;
         }
         llmopt_log_info(&lg, "took the leader lock");
-        llmopt_err_t le = lead(c, stop, e, sizeof(e));
-        if (le)
-            llmopt_log_error(&lg, "stepping down: %s", e);
-        leader_release(c);
+        llmopt_err_t le;
+        for (;;) {
+            le = lead(c, stop, reload, e, sizeof(e));
+            if (le)
+                llmopt_log_error(&lg, "stepping down: %s", e);
+            leader_release(c);
+            if (le || !c->next_policy)
+                break;
+            /* SIGHUP: every route was persisted; lead again under the new
+             * policy, restoring each route from that state (arms carried
+             * over by id: llmopt_route_deserialize) */
+            policy_reload_swap(c);
+            if (stop())
+                break;
+        }
         char ue[256];
         if (llmopt_pg_unlock(c->lock_pg, c->lock_key, ue, sizeof(ue)) &&
             llmopt_pg_errclass_of(c->lock_pg) == LLMOPT_PG_ERRCLASS_CONNECTION)

@@ -47,8 +47,14 @@ void llmopt_ctl_destroy(llmopt_ctl *c); /* NULL: no-op */
 /* Runs until stop() returns true (then a graceful exit: in-flight decisions
  * flushed and published, lock released). Returns LLMOPT_OK after a stop,
  * an error only when it cannot go on at all (e.g. Postgres unreachable for
- * good). */
-llmopt_err_t llmopt_ctl_run(llmopt_ctl *c, bool (*stop)(void), char *errstr,
+ * good). When reload() (may be NULL) returns true, the policy and registry
+ * files are read again; if they load, a leader persists every route, sets
+ * up again under the new policy without releasing the lock (each route
+ * restored from its state, arms carried over by id; a route no longer in
+ * the policy stops being published) and a standby just keeps the new
+ * policy; if they do not, the running policy stays (logged and counted in
+ * llmopt_controller_policy_reload_failures_total). */
+llmopt_err_t llmopt_ctl_run(llmopt_ctl *c, bool (*stop)(void), bool (*reload)(void), char *errstr,
                             size_t errstr_size);
 
 /* For /readyz: true while leading with the initial decisions published. */

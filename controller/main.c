@@ -2,6 +2,8 @@
  * main.c - llmopt-controller: the daemon behind the shared lifecycle
  * (common/service.h: configuration, signals, /metrics /healthz /readyz).
  *
+ * SIGHUP reads the policy and registry files again (controller/daemon.h).
+ *
  * Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when it cannot start
  * (bad policy or registry, Postgres unreachable) or fails for good, 2 on a
  * usage error.
@@ -20,7 +22,8 @@ static void *create(const void *conf, const llmopt_config *cfg, llmopt_metrics *
 }
 
 static llmopt_err_t run(void *c, char *err, size_t err_size) {
-    return llmopt_ctl_run(c, llmopt_signals_stop_requested, err, err_size);
+    return llmopt_ctl_run(c, llmopt_signals_stop_requested, llmopt_signals_take_reload, err,
+                          err_size);
 }
 
 static void destroy(void *c) { llmopt_ctl_destroy(c); }

@@ -16,6 +16,10 @@ instances run; checks, each bounded in time:
      responses on the test's own metrics topic: 100 -> 90 req/s) survives:
      the standby publishes 90, and a clean period then grows it to 99 (not
      the policy's 100 -> 110), so the checkpoint carried the adapted limit;
+  5c. SIGHUP after adding an arm to the policy file: the leader reads it again
+     without a restart and publishes the new arm, the old arms keep their
+     state (the adapted limit 99 stays); 5d. SIGHUP with a broken policy file:
+     refused (logged), the leader goes on under the running policy;
   6. SIGTERM stops the survivor cleanly (exit 0).
 """
 import argparse
@@ -286,6 +290,37 @@ def main():
         d = rt.poll_until(lambda d: sid3 in d["signal_ids"], 15, "decision after takeover")
         check(d["version"] > before, "version %d not above %d" % (d["version"], before))
         log("5. takeover by B in %.2f s; next version %d > %d" % (took, d["version"], before))
+        # 5c. SIGHUP: a policy with one more arm is read again without a
+        # restart; the arms that stay keep their state (the adapted limit 99
+        # is route state too); a policy that does not load is refused
+        pol = json.load(open(policy))
+        pol["routes"][0]["arms"].append({"id": "d", "provider": "p", "model": "m4"})
+        json.dump(pol, open(policy + ".new", "w"))
+        os.replace(policy + ".new", policy)
+        t_hup = time.time()
+        procs["B"].send_signal(signal.SIGHUP)
+        d = rt.poll_until(lambda d: any(x["arm_id"] == "d" for x in d["arms"]), 15,
+                          "a decision with the new arm")
+        check("policy reloaded" in d["reason"] and "kept the evidence of a, b, c; new: d"
+              in d["reason"], "reason after reload: %s" % d["reason"][:300])
+        check(abs(rps(d) - 99) < 1e-9, "limit after reload %r, not the adapted 99" % rps(d))
+        check(d["version"] > max(x["version"] for x in rt.records[:-1]), "version went back")
+        log("5c. SIGHUP with arm d added: version %d in %.2f s, limit %g kept: %s" %
+            (d["version"], time.time() - t_hup, rps(d), d["reason"][:120]))
+        open(policy, "w").write("{\"routes\": [")
+        procs["B"].send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        blog = os.path.join(tmp, "B.log")
+        while time.time() < deadline and "keeping the running policy" not in open(blog).read():
+            time.sleep(0.1)
+        check("keeping the running policy" in open(blog).read(), "bad policy not reported")
+        check(procs["B"].poll() is None, "controller died on a bad policy")
+        sid4 = "%s|d|adwin|latency_ms|%d" % (route, pid + 2)
+        prod.produce("llm.signals", key=route, value=json.dumps(signal_rec("drift", "d", sid4)))
+        prod.flush(10)
+        d = rt.poll_until(lambda d: sid4 in d["signal_ids"], 15, "decision after a bad reload")
+        log("5d. SIGHUP with a broken policy file: refused, still leading (version %d)" %
+            d["version"])
         # never backwards: new versions increase; heartbeats repeat the latest
         top = 0
         for x in rt.records:
