@@ -349,10 +349,16 @@ static inline int sd_oint(dec *d, bool *has, int32_t *v) {
     return sd_int(d, v);
 }
 
+/* The field's name is only read for an error message: set it on failure
+ * (x does not touch d->field; dec_array, which may, is called with the name
+ * set first, as the table walk does) */
 #define SD_FIELD(i, x)                                                                     \
     do {                                                                                   \
-        d->field = fl[i].name;                                                             \
-        SD_TRY(x);                                                                         \
+        int rcf_ = (x);                                                                    \
+        if (rcf_) {                                                                        \
+            d->field = fl[i].name;                                                         \
+            return rcf_;                                                                   \
+        }                                                                                  \
     } while (0)
 
 static int sd_request(dec *d, const llmopt_field_desc *fl, llmopt_request *r) {
@@ -375,6 +381,7 @@ static int sd_request(dec *d, const llmopt_field_desc *fl, llmopt_request *r) {
     SD_FIELD(15, sd_branch(d, &pr));
     if (pr) {
         r->has_context = true;
+        d->field = fl[15].name;
         SD_TRY(dec_array(d, &fl[15], (any_array *)&r->context));
     }
     SD_FIELD(16, sd_ostr(d, &r->prompt_hash));
@@ -388,8 +395,10 @@ static int sd_response(dec *d, const llmopt_field_desc *fl, llmopt_response *r) 
     SD_FIELD(2, dec_string(d, &r->route));
     SD_FIELD(3, dec_string(d, &r->arm));
     SD_FIELD(4, dec_long(d, &x));
-    if (x < 0 || x >= fl[4].nsymbols)
+    if (x < 0 || x >= fl[4].nsymbols) {
+        d->field = fl[4].name;
         return LLMOPT_AVRO_INVALID_ENUM;
+    }
     *(int *)&r->status = (int)x;
     SD_FIELD(5, sd_oint(d, &r->has_http_status, &r->http_status));
     SD_FIELD(6, sd_ostr(d, &r->error_type));

@@ -136,6 +136,11 @@ void llmopt_adwin_reset(llmopt_adwin *a) {
  * 6: an inline loop beats a memmove call (adwin.cmake keeps GCC from
  * turning the loop back into one). */
 static inline void shift_down(double *t, double *v, uint32_t n, uint32_t by) {
+    if (n == 6 && by == 2) { /* compress() with the default max_buckets 5 */
+        t[0] = t[2], t[1] = t[3], t[2] = t[4], t[3] = t[5];
+        v[0] = v[2], v[1] = v[3], v[2] = v[4], v[3] = v[5];
+        return;
+    }
     for (uint32_t i = by; i < n; i++) {
         t[i - by] = t[i];
         v[i - by] = v[i];
