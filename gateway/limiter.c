@@ -34,7 +34,10 @@
  * hashing. Anything else (a refill, an expired or dropped lease, a reused
  * entry, new limits, a refusal) takes the slow path with nothing spent,
  * so the fast path admits exactly what the slow path would: it is the
- * slow path's local-lease branch with the lookups cached.
+ * slow path's local-lease branch with the lookups cached. The slow path
+ * writes the entry after an admission only when every scope's lease could
+ * cover the next check (an exact bucket never can), and clears it on a
+ * refusal, so refused and one-off checks do not pay a failing fast try.
  *
  * Per-thread leases. With several threads on the same keys, the CAS on the
  * three shared cache lines (global, tenant, user) was the cost (the
@@ -528,8 +531,8 @@ static inline bool take_all_first(gw_limiter *l, scope_take *sc, size_t n, unsig
     int64_t w = 0;
     for (i = 0; i < n; i++) {
         uint64_t key = sc[i].key | 1;
-        gw_lease_entry *e = lease_entry(l, &tl_lease[sc[i].tier][lease_index(key, prio, l->id)], key,
-                                        prio, seq, now_ns);
+        gw_lease_entry *slot_e = &tl_lease[sc[i].tier][lease_index(key, prio, l->id)];
+        gw_lease_entry *e = lease_entry(l, slot_e, key, prio, seq, now_ns);
         sc[i].e = e;
         sc[i].slot = e->slot;
         if (!take_scope(&sc[i], now_ns, &w))
@@ -539,8 +542,8 @@ static inline bool take_all_first(gw_limiter *l, scope_take *sc, size_t n, unsig
         return true;
     for (size_t j = i + 1; j < n; j++) { /* not reached: resolved for the queue */
         uint64_t key = sc[j].key | 1;
-        sc[j].e = lease_entry(l, &tl_lease[sc[j].tier][lease_index(key, prio, l->id)], key, prio, seq,
-                              now_ns);
+        gw_lease_entry *slot_e = &tl_lease[sc[j].tier][lease_index(key, prio, l->id)];
+        sc[j].e = lease_entry(l, slot_e, key, prio, seq, now_ns);
         sc[j].slot = sc[j].e->slot;
     }
     for (size_t j = 0; j <= i && j < n; j++) {
@@ -702,8 +705,8 @@ admit_slow(llmopt_gw *gw, gw_route *r, const llmopt_gw_admit_args *args, uint64_
         const tier_view *t = &v.t[k];
         int64_t tok_inc = t->tok_ns > 0 && args->tokens > 0 ? round_ns(args->tokens * t->tok_ns)
                                                             : 0;
-        sc[n++] = (scope_take){scope_key(r->hash, tags[k], id), (unsigned)k, NULL, NULL, t, tok_inc,
-                               0, 0};
+        sc[n++] = (scope_take){scope_key(r->hash, tags[k], id), (unsigned)k, NULL, NULL, t,
+                               tok_inc, 0, 0};
     }
     if (n > 0 && v.zero_share)
         goto over; /* a class with weight 0 gets nothing */
