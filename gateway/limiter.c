@@ -619,8 +619,9 @@ static inline gw_check_entry *check_entry(const gw_route *r, uint64_t tenant, ui
  * check's key under seq and its lease covers this check (then all are
  * spent); false with nothing changed otherwise. c is current (the caller
  * matched it). Branch-free tests per scope: the common case is all pass. */
-static inline bool check_take_local(const gw_check_entry *c, uint64_t lim_id, uint64_t seq,
-                                    unsigned prio, double tokens, int64_t now_ns) {
+static inline __attribute__((always_inline)) bool
+check_take_local(const gw_check_entry *c, uint64_t lim_id, uint64_t seq, unsigned prio,
+                 double tokens, int64_t now_ns) {
     unsigned n = c->n;
     for (unsigned i = 0; i < n; i++) {
         const gw_check_scope *x = &c->s[i];
@@ -632,15 +633,18 @@ static inline bool check_take_local(const gw_check_entry *c, uint64_t lim_id, ui
         if (stale | short_req)
             return false; /* reused entry, dropped or spent lease: slow path */
     }
-    int64_t tok_inc[3] = {0, 0, 0};
-    if (c->has_tok && tokens > 0) {
-        for (unsigned i = 0; i < n; i++) {
-            const gw_lease_entry *e = c->s[i].e;
-            tok_inc[i] = c->s[i].tok_ns > 0 ? round_ns(tokens * c->s[i].tok_ns) : 0;
-            if (tok_inc[i] > 0 && ((e->tok.left_ns < tok_inc[i]) |
-                                   ((uint64_t)(now_ns - e->tok.taken_ns) >= LEASE_AGE_NS)))
-                return false;
-        }
+    if (!c->has_tok || !(tokens > 0)) { /* request buckets only */
+        for (unsigned i = 0; i < n; i++)
+            c->s[i].e->req.left_ns -= c->s[i].req_inc;
+        return true;
+    }
+    int64_t tok_inc[3];
+    for (unsigned i = 0; i < n; i++) {
+        const gw_lease_entry *e = c->s[i].e;
+        tok_inc[i] = c->s[i].tok_ns > 0 ? round_ns(tokens * c->s[i].tok_ns) : 0;
+        if (tok_inc[i] > 0 && ((e->tok.left_ns < tok_inc[i]) |
+                               ((uint64_t)(now_ns - e->tok.taken_ns) >= LEASE_AGE_NS)))
+            return false;
     }
     for (unsigned i = 0; i < n; i++) {
         gw_lease_entry *e = c->s[i].e;
@@ -661,7 +665,8 @@ static llmopt_err_t admit_slow(llmopt_gw *gw, gw_route *r, const llmopt_gw_admit
 /* The check of route r (found by name or by handle), ids resolved: the
  * thread's cached check when it is current and its leases cover it, else
  * the slow path (which refreshes the cache entry on admission). */
-static inline llmopt_err_t admit_resolved(llmopt_gw *gw, gw_route *r,
+static inline __attribute__((always_inline)) llmopt_err_t
+admit_resolved(llmopt_gw *gw, gw_route *r,
                                           const llmopt_gw_admit_args *args, uint64_t tenant,
                                           uint64_t user, llmopt_gw_admission *out) {
     const gw_limiter *l = gw->limiter;
