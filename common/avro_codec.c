@@ -301,7 +301,7 @@ static inline int sd_branch(dec *d, int *present) {
     return 0;
 }
 
-static inline int sd_ostr(dec *d, llmopt_str *s) {
+static inline __attribute__((always_inline)) int sd_ostr(dec *d, llmopt_str *s) {
     int pr;
     SD_TRY(sd_branch(d, &pr));
     return pr ? dec_string(d, s) : 0;

@@ -453,10 +453,17 @@ void llmopt_join_destroy(llmopt_join *j) {
     free(j);
 }
 
+/* slot: the empty slot probe_find() gave for key in the table as it is
+ * now, or NO_SLOT */
+#define NO_SLOT ((size_t)-1)
 static jentry *insert_entry(llmopt_join *j, const void *key, size_t keylen, uint64_t h,
-                            int64_t ts_ms, uint64_t seq, void *payload, size_t payload_bytes) {
-    if ((j->st.entries + 1) * 10 > j->cap * 7 && !table_grow(j))
-        return NULL;
+                            int64_t ts_ms, uint64_t seq, void *payload, size_t payload_bytes,
+                            size_t slot) {
+    if ((j->st.entries + 1) * 10 > j->cap * 7) {
+        if (!table_grow(j))
+            return NULL;
+        slot = NO_SLOT;
+    }
     jentry *e = entry_alloc(j, keylen);
     if (!e)
         return NULL;
@@ -467,7 +474,7 @@ static jentry *insert_entry(llmopt_join *j, const void *key, size_t keylen, uint
     e->payload_bytes = payload_bytes;
     e->keylen = (uint8_t)keylen;
     memcpy(e->key, key, keylen);
-    size_t i = probe_find(j, key, keylen, h);
+    size_t i = slot != NO_SLOT ? slot : probe_find(j, key, keylen, h);
     j->slots[i] = (jslot){h, e};
     j->tags[i] = tag_of(h);
     j->st.entries++;
@@ -492,7 +499,8 @@ llmopt_err_t llmopt_join_put_h(llmopt_join *j, const void *key, size_t keylen, u
                                int64_t ts_ms, void *payload, size_t payload_bytes) {
     if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
         return LLMOPT_ERR_INVALID;
-    if (j->tags[probe_find(j, key, keylen, h)]) {
+    size_t slot = probe_find(j, key, keylen, h);
+    if (j->tags[slot]) {
         j->st.duplicates++;
         return LLMOPT_ERR_STATE;
     }
@@ -500,10 +508,12 @@ llmopt_err_t llmopt_join_put_h(llmopt_join *j, const void *key, size_t keylen, u
     if (j->cfg.max_bytes) {
         if (need > j->cfg.max_bytes)
             return LLMOPT_ERR_NOMEM;
-        while (j->st.entries && j->st.bytes + need > j->cfg.max_bytes)
+        while (j->st.entries && j->st.bytes + need > j->cfg.max_bytes) {
             entry_release(j, order_min(j)->e, LLMOPT_JOIN_EVICTED);
+            slot = NO_SLOT; /* the delete shifted slots */
+        }
     }
-    if (!insert_entry(j, key, keylen, h, ts_ms, j->next_seq, payload, payload_bytes))
+    if (!insert_entry(j, key, keylen, h, ts_ms, j->next_seq, payload, payload_bytes, slot))
         return LLMOPT_ERR_NOMEM;
     j->next_seq++;
     j->st.inserted++;
@@ -682,7 +692,7 @@ llmopt_err_t llmopt_join_deserialize(llmopt_join *j, llmopt_rbuf *r,
             r->err = LLMOPT_ERR_INVALID;
             break;
         }
-        if (!insert_entry(j, key, keylen, h, ts, seq, p, pbytes)) {
+        if (!insert_entry(j, key, keylen, h, ts, seq, p, pbytes, NO_SLOT)) {
             if (j->cfg.free_payload)
                 j->cfg.free_payload(p);
             r->err = LLMOPT_ERR_NOMEM;
