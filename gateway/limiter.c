@@ -801,13 +801,40 @@ llmopt_err_t llmopt_gw_admit_route(llmopt_gw *gw, llmopt_gw_route *route,
                           arg_id(args->user_id, args->user), out);
 }
 
+/* The last routes a thread found by name, keyed by the caller's pointer
+ * and the limiter's id (so the route belongs to this live gateway), each
+ * checked against the route's own name with strcmp (which reads the
+ * caller's string only up to its NUL): a buffer reused for another name
+ * finds the other route. Saves hashing the name and probing the table. */
+#define NAME_MEMO_BITS 4
+
+typedef struct gw_name_memo {
+    const char *name; /* the caller's pointer */
+    uint64_t lim_id;
+    gw_route *r;
+} gw_name_memo;
+
+static _Thread_local gw_name_memo tl_name[1u << NAME_MEMO_BITS];
+
+static inline gw_route *route_by_name(llmopt_gw *gw, const char *route) {
+    uint64_t lim_id = gw->limiter->id;
+    gw_name_memo *m = &tl_name[(((uint64_t)(uintptr_t)route ^ lim_id) * 0x9e3779b97f4a7c15ull) >>
+                               (64 - NAME_MEMO_BITS)];
+    if (m->name == route && m->lim_id == lim_id && strcmp(route, m->r->name) == 0)
+        return m->r;
+    size_t len = strlen(route);
+    gw_route *r = gw_route_find(gw, route, len, gw_hash_inl(route, len));
+    if (r)
+        *m = (gw_name_memo){route, lim_id, r};
+    return r;
+}
+
 llmopt_err_t llmopt_gw_admit(llmopt_gw *gw, const char *route, const llmopt_gw_admit_args *args,
                              llmopt_gw_admission *out) {
     if (!gw || !route || !args || !out || (unsigned)args->priority > LLMOPT_GW_PRIO_LOW)
         return LLMOPT_ERR_INVALID;
     admission_init(out);
-    size_t len = strlen(route);
-    gw_route *r = gw_route_find(gw, route, len, gw_hash_inl(route, len));
+    gw_route *r = route_by_name(gw, route);
     if (!r)
         return LLMOPT_OK; /* never had a decision: nothing to apply */
     return admit_resolved(gw, r, args, arg_id(args->tenant_id, args->tenant),

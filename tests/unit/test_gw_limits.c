@@ -996,6 +996,68 @@ static void test_check_cache_gateways(void) {
     llmopt_gw_destroy(gc);
 }
 
+/* By name, a thread remembers the route of a name pointer: a buffer
+ * reused for another name (or a prefix of it) finds the other route, and
+ * another gateway's route is never taken for this one's. */
+static void test_route_name_memo(void) {
+    llmopt_gw *gw = gw_offline();
+    llmopt_gw *gw2 = gw_offline();
+    test_decision t;
+    decision_with_limits(&t, "ra", LLMOPT_ON_LIMIT_DENY);
+    t.d.version = 3;
+    t.d.rate_limits.global.requests_per_s = 0.001;
+    t.d.rate_limits.global.requests_burst = 2;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    t.d.version = 9;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw2, &t, false, NULL), LLMOPT_OK);
+    decision_with_limits(&t, "rb", LLMOPT_ON_LIMIT_DENY);
+    t.d.version = 4;
+    t.d.rate_limits.global.requests_per_s = 0.001;
+    t.d.rate_limits.global.requests_burst = 5;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    char buf[16];
+    llmopt_gw_admission ad;
+    strcpy(buf, "ra");
+    CU_ASSERT_EQUAL(admit(gw, buf, NULL, LLMOPT_GW_PRIO_CRITICAL, 1000, &ad), LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(admit(gw, buf, NULL, LLMOPT_GW_PRIO_CRITICAL, 1000, &ad), LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(admit(gw, buf, NULL, LLMOPT_GW_PRIO_CRITICAL, 1000, &ad), LLMOPT_GW_DENY);
+    CU_ASSERT_EQUAL(ad.decision_version, 3);
+    strcpy(buf, "rb"); /* same pointer, another route */
+    CU_ASSERT_EQUAL(admit(gw, buf, NULL, LLMOPT_GW_PRIO_CRITICAL, 1000, &ad), LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(ad.decision_version, 4);
+    strcpy(buf, "r"); /* a prefix: no such route */
+    CU_ASSERT_EQUAL(admit(gw, buf, NULL, LLMOPT_GW_PRIO_CRITICAL, 1000, &ad), LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(ad.decision_version, 0);
+    strcpy(buf, "ra"); /* gw2's own "ra": its own bucket of 2 and version */
+    CU_ASSERT_EQUAL(admit(gw2, buf, NULL, LLMOPT_GW_PRIO_CRITICAL, 1000, &ad), LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(ad.decision_version, 9);
+    CU_ASSERT_EQUAL(admit(gw2, buf, NULL, LLMOPT_GW_PRIO_CRITICAL, 1000, &ad), LLMOPT_GW_ADMIT);
+    CU_ASSERT_EQUAL(admit(gw2, buf, NULL, LLMOPT_GW_PRIO_CRITICAL, 1000, &ad), LLMOPT_GW_DENY);
+    CU_ASSERT_EQUAL(admit(gw, buf, NULL, LLMOPT_GW_PRIO_CRITICAL, 1000, &ad), LLMOPT_GW_DENY);
+    CU_ASSERT_EQUAL(ad.decision_version, 3);
+    llmopt_gw_destroy(gw);
+    llmopt_gw_destroy(gw2);
+    /* 20 gateways, one name pointer: more gateways than the thread keeps
+     * names (16), so some share an entry; each still finds its own route */
+    enum { GWS = 20 };
+    llmopt_gw *g[GWS];
+    decision_with_limits(&t, "ra", LLMOPT_ON_LIMIT_DENY);
+    for (int i = 0; i < GWS; i++) {
+        g[i] = gw_offline();
+        t.d.version = 100 + i;
+        CU_ASSERT_EQUAL_FATAL(td_apply(g[i], &t, false, NULL), LLMOPT_OK);
+    }
+    int wrong = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < GWS; i++) {
+            admit(g[i], buf, NULL, LLMOPT_GW_PRIO_CRITICAL, 1000, &ad);
+            wrong += ad.decision_version != 100 + i;
+        }
+    CU_ASSERT_EQUAL(wrong, 0);
+    for (int i = 0; i < GWS; i++)
+        llmopt_gw_destroy(g[i]);
+}
+
 /* lease_bounds and lease_tokens again, by handle with precomputed ids */
 static void test_lease_bounds_handle(void) {
     sim_by_handle = true;
@@ -1026,6 +1088,7 @@ int main(void) {
         {"check_cache_evictions", test_check_cache_evictions},
         {"check_cache_gateways", test_check_cache_gateways},
         {"lease_bounds_handle", test_lease_bounds_handle},
+        {"route_name_memo", test_route_name_memo},
         CU_TEST_INFO_NULL,
     };
     return run_suite("gw_limits", tests);
