@@ -1032,7 +1032,8 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
                                .quality = r->quality, .cost_usd = r->cost_usd,
                                .latency_ms = r->latency_ms};
     llmopt_reward rw;
-    llmopt_reward_compute(reward_for(e, r->route), &rin, &rw);
+    const llmopt_reward_config *rcfg = reward_for(e, r->route);
+    llmopt_reward_compute(rcfg, &rin, &rw);
     llmopt_winagg_event ev = {
         .status = (int)r->status, .latency_ms = r->latency_ms, .has_ttft = r->has_ttft_ms,
         .ttft_ms = r->ttft_ms, .input_tokens = r->input_tokens, .output_tokens = r->output_tokens,
@@ -1080,7 +1081,18 @@ llmopt_err_t llmopt_engine_on_response(llmopt_engine *e, const llmopt_response *
          * awaiting feedback */
         llmopt_outcome *o = &req->o;
         fill_response(o, r);
-        set_reward(e, o);
+        if (reward_for(e, o->route) == rcfg && !o->has_rating && !o->has_thumbs &&
+            !o->has_task_completed) {
+            /* set_reward() would compute it from the same inputs as rw above
+             * (status, quality, cost, latency of this response; no feedback
+             * yet; the same route's weights): reuse it */
+            o->reward_quality = rw.quality;
+            o->reward_cost = rw.cost;
+            o->reward_latency = rw.latency;
+            o->reward = rw.reward;
+        } else {
+            set_reward(e, o);
+        }
         o->is_update = false;
         emit_outcome(e, o);
         llmopt_err_t perr = llmopt_join_put_h(e->awaiting, id, idlen, h, rts, req, req->bytes);

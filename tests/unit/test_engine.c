@@ -138,6 +138,42 @@ static llmopt_engine_src src_at(int64_t off) {
 
 #define T0 1699999980000LL /* a minute boundary */
 
+/* The outcome's reward uses its request's route's weights, also when the
+ * response names another route (the engine reuses the reward it computed
+ * for the windows only when both routes have the same weights). */
+static void test_route_reward(void) {
+    cap c = {0};
+    llmopt_engine_config cfg;
+    llmopt_engine_config_default(&cfg);
+    llmopt_engine_route_reward rr = {.route = "A"};
+    llmopt_reward_config_default(&rr.reward);
+    rr.reward.w_quality = 1;
+    rr.reward.w_cost = 0;
+    rr.reward.w_latency = 0;
+    cfg.route_rewards = &rr;
+    cfg.nroute_rewards = 1;
+    llmopt_engine *e = mk(&c, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    llmopt_engine_src s = src_at(0);
+    const double dflt = 0.6 * 0.8 + 0.3 * 0.8 + 0.1 * 0.99, only_q = 0.8;
+    const char *routes[3][2] = {{"A", "A"}, {"B", "A"}, {"A", "B"}}; /* request, response */
+    const double want[3] = {only_q, dflt, only_q};
+    char id[8];
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof(id), "q%d", i);
+        llmopt_request r = req(id, T0 + 10 * i, routes[i][0], "x");
+        llmopt_response p = resp(id, T0 + 10 * i + 5, routes[i][1], "x", LLMOPT_STATUS_OK, 100);
+        CU_ASSERT_EQUAL(llmopt_engine_on_request(e, &r, &s), LLMOPT_OK);
+        CU_ASSERT_EQUAL(llmopt_engine_on_response(e, &p, &s), LLMOPT_OK);
+        CU_ASSERT_EQUAL(c.outcomes, i + 1);
+        if (fabs(c.last_reward - want[i]) > 1e-12)
+            printf("\nroute_reward case %d: reward %.17g, want %.17g\n", i, c.last_reward, want[i]);
+        CU_ASSERT(fabs(c.last_reward - want[i]) < 1e-12);
+    }
+    llmopt_engine_destroy(e);
+    free(c.buf);
+}
+
 static void test_join_missing_orphan(void) {
     cap c = {0};
     llmopt_engine_config cfg;
@@ -737,6 +773,7 @@ int main(void) {
         return 1;
     CU_pSuite s = CU_add_suite("engine", NULL, NULL);
     CU_add_test(s, "join_missing_orphan", test_join_missing_orphan);
+    CU_add_test(s, "route_reward", test_route_reward);
     CU_add_test(s, "feedback", test_feedback);
     CU_add_test(s, "dlq_classes", test_dlq_classes);
     CU_add_test(s, "stream_drift_and_counts", test_stream_drift_and_counts);
