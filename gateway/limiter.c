@@ -16,9 +16,10 @@
  * capacities are integer nanoseconds computed when the decision is
  * published, so a request bucket needs no arithmetic beyond
  * max/add/compare; a token bucket one multiplication. By name, a check
- * first hashes the route (the route-table probe) and each tenant/user
- * string not given as an id; by handle (llmopt_gw_route_handle) with ids,
- * it hashes nothing.
+ * first finds the route (the thread's name memo, route_by_name, else a
+ * hash and a route-table probe) and hashes each tenant/user string not
+ * given as an id; by handle (llmopt_gw_route_handle) with ids, it hashes
+ * nothing.
  *
  * Fast path: the per-thread check cache. A direct-mapped thread-local
  * table (64 entries of 192 bytes) keyed by (limiter, route, tenant id, user
