@@ -231,6 +231,9 @@ bool gw_user_set(const llmopt_gw *gw, const char *key);
 gw_limiter *gw_limiter_new(size_t slots);
 void gw_limiter_destroy(gw_limiter *l);
 /* llmopt_gw_admit's outcome counts, summed over the per-thread stripes. */
+/* Keys that took over an idle slot, and keys resolved to the shared
+ * overflow slot (limiter.c). */
+void gw_limiter_slot_counts(const gw_limiter *l, uint64_t *reclaimed, uint64_t *overflowed);
 void gw_limiter_counts(const gw_limiter *l, uint64_t *denied, uint64_t *degraded,
                        uint64_t *queued);
 /* Writer only: compiles snap's rate limits (NULL: none) into r->limits. */

@@ -4,10 +4,25 @@
  * limits").
  *
  * Table: open addressing over cache-line-sized slots whose key (a 64-bit
- * hash) is claimed once with CAS and never released, so a reader that
- * matched a key keeps a valid bucket forever, and two hot keys never share
- * a cache line. Two different keys with the same 64-bit hash would share a
- * bucket (probability ~ n^2 / 2^65; accepted).
+ * hash) is claimed with CAS, so two hot keys never share a cache line. Two
+ * different keys with the same 64-bit hash would share a bucket
+ * (probability ~ n^2 / 2^65; accepted). When the 64 slots from a new key's
+ * hash are all taken, the key takes over one whose buckets have both been
+ * full (TAT <= now - RECLAIM_IDLE_NS, 1 s) for a second: such a bucket is
+ * in exactly the state of a fresh one, so the old key loses nothing (it
+ * finds a slot again when it comes back), and every lease ever taken from
+ * it expired long ago (a lease is spent within LEASE_AGE_NS, 1 ms, of its
+ * take, and gives nothing back after that). A thread's lease entry keeps
+ * its slot pointer, so lease_entry checks that the slot still holds the
+ * entry's key (the same cache line as the buckets) and finds the key a
+ * slot again when it does not. Only when no slot of the window is idle
+ * does the key share the one overflow bucket (stricter, never looser).
+ * Races, each needing a key idle for a second to come back during the
+ * takeover of its slot: a thread that checked the slot's key just before
+ * it changed hands takes at most one lease (<= 1 ms of rate, <= B/16
+ * units) from the new key's bucket; two threads resolving the same new key
+ * at once may take over two slots (the key then has two buckets until the
+ * spare one is taken over in turn).
  *
  * Slow path of a check (llmopt_gw_admit, llmopt_gw_admit_route): the
  * route's compiled limits read through a sequence latch (no
@@ -105,6 +120,7 @@
 #include "gateway/gw_internal.h"
 
 #define PROBE_LIMIT 64
+#define RECLAIM_IDLE_NS 1000000000 /* both buckets full this long: the slot can change key */
 #define NS_MAX ((int64_t)1 << 60) /* 36 years: keeps tat + inc from overflowing */
 
 typedef struct gw_limit_slot {
@@ -124,7 +140,8 @@ typedef struct gw_admit_stripe {
 } gw_admit_stripe;
 
 struct gw_limiter {
-    gw_limit_slot overflow; /* shared when the probe window is full */
+    gw_limit_slot overflow; /* shared when the probe window is full and busy */
+    _Alignas(64) _Atomic uint64_t reclaimed, overflowed; /* slot_for outcomes */
     gw_admit_stripe counts[ADMIT_STRIPES];
     gw_limit_slot *slots; /* mmap'ed, bytes long */
     size_t bytes;
@@ -230,7 +247,20 @@ void gw_limiter_destroy(gw_limiter *l) {
     free(l);
 }
 
-static gw_limit_slot *slot_for(gw_limiter *l, uint64_t key) {
+void gw_limiter_slot_counts(const gw_limiter *l, uint64_t *reclaimed, uint64_t *overflowed) {
+    *reclaimed = atomic_load_explicit(&l->reclaimed, memory_order_relaxed);
+    *overflowed = atomic_load_explicit(&l->overflowed, memory_order_relaxed);
+}
+
+/* Both buckets full since idle_ns at least: the state of a fresh slot. */
+static inline bool slot_idle(gw_limit_slot *s, int64_t idle_ns) {
+    return atomic_load_explicit(&s->req.tat_ns, memory_order_acquire) <= idle_ns &&
+           atomic_load_explicit(&s->tok.tat_ns, memory_order_acquire) <= idle_ns;
+}
+
+/* The slot of key: its own, a free one, an idle one taken over (see the
+ * top), or the shared overflow slot. */
+static gw_limit_slot *slot_for(gw_limiter *l, uint64_t key, int64_t now_ns) {
     key |= 1; /* 0 marks a free slot */
     size_t i = key & l->mask;
     for (int p = 0; p < PROBE_LIMIT; p++, i = (i + 1) & l->mask) {
@@ -245,6 +275,22 @@ static gw_limit_slot *slot_for(gw_limiter *l, uint64_t key) {
                 return &l->slots[i];
         }
     }
+    int64_t idle_ns = now_ns - RECLAIM_IDLE_NS;
+    i = key & l->mask;
+    for (int p = 0; p < PROBE_LIMIT; p++, i = (i + 1) & l->mask) {
+        gw_limit_slot *s = &l->slots[i];
+        uint64_t k = atomic_load_explicit(&s->key, memory_order_acquire);
+        if (k == key)
+            return s; /* another thread took one over for key meanwhile */
+        if (k != 0 && slot_idle(s, idle_ns) &&
+            atomic_compare_exchange_strong(&s->key, &k, key)) {
+            atomic_fetch_add_explicit(&l->reclaimed, 1, memory_order_relaxed);
+            return s;
+        }
+        if (k == key)
+            return s;
+    }
+    atomic_fetch_add_explicit(&l->overflowed, 1, memory_order_relaxed);
     return &l->overflow;
 }
 
@@ -390,13 +436,29 @@ static void lease_drop_all(gw_lease_entry *e, int64_t now_ns) {
     e->shift[0] = e->shift[1] = 0;
 }
 
-/* Slow path of lease_entry: a new key for this entry, or new limits. */
+/* The slot still belongs to key (it may have been taken over: see the
+ * top); the overflow slot belongs to every key that landed there. */
+static inline bool slot_holds(const gw_limiter *l, gw_limit_slot *s, uint64_t key) {
+    return atomic_load_explicit(&s->key, memory_order_relaxed) == key || s == &l->overflow;
+}
+
+/* Slow path of lease_entry: a new key for this entry, new limits, or a
+ * slot taken over. */
 static __attribute__((noinline)) gw_lease_entry *
 lease_entry_slow(gw_lease_entry *e, gw_limiter *l, uint64_t key, unsigned prio, uint64_t seq,
                  int64_t now_ns) {
     if (e->key == key && e->lim_id == l->id && e->prio == prio) {
-        lease_drop_all(e, now_ns); /* the route's limits changed */
+        if (slot_holds(l, e->slot, key)) {
+            lease_drop_all(e, now_ns); /* the route's limits changed */
+            e->seq = (uint32_t)seq;
+            return e;
+        }
+        /* its slot was taken over (idle for RECLAIM_IDLE_NS: its leases
+         * expired long ago and give nothing back): find the key a slot */
         e->seq = (uint32_t)seq;
+        e->slot = slot_for(l, key, now_ns);
+        e->req = e->tok = (gw_lease){0, 0};
+        e->shift[0] = e->shift[1] = 0;
         return e;
     }
     if (e->key != 0 && e->lim_id == l->id) /* evicted; its slot is alive */
@@ -406,7 +468,7 @@ lease_entry_slow(gw_lease_entry *e, gw_limiter *l, uint64_t key, unsigned prio, 
     e->lim_id = l->id;
     e->seq = (uint32_t)seq;
     e->prio = (uint8_t)prio;
-    e->slot = slot_for(l, key);
+    e->slot = slot_for(l, key, now_ns);
     e->req = e->tok = (gw_lease){0, 0};
     e->shift[0] = e->shift[1] = 0;
     return e;
@@ -417,7 +479,7 @@ lease_entry_slow(gw_lease_entry *e, gw_limiter *l, uint64_t key, unsigned prio, 
 static inline gw_lease_entry *lease_entry(gw_limiter *l, gw_lease_entry *e, uint64_t key,
                                           unsigned prio, uint64_t seq, int64_t now_ns) {
     if (__builtin_expect(e->key == key && e->seq == (uint32_t)seq && e->lim_id == l->id &&
-                             e->prio == prio,
+                             e->prio == prio && slot_holds(l, e->slot, key),
                          1))
         return e;
     return lease_entry_slow(e, l, key, prio, seq, now_ns);

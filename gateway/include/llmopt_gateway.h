@@ -168,8 +168,12 @@
  * and its retry-after is exact.
  *
  * Each key's buckets have a cache line of their own. When 64 slots from a
- * new key's hash are all taken, the key uses one overflow bucket shared by
- * every such key (stricter, never looser). The route's limits are compiled
+ * new key's hash are all taken, the key takes over one whose buckets have
+ * both been full for a second (the state of a fresh bucket: the old key
+ * loses nothing and gets a slot again when it returns;
+ * stats.limiter_slots_reclaimed); only when none is idle does it use one
+ * overflow bucket shared by every such key (stricter, never looser;
+ * stats.limiter_overflowed). The route's limits are compiled
  * when its decision is installed (integer ns per request and per token,
  * capacity per priority class) and read without a lock, so a check costs
  * a hash per string, at most one clock read (none when now_us is given)
@@ -631,6 +635,8 @@ typedef struct llmopt_gw_stats {
     uint64_t cache_hits;
     uint64_t cache_misses;
     uint64_t snapshots_reclaimed;
+    uint64_t limiter_slots_reclaimed; /* idle limiter slots taken over by new keys */
+    uint64_t limiter_overflowed;      /* keys resolved to the shared overflow bucket */
 } llmopt_gw_stats;
 
 /* A consistent-enough copy of the counters (each read atomically). */

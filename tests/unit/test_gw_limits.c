@@ -424,6 +424,84 @@ static void test_many_users(void) {
     llmopt_gw_destroy(gw);
 }
 
+/* A full table: 64 slots (the whole table is every key's probe window),
+ * a per-user limit of 10 req/s, burst 2. Users that are busy when the
+ * table is full share the overflow bucket; a second later their slots are
+ * idle (full buckets), and new users take them over with a bucket of
+ * their own while old users coming back find a slot again: each gets its
+ * whole burst, none is charged on another's bucket (a lease entry whose
+ * slot was taken over must not keep using it). */
+static int admitted_of(llmopt_gw *gw, const char *user, int tries, int64_t now_us) {
+    int ok = 0;
+    for (int i = 0; i < tries; i++) {
+        llmopt_gw_admit_args a = {.user = user, .priority = LLMOPT_GW_PRIO_CRITICAL,
+                                  .now_us = now_us};
+        llmopt_gw_admission ad;
+        CU_ASSERT_EQUAL(llmopt_gw_admit(gw, "slots", &a, &ad), LLMOPT_OK);
+        ok += ad.verdict == LLMOPT_GW_ADMIT;
+    }
+    return ok;
+}
+
+static void test_slot_takeover(void) {
+    llmopt_gw_config cfg;
+    llmopt_gw_config_init(&cfg);
+    cfg.limiter_slots = 64;
+    llmopt_gw *gw = llmopt_gw_new(&cfg, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
+    test_decision t;
+    td_init(&t, "slots", 1, 2);
+    t.d.has_rate_limits = true;
+    t.d.rate_limits.has_per_user = true;
+    t.d.rate_limits.per_user.requests_per_s = 10;
+    t.d.rate_limits.per_user.requests_burst = 2;
+    t.d.rate_limits.on_limit = LLMOPT_ON_LIMIT_DENY;
+    CU_ASSERT_EQUAL_FATAL(td_apply(gw, &t, false, NULL), LLMOPT_OK);
+    char user[32];
+    int wrong = 0;
+    for (int u = 0; u < 64; u++) { /* t = 1 s: the table fills */
+        snprintf(user, sizeof(user), "old-%d", u);
+        wrong += admitted_of(gw, user, 3, 1000000) != 2;
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    llmopt_gw_stats st;
+    llmopt_gw_stats_get(gw, &st);
+    CU_ASSERT_EQUAL(st.limiter_overflowed, 0);
+    /* still t = 1 s: every slot is busy, two new users share the overflow */
+    CU_ASSERT_EQUAL(admitted_of(gw, "busy-a", 3, 1000000) + admitted_of(gw, "busy-b", 3, 1000000),
+                    2);
+    llmopt_gw_stats_get(gw, &st);
+    CU_ASSERT(st.limiter_overflowed >= 2);
+    CU_ASSERT_EQUAL(st.limiter_slots_reclaimed, 0);
+    uint64_t over = st.limiter_overflowed;
+    /* t = 5 s: 32 new users take over idle slots, then old-0..31 return
+     * (about half of their slots are taken by then) */
+    for (int u = 0; u < 32; u++) {
+        snprintf(user, sizeof(user), "new-%d", u);
+        wrong += admitted_of(gw, user, 3, 5000000) != 2;
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    for (int u = 0; u < 32; u++) {
+        snprintf(user, sizeof(user), "old-%d", u);
+        wrong += admitted_of(gw, user, 3, 5000000) != 2;
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    /* and the new users' buckets were not charged by returning old users */
+    for (int u = 0; u < 32; u++) {
+        snprintf(user, sizeof(user), "new-%d", u);
+        wrong += admitted_of(gw, user, 1, 5000000) != 0;
+        wrong += admitted_of(gw, user, 2, 5300000) != 2; /* 3 emission intervals later */
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    llmopt_gw_stats_get(gw, &st);
+    CU_ASSERT(st.limiter_slots_reclaimed >= 32);
+    CU_ASSERT_EQUAL(st.limiter_overflowed, over);
+    fprintf(stderr, "  slot takeover: %llu slots taken over, %llu overflowed\n",
+            (unsigned long long)st.limiter_slots_reclaimed,
+            (unsigned long long)st.limiter_overflowed);
+    llmopt_gw_destroy(gw);
+}
+
 /* gw_hash reads exactly len bytes (ASan checks the heap copies) and tells
  * apart strings that differ in any one byte, at every length up to 40. */
 static void test_hash(void) {
@@ -1076,6 +1154,7 @@ int main(void) {
         {"compiled_matches_primitive", test_compiled_matches_primitive},
         {"limits_latch", test_limits_latch},
         {"many_users", test_many_users},
+        {"slot_takeover", test_slot_takeover},
         {"hash", test_hash},
         {"limit_ids", test_limit_ids},
         {"lease_bounds", test_lease_bounds},
