@@ -890,13 +890,14 @@ llmopt_err_t llmopt_ctl_run(llmopt_ctl *c, bool (*stop)(void), bool (*reload)(vo
             if (le)
                 llmopt_log_error(&lg, "stepping down: %s", e);
             leader_release(c);
-            if (le || !c->next_policy)
+            if (!c->next_policy)
                 break;
             /* SIGHUP: every route was persisted; lead again under the new
              * policy, restoring each route from that state (arms carried
-             * over by id: llmopt_route_deserialize) */
+             * over by id: llmopt_route_deserialize). After a failure the
+             * next leadership starts under it. */
             policy_reload_swap(c);
-            if (stop())
+            if (le || stop())
                 break;
         }
         char ue[256];

@@ -335,9 +335,7 @@ void llmopt_gw_stats_get(const llmopt_gw *cgw, llmopt_gw_stats *out) {
     out->report_dropped = LD(dropped);
     out->report_delivered = atomic_load(&gw->dr.delivered);
     out->report_failed = atomic_load(&gw->dr.failed);
-    gw_limiter_slot_counts(gw->limiter, &out->limiter_slots_reclaimed, &out->limiter_overflowed);
-    gw_limiter_counts(gw->limiter, &out->admit_denied, &out->admit_degraded,
-                      &out->admit_queued);
+    gw_limiter_stats(gw->limiter, out);
     out->cache_hits = LD(cache_hits);
     out->cache_misses = LD(cache_misses);
     out->snapshots_reclaimed = LD(reclaimed);

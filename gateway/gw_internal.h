@@ -151,7 +151,7 @@ struct llmopt_gw {
         _Atomic uint64_t applied, old_version, heartbeats, tombstones, routes;
         _Atomic uint64_t rejected[LLMOPT_GW_REJECT_COUNT];
         _Atomic uint64_t fallback, stale, enqueued, dropped;
-        _Atomic uint64_t cache_hits, cache_misses, reclaimed; /* admit counts: gw_limiter_counts */
+        _Atomic uint64_t cache_hits, cache_misses, reclaimed; /* admit counts: gw_limiter_stats */
     } st;
 };
 
@@ -230,12 +230,11 @@ bool gw_user_set(const llmopt_gw *gw, const char *key);
 
 gw_limiter *gw_limiter_new(size_t slots);
 void gw_limiter_destroy(gw_limiter *l);
-/* llmopt_gw_admit's outcome counts, summed over the per-thread stripes. */
-/* Keys that took over an idle slot, and keys resolved to the shared
- * overflow slot (limiter.c). */
-void gw_limiter_slot_counts(const gw_limiter *l, uint64_t *reclaimed, uint64_t *overflowed);
-void gw_limiter_counts(const gw_limiter *l, uint64_t *denied, uint64_t *degraded,
-                       uint64_t *queued);
+/* The limiter's counters into out: llmopt_gw_admit's outcomes summed over
+ * the per-thread stripes (admit_denied, admit_degraded, admit_queued) and
+ * the table's slot_for outcomes (limiter_slots_reclaimed,
+ * limiter_overflowed). */
+void gw_limiter_stats(const gw_limiter *l, llmopt_gw_stats *out);
 /* Writer only: compiles snap's rate limits (NULL: none) into r->limits. */
 void gw_limits_publish(gw_route *r, const gw_snap *snap);
 

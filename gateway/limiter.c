@@ -161,17 +161,18 @@ static gw_admit_stripe *my_counts(gw_limiter *l) {
     return &l->counts[admit_stripe];
 }
 
-void gw_limiter_counts(const gw_limiter *l, uint64_t *denied, uint64_t *degraded,
-                       uint64_t *queued) {
+void gw_limiter_stats(const gw_limiter *l, llmopt_gw_stats *out) {
     uint64_t d = 0, g = 0, q = 0;
     for (int i = 0; i < ADMIT_STRIPES; i++) {
         d += atomic_load_explicit(&l->counts[i].denied, memory_order_relaxed);
         g += atomic_load_explicit(&l->counts[i].degraded, memory_order_relaxed);
         q += atomic_load_explicit(&l->counts[i].queued, memory_order_relaxed);
     }
-    *denied = d;
-    *degraded = g;
-    *queued = q;
+    out->admit_denied = d;
+    out->admit_degraded = g;
+    out->admit_queued = q;
+    out->limiter_slots_reclaimed = atomic_load_explicit(&l->reclaimed, memory_order_relaxed);
+    out->limiter_overflowed = atomic_load_explicit(&l->overflowed, memory_order_relaxed);
 }
 
 /* llround() for x >= 0 (half away from zero), clamped to NS_MAX: x - (int64_t)x is exact. */
@@ -245,11 +246,6 @@ void gw_limiter_destroy(gw_limiter *l) {
         return;
     munmap(l->slots, l->bytes);
     free(l);
-}
-
-void gw_limiter_slot_counts(const gw_limiter *l, uint64_t *reclaimed, uint64_t *overflowed) {
-    *reclaimed = atomic_load_explicit(&l->reclaimed, memory_order_relaxed);
-    *overflowed = atomic_load_explicit(&l->overflowed, memory_order_relaxed);
 }
 
 /* Both buckets full since idle_ns at least: the state of a fresh slot. */
@@ -729,9 +725,8 @@ static llmopt_err_t admit_slow(llmopt_gw *gw, gw_route *r, const llmopt_gw_admit
  * thread's cached check when it is current and its leases cover it, else
  * the slow path (which refreshes the cache entry on admission). */
 static inline __attribute__((always_inline)) llmopt_err_t
-admit_resolved(llmopt_gw *gw, gw_route *r,
-                                          const llmopt_gw_admit_args *args, uint64_t tenant,
-                                          uint64_t user, llmopt_gw_admission *out) {
+admit_resolved(llmopt_gw *gw, gw_route *r, const llmopt_gw_admit_args *args, uint64_t tenant,
+               uint64_t user, llmopt_gw_admission *out) {
     const gw_limiter *l = gw->limiter;
     unsigned prio = (unsigned)args->priority;
     uint64_t seq = atomic_load_explicit(&r->limits.seq, memory_order_acquire);

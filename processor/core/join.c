@@ -489,8 +489,6 @@ uint64_t llmopt_join_hash(const void *key, size_t keylen) {
 
 llmopt_err_t llmopt_join_put(llmopt_join *j, const void *key, size_t keylen,
                              int64_t ts_ms, void *payload, size_t payload_bytes) {
-    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
-        return LLMOPT_ERR_INVALID;
     return llmopt_join_put_h(j, key, keylen, key_hash(key, keylen), ts_ms, payload,
                              payload_bytes);
 }
@@ -528,14 +526,10 @@ static jentry *lookup_h(const llmopt_join *j, const void *key, size_t keylen, ui
 }
 
 static jentry *lookup(const llmopt_join *j, const void *key, size_t keylen) {
-    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
-        return NULL;
     return lookup_h(j, key, keylen, key_hash(key, keylen));
 }
 
 void *llmopt_join_take(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms) {
-    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
-        return NULL;
     return llmopt_join_take_h(j, key, keylen, key_hash(key, keylen), ts_ms);
 }
 
@@ -567,8 +561,6 @@ void *llmopt_join_peek_h(llmopt_join *j, const void *key, size_t keylen, uint64_
 }
 
 void *llmopt_join_peek(llmopt_join *j, const void *key, size_t keylen, int64_t *ts_ms) {
-    if (keylen == 0 || keylen > LLMOPT_JOIN_MAX_KEY)
-        return NULL;
     return llmopt_join_peek_h(j, key, keylen, key_hash(key, keylen), ts_ms);
 }
 
