@@ -98,12 +98,13 @@ $llmopt tail "${t}llm.signals" 2>/dev/null | jq -r --unbuffered --arg run "$run-
      select(.kind == "anomaly" or ((.after - .before) | fabs) >= 0.1 * (.before | fabs)) |
      "  SIGNAL    \(.arm): \(.kind) \(.detector) on \(.metric) \(.direction) \(.before|num) -> \(.after|num)"' &
 pids+=($!)
-# rate limit and cache policy changes, with their reasons (controller/strategy.h)
+# rate limit and cache policy changes, with their reasons (controller/strategy.h); no awk
+# here: Debian's awk (mawk) reads a pipe in blocks, so these few lines sat in its buffer
+# until the cleanup killed it
 $llmopt tail "${t}llm.routing" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
-    'select(.value.route | startswith($run)) | .value |
+    'select(.value.route | startswith($run)) | .value | select(.heartbeat | not) |
      [.reason | split("; ")[] | select(test("^rate limit of provider|^cache: "))] as $why | select($why | length > 0) |
-     "  STRATEGY  v\(.version) limit \(.rate_limits.global.requests_per_s // 0 | floor) req/s, cache \(if .cache_policy.enabled then "on" else "off" end) ttl \((.cache_policy.ttl_ms // 0) / 1000) s | \($why | join("; ") | .[0:150])"' |
-    awk '!seen[$2]++ { print; fflush() }' &
+     "  STRATEGY  v\(.version) limit \(.rate_limits.global.requests_per_s // 0 | floor) req/s, cache \(if .cache_policy.enabled then "on" else "off" end) ttl \((.cache_policy.ttl_ms // 0) / 1000) s | \($why | join("; ") | .[0:150])"' &
 pids+=($!)
 # one closed window per arm and event-time minute
 $llmopt tail "${t}llm.metrics" 2>/dev/null | jq -r --unbuffered --arg run "$run-" \
