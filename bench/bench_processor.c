@@ -13,19 +13,34 @@
  *   bench_processor consume BOOTSTRAP TOPIC N RECORD  (b, baseline) bare
  *       librdkafka consume + Avro decode of N RECORD (Request...) messages from TOPIC (3
  *       partitions, from the beginning), wall-clock messages/s
+ *   bench_processor passthrough BOOTSTRAP REQUESTS RESPONSES OUT GROUP N
+ *       (b, upper bound) the least a processor honouring the output contract
+ *       does: one group consumer (subscribe, read_committed, the daemon's
+ *       consumer settings) over both topics, Avro decode of every message,
+ *       one Outcome per response (its own fields copied, the rest default)
+ *       Avro-encoded and produced keyed by route to OUT through a
+ *       transactional producer (linger 100 ms as the daemon), the consumed
+ *       offsets sent to the transaction, a commit every 1 s (or 200000
+ *       messages, the daemon's defaults). No join, windows, detectors or
+ *       checkpoint. Stops after N messages and the commit covering them;
+ *       prints its rate from the first message to that commit and its CPU
+ *       per message over the same span (getrusage, all threads)
  *
  * The pipeline case is what one engine thread of llmopt-processor does per
  * message minus Kafka I/O and output encoding.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include "common/avro_codec.h"
+#include "common/kafka.h"
 #include "common/records.h"
 #include "processor/checkpoint.h"
 #include "processor/engine.h"
@@ -268,6 +283,276 @@ static int consume(const char *boot, const char *topic, long n, llmopt_record_ty
     return 0;
 }
 
+/* ---- passthrough: (b)'s upper bound ---------------------------------- */
+
+typedef struct pass {
+    rd_kafka_t *consumer, *producer;
+    rd_kafka_topic_t *rkt_out;
+    llmopt_kafka_dr_stats_t dr;
+    llmopt_avro_codec *codec;
+    const char *topic_resp;
+    llmopt_request rq;
+    llmopt_response rs;
+    llmopt_wbuf w;
+    long got, bad, outcomes, cycle_msgs, commits;
+    bool txn_open;
+    double cycle_start, t_last; /* t_last: when the last message was decoded */
+    double commit_s;            /* wall time spent in commits */
+} pass;
+
+static double rusage_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* A conf with bootstrap.servers and the given key, value... pairs (NULL
+ * ended) set, or NULL with the reason on stderr. */
+static rd_kafka_conf_t *pass_conf(const char *boot, const char *const *kv) {
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", boot, err, sizeof(err)))
+        goto fail;
+    for (; kv && kv[0]; kv += 2)
+        if (rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof(err)))
+            goto fail;
+    return conf;
+fail:
+    fprintf(stderr, "passthrough: %s\n", err);
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+/* The daemon's transactional producer (processor/runner.c llmopt_runner_new). */
+static int pass_producer(pass *p, const char *boot, const char *txn_id) {
+    static const char *const kv[] = {"transaction.timeout.ms", "60000", "message.max.bytes",
+                                     "4000000", NULL};
+    char err[512];
+    rd_kafka_conf_t *conf = pass_conf(boot, kv);
+    if (!conf)
+        return 1;
+    llmopt_kafka_dr_stats_init(&p->dr);
+    llmopt_kafka_producer_opts_t po = {.kind = LLMOPT_KAFKA_PRODUCER_TRANSACTIONAL,
+                                       .transactional_id = txn_id,
+                                       .init_timeout_ms = 30000,
+                                       .dr_stats = &p->dr,
+                                       .linger_ms = "100"};
+    if (llmopt_kafka_producer_new(&p->producer, conf, &po, err, sizeof(err))) {
+        fprintf(stderr, "passthrough: producer: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* The daemon's group consumer, with the session settings the bench gives
+ * the daemon (tests/integration/processor_test.py Proc), subscribed to both
+ * input topics. */
+static int pass_consumer(pass *p, const char *boot, const char *group, const char *req,
+                         const char *resp) {
+    static const char *const kv[] = {"enable.partition.eof", "true",
+                                     "partition.assignment.strategy", "range",
+                                     "session.timeout.ms", "6000",
+                                     "heartbeat.interval.ms", "1500", NULL};
+    char err[512];
+    rd_kafka_conf_t *conf = pass_conf(boot, kv);
+    if (!conf)
+        return 1;
+    llmopt_kafka_consumer_opts_t co = {.group_id = group, .app_commits = true,
+                                       .read_committed = true};
+    if (llmopt_kafka_consumer_new(&p->consumer, conf, &co, err, sizeof(err))) {
+        fprintf(stderr, "passthrough: consumer: %s\n", err);
+        return 1;
+    }
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(sub, req, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, resp, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t ke = rd_kafka_subscribe(p->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (ke) {
+        fprintf(stderr, "passthrough: subscribe: %s\n", rd_kafka_err2str(ke));
+        return 1;
+    }
+    return 0;
+}
+
+/* The outcome of a response alone: its own fields, everything else the
+ * record's default (no request, reward or feedback). */
+static void outcome_of(const llmopt_response *rs, llmopt_outcome *o) {
+    o->outcome_id = o->request_id = rs->request_id;
+    o->route = rs->route;
+    o->arm = rs->arm;
+    o->provider = rs->provider.ptr ? rs->provider : llmopt_str_of("");
+    o->model = o->task_type = llmopt_str_of("");
+    o->ts_ms = rs->ts_ms;
+    o->has_response_ts_ms = true;
+    o->response_ts_ms = rs->ts_ms;
+    o->status = rs->status;
+    o->has_latency_ms = true;
+    o->latency_ms = rs->latency_ms;
+    o->has_ttft_ms = rs->has_ttft_ms;
+    o->ttft_ms = rs->ttft_ms;
+    o->input_tokens = rs->input_tokens;
+    o->output_tokens = rs->output_tokens;
+    o->cost_usd = rs->cost_usd;
+    o->has_quality = rs->has_quality;
+    o->quality = rs->quality;
+    o->cache_hit = rs->cache_hit;
+}
+
+static int pass_produce_outcome(pass *p) {
+    llmopt_outcome o;
+    llmopt_outcome_init(&o);
+    outcome_of(&p->rs, &o);
+    char err[256];
+    p->w.len = 0;
+    llmopt_err_t e = llmopt_avro_encode(p->codec, LLMOPT_REC_OUTCOME, &o, &p->w, err, sizeof(err));
+    llmopt_outcome_release(&o);
+    if (e) {
+        fprintf(stderr, "passthrough: encode: %s\n", err);
+        return 1;
+    }
+    for (;;) {
+        rd_kafka_resp_err_t ke = rd_kafka_producev(
+            p->producer, RD_KAFKA_V_RKT(p->rkt_out), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(p->rs.route.ptr, p->rs.route.len),
+            RD_KAFKA_V_VALUE(p->w.data, p->w.len), RD_KAFKA_V_END);
+        if (!ke)
+            break;
+        if (ke != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            fprintf(stderr, "passthrough: produce: %s\n", rd_kafka_err2str(ke));
+            return 1;
+        }
+        rd_kafka_poll(p->producer, 10);
+    }
+    p->outcomes++;
+    return 0;
+}
+
+/* Decodes one consumed message; a response also gives an outcome. The
+ * transaction is opened by the first message of a cycle. */
+static int pass_on_message(pass *p, const rd_kafka_message_t *m) {
+    char err[512];
+    if (m->err)
+        return 0; /* partition EOF and the like: nothing consumed */
+    if (!p->txn_open) {
+        if (llmopt_kafka_txn_begin(p->producer, err, sizeof(err))) {
+            fprintf(stderr, "passthrough: begin: %s\n", err);
+            return 1;
+        }
+        p->txn_open = true;
+    }
+    p->got++;
+    p->cycle_msgs++;
+    if (strcmp(rd_kafka_topic_name(m->rkt), p->topic_resp)) {
+        if (llmopt_avro_decode(p->codec, m->payload, m->len, LLMOPT_REC_REQUEST, &p->rq, NULL,
+                               NULL, 0))
+            p->bad++;
+        return 0;
+    }
+    if (llmopt_avro_decode(p->codec, m->payload, m->len, LLMOPT_REC_RESPONSE, &p->rs, NULL, NULL,
+                           0)) {
+        p->bad++;
+        return 0;
+    }
+    return pass_produce_outcome(p);
+}
+
+/* Commits the open transaction with the consumer's positions. */
+static int pass_commit(pass *p) {
+    char err[512];
+    llmopt_kafka_txn_status_t st;
+    p->txn_open = false;
+    p->cycle_msgs = 0;
+    double t0 = wall_s();
+    if (llmopt_kafka_txn_commit(p->producer, p->consumer, NULL, 30000, &st, err, sizeof(err))) {
+        fprintf(stderr, "passthrough: commit (%s): %s\n", llmopt_kafka_txn_status_name(st), err);
+        return 1;
+    }
+    p->commits++;
+    p->cycle_start = wall_s(); /* the next cycle starts after the commit, as the daemon's */
+    p->commit_s += p->cycle_start - t0;
+    return 0;
+}
+
+/* Consumes until n messages are in and committed, within 300 s. */
+static int pass_loop(pass *p, long n, double *t0, double *cpu0) {
+    double give_up = wall_s() + 300;
+    p->cycle_start = wall_s();
+    while (p->got < n || p->txn_open) {
+        if (wall_s() > give_up) {
+            fprintf(stderr, "passthrough: %ld of %ld messages in 300 s\n", p->got, n);
+            return 1;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, 50);
+        /* take what is already fetched (up to 10000) before the commit check */
+        for (int k = 0; m; k++) {
+            if (!p->got && !m->err) {
+                *t0 = wall_s();
+                *cpu0 = rusage_s();
+                printf("passthrough: first message\n");
+                fflush(stdout);
+            }
+            int rc = pass_on_message(p, m);
+            rd_kafka_message_destroy(m);
+            if (rc)
+                return 1;
+            if (p->got == n && !p->t_last)
+                p->t_last = wall_s();
+            m = p->got < n && k < 10000 ? rd_kafka_consumer_poll(p->consumer, 0) : NULL;
+        }
+        rd_kafka_poll(p->producer, 0);
+        if (p->txn_open && (p->got >= n || wall_s() - p->cycle_start >= 1.0 ||
+                            p->cycle_msgs >= 200000) && pass_commit(p))
+            return 1;
+    }
+    return 0;
+}
+
+static int passthrough(const char *boot, const char *req, const char *resp, const char *out,
+                       const char *group, long n) {
+    pass p;
+    memset(&p, 0, sizeof(p));
+    p.topic_resp = resp;
+    p.codec = llmopt_avro_codec_new(llmopt_avro_builtin_source(), NULL, 0);
+    llmopt_request_init(&p.rq);
+    llmopt_response_init(&p.rs);
+    llmopt_wbuf_init(&p.w);
+    char txn_id[256];
+    snprintf(txn_id, sizeof(txn_id), "%s-pass", group);
+    double t0 = 0, cpu0 = 0;
+    int rc = pass_producer(&p, boot, txn_id) || pass_consumer(&p, boot, group, req, resp);
+    if (!rc) {
+        p.rkt_out = rd_kafka_topic_new(p.producer, out, NULL);
+        rc = pass_loop(&p, n, &t0, &cpu0);
+    }
+    if (!rc) {
+        double dt = wall_s() - t0, cpu = rusage_s() - cpu0;
+        printf("passthrough: %ld messages (%ld undecodable), %ld outcomes (%" PRIu64
+               " delivered, %" PRIu64 " failed), %ld commits (%.0f ms), in %.3f s = %.0f msg/s; "
+               "cpu %.2f us/msg (all threads); to the last message %.3f s = %.0f msg/s\n",
+               p.got, p.bad, p.outcomes, (uint64_t)atomic_load(&p.dr.delivered),
+               (uint64_t)atomic_load(&p.dr.failed), p.commits, p.commit_s * 1e3, dt,
+               p.got / dt,
+               cpu / p.got * 1e6, p.t_last - t0, p.got / (p.t_last - t0));
+        fflush(stdout);
+        rc = atomic_load(&p.dr.failed) || (uint64_t)atomic_load(&p.dr.delivered) !=
+                                               (uint64_t)p.outcomes;
+    }
+    if (p.rkt_out)
+        rd_kafka_topic_destroy(p.rkt_out);
+    llmopt_kafka_consumer_close(p.consumer);
+    char err[256];
+    if (llmopt_kafka_producer_close(p.producer, 10000, err, sizeof(err)))
+        fprintf(stderr, "passthrough: close: %s\n", err);
+    llmopt_wbuf_release(&p.w);
+    llmopt_request_release(&p.rq);
+    llmopt_response_release(&p.rs);
+    llmopt_avro_codec_destroy(p.codec);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "pipeline";
     if (!strcmp(mode, "consume")) {
@@ -276,6 +561,14 @@ int main(int argc, char **argv) {
             return 2;
         }
         return consume(argv[2], argv[3], atol(argv[4]), llmopt_record_type_from_name(argv[5]));
+    }
+    if (!strcmp(mode, "passthrough")) {
+        if (argc < 8) {
+            fprintf(stderr, "usage: bench_processor passthrough BOOTSTRAP REQUESTS RESPONSES OUT "
+                            "GROUP N\n");
+            return 2;
+        }
+        return passthrough(argv[2], argv[3], argv[4], argv[5], argv[6], atol(argv[7]));
     }
     llmopt_avro_codec *codec = llmopt_avro_codec_new(llmopt_avro_builtin_source(), NULL, 0);
     if (!strcmp(mode, "pipeline")) {
@@ -372,7 +665,8 @@ int main(int argc, char **argv) {
         llmopt_wbuf_release(&w);
         llmopt_engine_destroy(e);
     } else {
-        fprintf(stderr, "usage: bench_processor pipeline [events] | hash [events] | rss [keys] | consume ...\n");
+        fprintf(stderr, "usage: bench_processor pipeline [events] | hash [events] | rss [keys] "
+                        "| consume ... | passthrough ...\n");
         return 2;
     }
     llmopt_avro_codec_destroy(codec);

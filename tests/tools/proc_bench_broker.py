@@ -21,6 +21,16 @@ broker listening on the bootstrap port), and the ceiling these put on the
 ratio on this machine: however the work is spread over threads, the processor
 cannot run faster than ncpu / (processor CPU + broker CPU per message), so
 ratio <= ncpu / ((processor + broker CPU per message) x bare rate).
+
+With --passthrough (the default; --no-passthrough skips it) the same run then
+measures bench_processor passthrough over the same input topics (its own
+group and output topic): one group consumer, Avro decode of every message and
+one Outcome per response produced in 1 s transactions with the consumed
+offsets, nothing else; a processor honouring the output contract does at least
+this much, so its ratio bounds the processor's here. Its rate is its own
+(first message to the commit covering the last), its CPU per message its
+getrusage over that span, the broker's CPU per message /proc/PID/stat of the
+broker at the start and end lines it prints.
 """
 import argparse
 import os
@@ -33,7 +43,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import processor_test as pt  # noqa: E402
 import proc_workload as wl  # noqa: E402
-from confluent_kafka.admin import AdminClient  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 
 def broker_pid(boot):
@@ -59,6 +69,51 @@ def broker_pid(boot):
     return None
 
 
+def passthrough(a, admin, tp, n, bpid, proc_cpu, thread_cpu, bare):
+    """Runs bench_processor passthrough over tp's inputs and prints its line."""
+    out = tp.prefix + ".pass.outcomes"
+    for f in admin.create_topics([NewTopic(out, num_partitions=3, replication_factor=1)]).values():
+        f.result(30)
+    tp.owned.append(out)
+    want = n["requests"] + n["responses"]
+    p = subprocess.Popen([a.bench, "passthrough", pt.BOOT, tp.inputs["requests"],
+                          tp.inputs["responses"], out, "pbench-pass-%d" % os.getpid(), str(want)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    b0 = b1 = float("nan")
+    th0 = th1 = {}
+    result = None
+    for line in p.stdout:
+        if line.startswith("passthrough: first message"):
+            b0 = proc_cpu(bpid) if bpid else float("nan")
+            th0 = thread_cpu(p.pid)
+        elif line.startswith("passthrough: "):
+            b1 = proc_cpu(bpid) if bpid else float("nan")
+            th1 = thread_cpu(p.pid)
+            result = line.strip()
+    rc = p.wait(60)
+    if rc or not result:
+        print("passthrough: failed (exit %d): %s" % (rc, p.stderr.read().strip()))
+        return
+    print(result)
+    rate = float(result.split("= ")[1].split()[0])
+    rate_last = float(result.split("= ")[2].split()[0])
+    cpu = float(result.split("cpu ")[1].split()[0])
+    broker = (b1 - b0) / want * 1e6
+    print("passthrough: %.0f msg/s; ratio to bare %.2f; cpu per message %.2f us; broker cpu per "
+          "message %.2f us; ceiling on %d cpus: ratio <= %.2f; to the last message (final "
+          "commit excluded) %.0f msg/s, ratio %.2f"
+          % (rate, rate / bare, cpu, broker, os.cpu_count(),
+             os.cpu_count() / ((cpu + broker) * 1e-6 * bare), rate_last, rate_last / bare))
+    parts = []
+    for tid in sorted(th1):
+        name, c1, s1 = th1[tid]
+        _, c0, s0 = th0.get(tid, (name, 0.0, 0))
+        if c1 - c0 > 0:
+            parts.append("%s/%d %.2f us %.1f cs" % (name, tid, (c1 - c0) / want * 1e6,
+                                                     (s1 - s0) * 1000.0 / want))
+    print("passthrough per thread (us/msg, context switches per 1000 msgs): " + "; ".join(parts))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--proc", required=True)
@@ -68,6 +123,8 @@ def main():
     ap.add_argument("--perf", help="also `perf record -g` the processor (all its threads) "
                     "into this file while it runs")
     ap.add_argument("--perf-call-graph", default="fp", help="perf's --call-graph (fp, dwarf)")
+    ap.add_argument("--passthrough", action=argparse.BooleanOptionalAction, default=True,
+                    help="also run bench_processor passthrough on the same input (default on)")
     a = ap.parse_args()
     admin = AdminClient({"bootstrap.servers": pt.BOOT})
     events, _, _ = wl.gen(a.requests, 5, shift=False)
@@ -187,6 +244,8 @@ def main():
                 parts.append("%s/%d %.2f us %.1f cs" % (name, tid, (c1 - c0) / msgs * 1e6,
                                                          (s1 - s0) * 1000.0 / msgs))
         print("per thread (us/msg, context switches per 1000 msgs): " + "; ".join(parts))
+        if a.passthrough:
+            passthrough(a, admin, tp, n, bpid, proc_cpu, thread_cpu, bare)
     finally:
         tp.delete()
 
