@@ -25,6 +25,10 @@
  *       checkpoint. Stops after N messages and the commit covering them;
  *       prints its rate from the first message to that commit and its CPU
  *       per message over the same span (getrusage, all threads)
+ *       An optional LEVEL after N takes parts away, to see what each costs:
+ *       `offsets` produces no outcomes (transactions with the offsets only),
+ *       `consume` has no producer at all (group consume + decode); default
+ *       `full`
  *
  * The pipeline case is what one engine thread of llmopt-processor does per
  * message minus Kafka I/O and output encoding.
@@ -285,7 +289,10 @@ static int consume(const char *boot, const char *topic, long n, llmopt_record_ty
 
 /* ---- passthrough: (b)'s upper bound ---------------------------------- */
 
+typedef enum pass_level { PASS_CONSUME, PASS_OFFSETS, PASS_FULL } pass_level;
+
 typedef struct pass {
+    pass_level level;
     rd_kafka_t *consumer, *producer;
     rd_kafka_topic_t *rkt_out;
     llmopt_kafka_dr_stats_t dr;
@@ -295,6 +302,7 @@ typedef struct pass {
     llmopt_response rs;
     llmopt_wbuf w;
     long got, bad, outcomes, cycle_msgs, commits;
+    long queue_full; /* produce calls refused with a full queue (waited 10 ms each) */
     bool txn_open;
     double cycle_start, t_last; /* t_last: when the last message was decoded */
     double commit_s;            /* wall time spent in commits */
@@ -424,6 +432,7 @@ static int pass_produce_outcome(pass *p) {
             fprintf(stderr, "passthrough: produce: %s\n", rd_kafka_err2str(ke));
             return 1;
         }
+        p->queue_full++;
         rd_kafka_poll(p->producer, 10);
     }
     p->outcomes++;
@@ -436,7 +445,7 @@ static int pass_on_message(pass *p, const rd_kafka_message_t *m) {
     char err[512];
     if (m->err)
         return 0; /* partition EOF and the like: nothing consumed */
-    if (!p->txn_open) {
+    if (p->level >= PASS_OFFSETS && !p->txn_open) {
         if (llmopt_kafka_txn_begin(p->producer, err, sizeof(err))) {
             fprintf(stderr, "passthrough: begin: %s\n", err);
             return 1;
@@ -456,7 +465,7 @@ static int pass_on_message(pass *p, const rd_kafka_message_t *m) {
         p->bad++;
         return 0;
     }
-    return pass_produce_outcome(p);
+    return p->level == PASS_FULL ? pass_produce_outcome(p) : 0;
 }
 
 /* Commits the open transaction with the consumer's positions. */
@@ -502,7 +511,8 @@ static int pass_loop(pass *p, long n, double *t0, double *cpu0) {
                 p->t_last = wall_s();
             m = p->got < n && k < 10000 ? rd_kafka_consumer_poll(p->consumer, 0) : NULL;
         }
-        rd_kafka_poll(p->producer, 0);
+        if (p->producer)
+            rd_kafka_poll(p->producer, 0);
         if (p->txn_open && (p->got >= n || wall_s() - p->cycle_start >= 1.0 ||
                             p->cycle_msgs >= 200000) && pass_commit(p))
             return 1;
@@ -511,9 +521,10 @@ static int pass_loop(pass *p, long n, double *t0, double *cpu0) {
 }
 
 static int passthrough(const char *boot, const char *req, const char *resp, const char *out,
-                       const char *group, long n) {
+                       const char *group, long n, pass_level level) {
     pass p;
     memset(&p, 0, sizeof(p));
+    p.level = level;
     p.topic_resp = resp;
     p.codec = llmopt_avro_codec_new(llmopt_avro_builtin_source(), NULL, 0);
     llmopt_request_init(&p.rq);
@@ -522,20 +533,23 @@ static int passthrough(const char *boot, const char *req, const char *resp, cons
     char txn_id[256];
     snprintf(txn_id, sizeof(txn_id), "%s-pass", group);
     double t0 = 0, cpu0 = 0;
-    int rc = pass_producer(&p, boot, txn_id) || pass_consumer(&p, boot, group, req, resp);
+    int rc = (level >= PASS_OFFSETS && pass_producer(&p, boot, txn_id)) ||
+             pass_consumer(&p, boot, group, req, resp);
     if (!rc) {
-        p.rkt_out = rd_kafka_topic_new(p.producer, out, NULL);
+        if (p.producer)
+            p.rkt_out = rd_kafka_topic_new(p.producer, out, NULL);
         rc = pass_loop(&p, n, &t0, &cpu0);
     }
     if (!rc) {
         double dt = wall_s() - t0, cpu = rusage_s() - cpu0;
         printf("passthrough: %ld messages (%ld undecodable), %ld outcomes (%" PRIu64
                " delivered, %" PRIu64 " failed), %ld commits (%.0f ms), in %.3f s = %.0f msg/s; "
-               "cpu %.2f us/msg (all threads); to the last message %.3f s = %.0f msg/s\n",
+               "cpu %.2f us/msg (all threads); to the last message %.3f s = %.0f msg/s; "
+               "producer queue full %ld times\n",
                p.got, p.bad, p.outcomes, (uint64_t)atomic_load(&p.dr.delivered),
                (uint64_t)atomic_load(&p.dr.failed), p.commits, p.commit_s * 1e3, dt,
                p.got / dt,
-               cpu / p.got * 1e6, p.t_last - t0, p.got / (p.t_last - t0));
+               cpu / p.got * 1e6, p.t_last - t0, p.got / (p.t_last - t0), p.queue_full);
         fflush(stdout);
         rc = atomic_load(&p.dr.failed) || (uint64_t)atomic_load(&p.dr.delivered) !=
                                                (uint64_t)p.outcomes;
@@ -565,10 +579,18 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "passthrough")) {
         if (argc < 8) {
             fprintf(stderr, "usage: bench_processor passthrough BOOTSTRAP REQUESTS RESPONSES OUT "
-                            "GROUP N\n");
+                            "GROUP N [full|offsets|consume]\n");
             return 2;
         }
-        return passthrough(argv[2], argv[3], argv[4], argv[5], argv[6], atol(argv[7]));
+        const char *lv = argc > 8 ? argv[8] : "full";
+        pass_level level = !strcmp(lv, "consume") ? PASS_CONSUME
+                           : !strcmp(lv, "offsets") ? PASS_OFFSETS
+                                                    : PASS_FULL;
+        if (level == PASS_FULL && strcmp(lv, "full")) {
+            fprintf(stderr, "passthrough: LEVEL is full, offsets or consume, not '%s'\n", lv);
+            return 2;
+        }
+        return passthrough(argv[2], argv[3], argv[4], argv[5], argv[6], atol(argv[7]), level);
     }
     llmopt_avro_codec *codec = llmopt_avro_codec_new(llmopt_avro_builtin_source(), NULL, 0);
     if (!strcmp(mode, "pipeline")) {

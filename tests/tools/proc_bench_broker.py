@@ -30,7 +30,9 @@ offsets, nothing else; a processor honouring the output contract does at least
 this much, so its ratio bounds the processor's here. Its rate is its own
 (first message to the commit covering the last), its CPU per message its
 getrusage over that span, the broker's CPU per message /proc/PID/stat of the
-broker at the start and end lines it prints.
+broker at the start and end lines it prints. --passthrough-split then also
+runs it without outcomes (`offsets`: transactions with the offsets only) and
+without a producer (`consume`: group consume + decode), each in its own group.
 """
 import argparse
 import os
@@ -69,15 +71,19 @@ def broker_pid(boot):
     return None
 
 
-def passthrough(a, admin, tp, n, bpid, proc_cpu, thread_cpu, bare):
-    """Runs bench_processor passthrough over tp's inputs and prints its line."""
+def passthrough(a, admin, tp, n, bpid, proc_cpu, thread_cpu, bare, level="full"):
+    """Runs bench_processor passthrough (at `level`) over tp's inputs and prints its lines."""
     out = tp.prefix + ".pass.outcomes"
-    for f in admin.create_topics([NewTopic(out, num_partitions=3, replication_factor=1)]).values():
-        f.result(30)
-    tp.owned.append(out)
+    if out not in tp.owned:
+        for f in admin.create_topics([NewTopic(out, num_partitions=3,
+                                               replication_factor=1)]).values():
+            f.result(30)
+        tp.owned.append(out)
+    label = "passthrough" if level == "full" else "passthrough (%s only)" % level
     want = n["requests"] + n["responses"]
     p = subprocess.Popen([a.bench, "passthrough", pt.BOOT, tp.inputs["requests"],
-                          tp.inputs["responses"], out, "pbench-pass-%d" % os.getpid(), str(want)],
+                          tp.inputs["responses"], out, "pbench-pass-%s-%d" % (level, os.getpid()),
+                          str(want), level],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     b0 = b1 = float("nan")
     th0 = th1 = {}
@@ -92,17 +98,17 @@ def passthrough(a, admin, tp, n, bpid, proc_cpu, thread_cpu, bare):
             result = line.strip()
     rc = p.wait(60)
     if rc or not result:
-        print("passthrough: failed (exit %d): %s" % (rc, p.stderr.read().strip()))
+        print("%s: failed (exit %d): %s" % (label, rc, p.stderr.read().strip()))
         return
-    print(result)
+    print(result if level == "full" else result.replace("passthrough", label, 1))
     rate = float(result.split("= ")[1].split()[0])
     rate_last = float(result.split("= ")[2].split()[0])
     cpu = float(result.split("cpu ")[1].split()[0])
     broker = (b1 - b0) / want * 1e6
-    print("passthrough: %.0f msg/s; ratio to bare %.2f; cpu per message %.2f us; broker cpu per "
+    print("%s: %.0f msg/s; ratio to bare %.2f; cpu per message %.2f us; broker cpu per "
           "message %.2f us; ceiling on %d cpus: ratio <= %.2f; to the last message (final "
           "commit excluded) %.0f msg/s, ratio %.2f"
-          % (rate, rate / bare, cpu, broker, os.cpu_count(),
+          % (label, rate, rate / bare, cpu, broker, os.cpu_count(),
              os.cpu_count() / ((cpu + broker) * 1e-6 * bare), rate_last, rate_last / bare))
     parts = []
     for tid in sorted(th1):
@@ -111,7 +117,7 @@ def passthrough(a, admin, tp, n, bpid, proc_cpu, thread_cpu, bare):
         if c1 - c0 > 0:
             parts.append("%s/%d %.2f us %.1f cs" % (name, tid, (c1 - c0) / want * 1e6,
                                                      (s1 - s0) * 1000.0 / want))
-    print("passthrough per thread (us/msg, context switches per 1000 msgs): " + "; ".join(parts))
+    print(label + " per thread (us/msg, context switches per 1000 msgs): " + "; ".join(parts))
 
 
 def main():
@@ -125,6 +131,9 @@ def main():
     ap.add_argument("--perf-call-graph", default="fp", help="perf's --call-graph (fp, dwarf)")
     ap.add_argument("--passthrough", action=argparse.BooleanOptionalAction, default=True,
                     help="also run bench_processor passthrough on the same input (default on)")
+    ap.add_argument("--passthrough-split", action="store_true",
+                    help="then also its `offsets` (no outcomes) and `consume` (no producer) "
+                    "levels, to see what the outcomes and the transactions cost")
     a = ap.parse_args()
     admin = AdminClient({"bootstrap.servers": pt.BOOT})
     events, _, _ = wl.gen(a.requests, 5, shift=False)
@@ -246,6 +255,8 @@ def main():
         print("per thread (us/msg, context switches per 1000 msgs): " + "; ".join(parts))
         if a.passthrough:
             passthrough(a, admin, tp, n, bpid, proc_cpu, thread_cpu, bare)
+            for level in ("offsets", "consume") if a.passthrough_split else ():
+                passthrough(a, admin, tp, n, bpid, proc_cpu, thread_cpu, bare, level)
     finally:
         tp.delete()
 
