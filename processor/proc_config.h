@@ -54,6 +54,7 @@ typedef struct llmopt_processor_conf {
     int64_t idle_timeout_ms;
     bool event_time_only;
     int64_t queue_max_messages;  /* buffered per input topic-partition before pausing it */
+    int64_t threads;             /* merge threads (the calling one included); 0: one per CPU */
     int64_t chunk_bytes;         /* checkpoint chunk size on the changelog */
     int64_t txn_timeout_ms;      /* bound on one commit (retries included) */
     int64_t restore_timeout_ms;  /* bound on reading one checkpoint */

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,7 +47,16 @@ typedef enum head_state { HEAD_NONE = 0, HEAD_OK, HEAD_BAD } head_state;
 
 typedef struct part {
     int32_t p;
-    llmopt_engine *eng;
+    llmopt_runner *r;
+    llmopt_engine *eng;         /* its sink's ctx is this part */
+    /* what the thread merging this part uses: a codec (its schema cache is
+     * not shared), encoding buffers, and the input message being fed (for
+     * dead letters) */
+    llmopt_avro_codec *avro;
+    llmopt_wbuf enc;
+    llmopt_json_buf jbuf;
+    const rd_kafka_message_t *cur;
+    int cur_topic;
     llmopt_pmerge_queue q[LLMOPT_PROC_IN_COUNT];
     bool eof[LLMOPT_PROC_IN_COUNT];
     bool paused[LLMOPT_PROC_IN_COUNT];
@@ -64,36 +74,56 @@ typedef struct part {
     llmopt_gauge *g_wm_delay, *g_open_windows, *g_state_bytes, *g_arms;
 } part;
 
+/* The merge threads (docs/PROCESSOR.md "Threads"). The polling thread
+ * puts the partitions with queued input in a ring for a phase; every
+ * thread, itself included, takes the partition at the ring's head, merges
+ * a slice of it (MERGE_SLICE records) and puts it back at the tail if it
+ * has more, until the ring is empty. So a partition is on one thread at a
+ * time and its engine sees the same order whatever the thread count, and
+ * three partitions keep two threads busy to the end. Between phases only
+ * the polling thread runs: consumer poll (and so the rebalance callback),
+ * restore, commit and checkpoints. */
+typedef struct merge_pool {
+    int n;                      /* threads besides the polling one */
+    pthread_t *th;
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    uint64_t gen;               /* phase number (guarded by mu) */
+    int busy;                   /* threads still in the phase (guarded by mu) */
+    bool quit;
+    part **work;                /* the ring of the phase's partitions (guarded by
+                                 * mu), room for every partition number */
+    int head, nwork, cap_work;
+} merge_pool;
+
 struct llmopt_runner {
     const llmopt_processor_conf *pc;
     const llmopt_config *cfg;
     llmopt_engine_config ecfg;
-    llmopt_engine_sink sink;
     rd_kafka_t *consumer, *producer, *restorer;
     rd_kafka_topic_t *rkt_out[LLMOPT_PROC_OUT_COUNT], *rkt_dlq, *rkt_state;
     llmopt_registry *reg;
     llmopt_schema_source src;
-    llmopt_avro_codec *avro;
     llmopt_kafka_dr_stats_t dr;
     char txn_id[256];
     part **parts;               /* by partition number */
     int32_t nparts;
     int32_t in_partitions, state_partitions;
-    bool txn_open;
+    atomic_bool txn_open;       /* set by any merge thread, cleared between phases */
+    pthread_mutex_t txn_mu;     /* one begin_transaction at a time */
     int64_t cycle_start_ms;
-    int64_t cycle_msgs;
-    llmopt_wbuf enc, blob;
+    _Atomic int64_t cycle_msgs;
+    llmopt_wbuf blob;
     /* checkpoint blobs produced without a copy: librdkafka reads them until
      * delivery, so they are freed only once the producer queue is empty */
     uint8_t **held;
     size_t nheld, cap_held;
-    llmopt_json_buf jbuf;
-    /* the input message the engine is working on (for dead letters) */
-    const rd_kafka_message_t *cur;
-    int cur_topic;
+    merge_pool pool;
+    pthread_t poller;           /* the thread in llmopt_runner_run */
     atomic_bool ready;
     atomic_bool assigned_once;
-    bool fatal;
+    atomic_bool fatal;
+    pthread_mutex_t fatal_mu;   /* guards fatal_msg */
     char fatal_msg[512];
     int64_t last_lag_ms, last_gauges_ms;
     /* metrics */
@@ -101,6 +131,7 @@ struct llmopt_runner {
     llmopt_counter *c_in[LLMOPT_PROC_IN_COUNT], *c_out[LLMOPT_PROC_OUT_COUNT];
     llmopt_counter *c_dlq[LLMOPT_DLQ_COUNT], *c_sig[6];
     llmopt_counter *c_commits, *c_aborts, *c_ckpt_bytes, *c_restores, *c_encode_err;
+    llmopt_counter *c_phases[2]; /* merge phases on the polling thread alone, on all */
     llmopt_gauge *g_lag, *g_parts;
     llmopt_histogram *h_commit;
 };
@@ -121,8 +152,11 @@ static double mono_s(void) {
 
 static void set_fatal(llmopt_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_fatal(llmopt_runner *r, const char *fmt, ...) {
-    if (r->fatal)
+    pthread_mutex_lock(&r->fatal_mu);
+    if (r->fatal) {
+        pthread_mutex_unlock(&r->fatal_mu);
         return;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->fatal_msg, sizeof(r->fatal_msg), fmt, ap);
@@ -130,6 +164,7 @@ static void set_fatal(llmopt_runner *r, const char *fmt, ...) {
     r->fatal = true;
     atomic_store(&r->ready, false);
     llmopt_log_error(&lg, "fatal: %s", r->fatal_msg);
+    pthread_mutex_unlock(&r->fatal_mu);
 }
 
 static int topic_index(const llmopt_runner *r, const char *name) {
@@ -162,7 +197,14 @@ static void produce_flags(llmopt_runner *r, rd_kafka_topic_t *rkt, int32_t parti
         if (!err)
             return;
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(r->producer, 10);
+            /* delivery reports (dr_cb) are served on the polling thread
+             * only; a merge thread waits for it to serve them */
+            if (pthread_equal(pthread_self(), r->poller)) {
+                rd_kafka_poll(r->producer, 10);
+            } else {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL);
+            }
             continue;
         }
         if (hdrs)
@@ -193,28 +235,33 @@ static void release_held(llmopt_runner *r, bool producer_gone) {
 static void ensure_txn(llmopt_runner *r) {
     if (r->txn_open || r->fatal)
         return;
+    pthread_mutex_lock(&r->txn_mu);
     char err[512];
-    if (llmopt_kafka_txn_begin(r->producer, err, sizeof(err)) != LLMOPT_OK) {
-        set_fatal(r, "begin transaction: %s", err);
-        return;
+    if (!r->txn_open && !r->fatal) {
+        if (llmopt_kafka_txn_begin(r->producer, err, sizeof(err)) != LLMOPT_OK)
+            set_fatal(r, "begin transaction: %s", err);
+        else
+            r->txn_open = true;
     }
-    r->txn_open = true;
+    pthread_mutex_unlock(&r->txn_mu);
 }
 
-static void emit(llmopt_runner *r, int out, llmopt_str route, const void *rec) {
+/* Encodes rec with partition pt's buffers and produces it. */
+static void emit(part *pt, int out, llmopt_str route, const void *rec) {
+    llmopt_runner *r = pt->r;
     char err[512];
     const void *val;
     size_t len;
     llmopt_err_t e;
     if (r->pc->format_out[out] == LLMOPT_PROC_JSON) {
-        e = llmopt_json_encode(out_types[out], rec, &r->jbuf, err, sizeof(err));
-        val = r->jbuf.data;
-        len = r->jbuf.len;
+        e = llmopt_json_encode(out_types[out], rec, &pt->jbuf, err, sizeof(err));
+        val = pt->jbuf.data;
+        len = pt->jbuf.len;
     } else {
-        r->enc.len = 0;
-        e = llmopt_avro_encode(r->avro, out_types[out], rec, &r->enc, err, sizeof(err));
-        val = r->enc.data;
-        len = r->enc.len;
+        pt->enc.len = 0;
+        e = llmopt_avro_encode(pt->avro, out_types[out], rec, &pt->enc, err, sizeof(err));
+        val = pt->enc.data;
+        len = pt->enc.len;
     }
     if (e) {
         llmopt_counter_inc(r->c_encode_err);
@@ -227,6 +274,7 @@ static void emit(llmopt_runner *r, int out, llmopt_str route, const void *rec) {
     llmopt_counter_inc(r->c_out[out]);
 }
 
+/* the engine sinks: ctx is the engine's part */
 static void sink_outcome(void *ctx, const llmopt_outcome *o) {
     emit(ctx, LLMOPT_PROC_OUT_OUTCOMES, o->route, o);
 }
@@ -236,10 +284,10 @@ static void sink_metrics(void *ctx, const llmopt_window_metrics *m) {
 }
 
 static void sink_signal(void *ctx, const llmopt_signal *s) {
-    llmopt_runner *r = ctx;
+    part *pt = ctx;
     if ((unsigned)s->detector < 6)
-        llmopt_counter_inc(r->c_sig[s->detector]);
-    emit(r, LLMOPT_PROC_OUT_SIGNALS, s->route, s);
+        llmopt_counter_inc(pt->r->c_sig[s->detector]);
+    emit(pt, LLMOPT_PROC_OUT_SIGNALS, s->route, s);
 }
 
 /* The original key and bytes of msg with the reason and source in headers. */
@@ -255,11 +303,12 @@ static void dead_letter(llmopt_runner *r, const rd_kafka_message_t *msg, const c
 
 static void sink_dlq(void *ctx, const llmopt_engine_src *src, llmopt_dlq_reason reason,
                      const char *detail) {
-    llmopt_runner *r = ctx;
-    if (!r->cur)
+    part *pt = ctx;
+    (void)src;
+    if (!pt->cur)
         return; /* not from an input record (cannot happen: the engine only
                  * dead-letters the record it is given) */
-    dead_letter(r, r->cur, r->pc->topic_in[r->cur_topic], reason, detail);
+    dead_letter(pt->r, pt->cur, pt->r->pc->topic_in[pt->cur_topic], reason, detail);
 }
 
 /* Delivery reports: counts, and the changelog offset of each checkpoint's
@@ -286,6 +335,9 @@ static void part_destroy(llmopt_runner *r, part *pt) {
         llmopt_pmerge_queue_release(&pt->q[t]);
     llmopt_engine_destroy(pt->eng);
     llmopt_pmerge_recs_release(&pt->recs);
+    llmopt_avro_codec_destroy(pt->avro);
+    llmopt_wbuf_release(&pt->enc);
+    llmopt_json_buf_release(&pt->jbuf);
     free(pt);
 }
 
@@ -296,13 +348,20 @@ static part *part_new(llmopt_runner *r, int32_t p, char *errstr, size_t errstr_s
         return NULL;
     }
     pt->p = p;
+    pt->r = r;
     pt->cl_offset = pt->cl_pending = -1;
     pt->emax = INT64_MIN;
     for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++)
         pt->next_off[t] = -1;
     llmopt_pmerge_recs_init(&pt->recs);
-    pt->eng = llmopt_engine_new(&r->ecfg, &r->sink, p, errstr, errstr_size);
-    if (!pt->eng) {
+    llmopt_wbuf_init(&pt->enc);
+    llmopt_json_buf_init(&pt->jbuf);
+    llmopt_engine_sink sink = {.outcome = sink_outcome, .metrics = sink_metrics,
+                               .signal = sink_signal, .dlq = sink_dlq, .ctx = pt};
+    pt->eng = llmopt_engine_new(&r->ecfg, &sink, p, errstr, errstr_size);
+    if (pt->eng)
+        pt->avro = llmopt_avro_codec_new(&r->src, errstr, errstr_size);
+    if (!pt->eng || !pt->avro) {
         part_destroy(r, pt);
         return NULL;
     }
@@ -326,6 +385,10 @@ static bool parts_reserve(llmopt_runner *r, int32_t p) {
     if (p < r->nparts)
         return true;
     int32_t n = p + 1;
+    part **nw = realloc(r->pool.work, (size_t)n * sizeof(*nw));
+    if (!nw)
+        return false;
+    r->pool.work = nw;
     part **np = realloc(r->parts, (size_t)n * sizeof(*np));
     if (!np)
         return false;
@@ -360,7 +423,7 @@ static void update_gauges(llmopt_runner *r) {
 static bool decode_head(llmopt_runner *r, part *pt, int t) {
     const rd_kafka_message_t *m = llmopt_pmerge_queue_peek(&pt->q[t]);
     int64_t ts = 0;
-    switch (llmopt_pmerge_decode(t, r->pc->format_in[t], r->avro, m,
+    switch (llmopt_pmerge_decode(t, r->pc->format_in[t], pt->avro, m,
                                  llmopt_pmerge_rec(&pt->recs, t), &ts, pt->head_err[t],
                                  sizeof(pt->head_err[t]))) {
     case LLMOPT_PMERGE_RETRY:
@@ -383,7 +446,6 @@ static void head_done(llmopt_runner *r, part *pt, int t) {
     pt->hs[t] = HEAD_NONE;
     llmopt_pmerge_queue_pop(&pt->q[t]);
     pt->dirty = true;
-    r->cycle_msgs++;
     llmopt_counter_inc(r->c_in[t]);
     if (pt->paused[t] && (int64_t)pt->q[t].len <= r->pc->queue_max_messages / 2) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -394,13 +456,14 @@ static void head_done(llmopt_runner *r, part *pt, int t) {
     }
 }
 
-/* Feeds partition pt's engine as far as the merge allows (pmerge.h). */
-static void merge(llmopt_runner *r, part *pt) {
+/* Feeds partition pt's engine as far as the merge allows (pmerge.h), at
+ * most `budget` records; returns how many it took. */
+static int64_t merge_part(llmopt_runner *r, part *pt, int64_t budget) {
     /* the wall clock read once per call, not per message (it only marks
      * the partition active for the idle advance, a seconds-scale timeout) */
     int64_t now = now_ms();
-    /* stops at commit.max.messages so the loop commits in time */
-    while (!r->fatal && r->cycle_msgs < r->pc->commit_max_messages) {
+    int64_t n = 0;
+    while (!r->fatal && n < budget) {
         llmopt_pmerge_topic tp[LLMOPT_PROC_IN_COUNT];
         for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++) {
             tp[t].key = pt->head_ts[t];
@@ -414,35 +477,189 @@ static void merge(llmopt_runner *r, part *pt) {
         llmopt_pmerge_step st = llmopt_pmerge_next(tp);
         int t = st.topic;
         if (st.action == LLMOPT_PMERGE_WAIT || st.action == LLMOPT_PMERGE_DONE)
-            return;
+            break;
         if (st.action == LLMOPT_PMERGE_DECODE) {
             if (!decode_head(r, pt, t))
-                return;
+                break;
             continue;
         }
         ensure_txn(r);
         if (r->fatal)
-            return;
+            break;
         rd_kafka_message_t *m = llmopt_pmerge_queue_peek(&pt->q[t]);
         if (st.action == LLMOPT_PMERGE_DEAD) {
             /* undecodable: out right away, it cannot affect the engine */
             dead_letter(r, m, r->pc->topic_in[t], LLMOPT_DLQ_DECODE, pt->head_err[t]);
             head_done(r, pt, t);
+            n++;
             continue;
         }
         llmopt_engine_src src = {r->pc->topic_in[t], m->partition, m->offset};
-        r->cur = m;
-        r->cur_topic = t;
+        pt->cur = m;
+        pt->cur_topic = t;
         llmopt_err_t e = llmopt_pmerge_feed(pt->eng, &pt->recs, t, &src);
-        r->cur = NULL;
+        pt->cur = NULL;
         if (e) {
             set_fatal(r, "engine of partition '%d' failed: %s", pt->p, llmopt_err_name(e));
-            return;
+            break;
         }
         head_done(r, pt, t);
+        n++;
         pt->last_activity_ms = now;
     }
+    return n;
 }
+
+/* Records merged from a partition before it goes back to the ring's tail
+ * (~1-2 ms of work: balance against the ring's mutex). */
+#define MERGE_SLICE 1024
+
+/* Merges slices of the ring's partitions until the ring is empty (or the
+ * cycle's commit.max.messages is reached: the rest waits for the commit). */
+static void merge_take(llmopt_runner *r) {
+    merge_pool *pl = &r->pool;
+    for (;;) {
+        pthread_mutex_lock(&pl->mu);
+        part *pt = NULL;
+        if (pl->nwork) {
+            pt = pl->work[pl->head];
+            pl->head = (pl->head + 1) % pl->cap_work;
+            pl->nwork--;
+        }
+        pthread_mutex_unlock(&pl->mu);
+        if (!pt)
+            return;
+        int64_t left = r->pc->commit_max_messages - atomic_load(&r->cycle_msgs);
+        if (left <= 0)
+            return;
+        int64_t want = left < MERGE_SLICE ? left : MERGE_SLICE;
+        int64_t n = merge_part(r, pt, want);
+        atomic_fetch_add(&r->cycle_msgs, n);
+        if (n < want || r->fatal)
+            continue; /* nothing more to merge there for now */
+        pthread_mutex_lock(&pl->mu);
+        pl->work[(pl->head + pl->nwork) % pl->cap_work] = pt;
+        pl->nwork++;
+        pthread_mutex_unlock(&pl->mu);
+    }
+}
+
+static void *merge_thread(void *arg) {
+    llmopt_runner *r = arg;
+    merge_pool *pl = &r->pool;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&pl->mu);
+    for (;;) {
+        while (!pl->quit && pl->gen == seen)
+            pthread_cond_wait(&pl->go, &pl->mu);
+        if (pl->quit)
+            break;
+        seen = pl->gen;
+        pthread_mutex_unlock(&pl->mu);
+        merge_take(r);
+        pthread_mutex_lock(&pl->mu);
+        if (--pl->busy == 0)
+            pthread_cond_signal(&pl->done);
+    }
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
+/* Below this many queued records a phase is merged on the polling thread
+ * alone: waking the others costs more than they would save. */
+#define PARALLEL_MIN_QUEUED 512
+
+/* Feeds every partition's engine as far as the merge allows, on the
+ * polling thread and the merge threads. Returns when all are done. */
+static void merge_all(llmopt_runner *r) {
+    merge_pool *pl = &r->pool;
+    size_t queued = 0;
+    pl->head = pl->nwork = 0;
+    pl->cap_work = r->nparts;
+    for (int32_t p = 0; p < r->nparts; p++) {
+        part *pt = r->parts[p];
+        if (!pt)
+            continue;
+        size_t q = 0;
+        for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++)
+            q += pt->q[t].len;
+        if (!q)
+            continue;
+        queued += q;
+        pl->work[pl->nwork++] = pt;
+    }
+    if (!pl->nwork)
+        return;
+    if (!pl->n || pl->nwork == 1 || queued < PARALLEL_MIN_QUEUED) {
+        llmopt_counter_inc(r->c_phases[0]);
+        merge_take(r);
+        return;
+    }
+    llmopt_counter_inc(r->c_phases[1]);
+    pthread_mutex_lock(&pl->mu);
+    pl->busy = pl->n;
+    pl->gen++;
+    pthread_cond_broadcast(&pl->go);
+    pthread_mutex_unlock(&pl->mu);
+    merge_take(r);
+    /* the others may wait for delivery reports (a full producer queue):
+     * serve them while waiting */
+    pthread_mutex_lock(&pl->mu);
+    while (pl->busy) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 5 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        if (pthread_cond_timedwait(&pl->done, &pl->mu, &ts) == ETIMEDOUT) {
+            pthread_mutex_unlock(&pl->mu);
+            rd_kafka_poll(r->producer, 0);
+            pthread_mutex_lock(&pl->mu);
+        }
+    }
+    pthread_mutex_unlock(&pl->mu);
+}
+
+/* Starts the merge threads: processor.threads in all (0: one per online
+ * CPU), the polling thread included. */
+static llmopt_err_t pool_start(llmopt_runner *r, char *errstr, size_t errstr_size) {
+    merge_pool *pl = &r->pool;
+    long want = r->pc->threads;
+    if (want <= 0)
+        want = sysconf(_SC_NPROCESSORS_ONLN);
+    if (want < 1)
+        want = 1;
+    pl->n = 0;
+    if (want == 1)
+        return LLMOPT_OK;
+    if (!(pl->th = calloc((size_t)want - 1, sizeof(*pl->th))))
+        return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    for (long i = 0; i < want - 1; i++) {
+        int e = pthread_create(&pl->th[i], NULL, merge_thread, r);
+        if (e)
+            return llmopt_errf(LLMOPT_ERR_IO, errstr, errstr_size,
+                               "cannot start merge thread: %s", strerror(e));
+        pl->n++;
+    }
+    llmopt_log_info(&lg, "%d merge thread(s) besides the polling one", pl->n);
+    return LLMOPT_OK;
+}
+
+static void pool_stop(llmopt_runner *r) {
+    merge_pool *pl = &r->pool;
+    pthread_mutex_lock(&pl->mu);
+    pl->quit = true;
+    pthread_cond_broadcast(&pl->go);
+    pthread_mutex_unlock(&pl->mu);
+    for (int i = 0; i < pl->n; i++)
+        pthread_join(pl->th[i], NULL);
+    pl->n = 0;
+    free(pl->th);
+    pl->th = NULL;
+}
+
 
 /* ---- checkpoints ---- */
 
@@ -889,6 +1106,13 @@ llmopt_err_t llmopt_runner_run(llmopt_runner *r, bool (*stop)(void), char *errst
     if (ke)
         return llmopt_errf(LLMOPT_ERR_IO, errstr, errstr_size, "subscribe: %s",
                            rd_kafka_err2str(ke));
+    r->poller = pthread_self();
+    llmopt_err_t pe = pool_start(r, errstr, errstr_size);
+    if (pe) {
+        pool_stop(r);
+        rd_kafka_consumer_close(r->consumer);
+        return pe;
+    }
     r->cycle_start_ms = now_ms();
     while (!r->fatal && !stop()) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(r->consumer, 50);
@@ -901,9 +1125,7 @@ llmopt_err_t llmopt_runner_run(llmopt_runner *r, bool (*stop)(void), char *errst
             on_message(r, m);
         int64_t now;
         for (;;) {
-            for (int32_t p = 0; p < r->nparts && !r->fatal; p++)
-                if (r->parts[p])
-                    merge(r, r->parts[p]);
+            merge_all(r);
             idle_advance(r);
             rd_kafka_poll(r->producer, 0);
             now = now_ms();
@@ -929,10 +1151,15 @@ llmopt_err_t llmopt_runner_run(llmopt_runner *r, bool (*stop)(void), char *errst
     llmopt_err_t res = LLMOPT_OK;
     int shut = (int)r->pc->common.shutdown_timeout_ms;
     if (!r->fatal) {
-        llmopt_log_info(&lg, "stopping: committing and leaving the group");
+        llmopt_log_info(&lg,
+                        "stopping: committing and leaving the group (merge phases: %" PRIu64
+                        " on the polling thread alone, %" PRIu64 " on all %d threads)",
+                        llmopt_counter_value(r->c_phases[0]), llmopt_counter_value(r->c_phases[1]),
+                        r->pool.n + 1);
         commit_cycle(r, shut < r->pc->txn_timeout_ms ? shut : (int)r->pc->txn_timeout_ms);
     }
     atomic_store(&r->ready, false);
+    pool_stop(r);
     /* leaving the group revokes (the callback commits nothing more) */
     rd_kafka_consumer_close(r->consumer);
     drop_all(r);
@@ -987,14 +1214,15 @@ llmopt_runner *llmopt_runner_new(const llmopt_processor_conf *pc, const llmopt_c
     r->pc = pc;
     r->cfg = cfg;
     r->m = metrics;
+    pthread_mutex_init(&r->txn_mu, NULL);
+    pthread_mutex_init(&r->fatal_mu, NULL);
+    pthread_mutex_init(&r->pool.mu, NULL);
+    pthread_cond_init(&r->pool.go, NULL);
+    pthread_cond_init(&r->pool.done, NULL);
     llmopt_kafka_dr_stats_init(&r->dr);
-    llmopt_wbuf_init(&r->enc);
     llmopt_wbuf_init(&r->blob);
-    llmopt_json_buf_init(&r->jbuf);
     if (llmopt_proc_engine_config(pc, &r->ecfg, errstr, errstr_size))
         goto fail;
-    r->sink = (llmopt_engine_sink){.outcome = sink_outcome, .metrics = sink_metrics,
-                                   .signal = sink_signal, .dlq = sink_dlq, .ctx = r};
 
     /* codecs: a registry when configured, else the built-in ids 1..7 */
     const llmopt_common_conf *cc = &pc->common;
@@ -1009,8 +1237,12 @@ llmopt_runner *llmopt_runner_new(const llmopt_processor_conf *pc, const llmopt_c
     } else {
         r->src = *llmopt_avro_builtin_source();
     }
-    if (!(r->avro = llmopt_avro_codec_new(&r->src, errstr, errstr_size)))
+    /* each partition gets its own codec (part_new): this one only checks
+     * early that the compiled-in schemas parse */
+    llmopt_avro_codec *probe = llmopt_avro_codec_new(&r->src, errstr, errstr_size);
+    if (!probe)
         goto fail;
+    llmopt_avro_codec_destroy(probe);
 
     /* metrics */
     for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++) {
@@ -1047,6 +1279,13 @@ llmopt_runner *llmopt_runner_new(const llmopt_processor_conf *pc, const llmopt_c
     r->c_encode_err = llmopt_metrics_counter(metrics, "llmopt_processor_encode_errors_total",
                                              "outputs that could not be encoded (bug)", NULL,
                                              NULL);
+    for (int k = 0; k < 2; k++) {
+        const char *ln[] = {"threads", NULL}, *lv[] = {k ? "all" : "one", NULL};
+        r->c_phases[k] = llmopt_metrics_counter(metrics, "llmopt_processor_merge_phases_total",
+                                                "merge phases run on the polling thread alone "
+                                                "(one) or on every merge thread (all)",
+                                                ln, lv);
+    }
     r->g_lag = llmopt_metrics_gauge(metrics, "llmopt_processor_consumer_lag",
                                     "messages behind the end of the assigned inputs", NULL, NULL);
     r->g_parts = llmopt_metrics_gauge(metrics, "llmopt_processor_partitions",
@@ -1186,10 +1425,13 @@ void llmopt_runner_destroy(llmopt_runner *r) {
         rd_kafka_destroy(r->producer);
     release_held(r, true);
     free(r->held);
-    llmopt_avro_codec_destroy(r->avro);
+    free(r->pool.work);
     llmopt_registry_destroy(r->reg);
-    llmopt_wbuf_release(&r->enc);
     llmopt_wbuf_release(&r->blob);
-    llmopt_json_buf_release(&r->jbuf);
+    pthread_mutex_destroy(&r->txn_mu);
+    pthread_mutex_destroy(&r->fatal_mu);
+    pthread_mutex_destroy(&r->pool.mu);
+    pthread_cond_destroy(&r->pool.go);
+    pthread_cond_destroy(&r->pool.done);
     free(r);
 }

@@ -15,9 +15,14 @@
  * With input still arriving, a topic at its end at that moment does not hold
  * the others up (live latency beats waiting).
  *
- * Threads: everything runs on the thread that calls llmopt_runner_run(),
- * including the rebalance callback. llmopt_runner_ready() and the metrics
- * may be read from any thread (the HTTP thread).
+ * Threads: the thread that calls llmopt_runner_run() (the polling thread)
+ * polls the consumer (and so runs the rebalance callback), restores,
+ * commits and serves delivery reports. Decoding, the engines and output
+ * encoding run in merge phases on it and processor.threads - 1 merge
+ * threads, a partition on one thread at a time (docs/PROCESSOR.md
+ * "Threads"); only the polling thread runs between phases.
+ * llmopt_runner_ready() and the metrics may be read from any thread (the
+ * HTTP thread).
  *
  * Ownership: the runner borrows the configuration struct, the llmopt_config
  * (for the kafka.* keys) and the metrics registry; all must outlive it.

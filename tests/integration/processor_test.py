@@ -366,6 +366,7 @@ def run_truth(args, admin):
 # small transactions: many commit points to crash between, and a run long
 # enough for the kills and the rebalance to land inside it
 EOS_EXTRA = ["-X", "processor.commit.max.messages=50", "-X", "processor.commit.interval=100ms"]
+EOS_THREADS = ["-X", "processor.threads=3"]
 
 
 def run_eos(args, admin):
@@ -382,7 +383,10 @@ def run_eos(args, admin):
         ref = Topics(admin, "ptest.%d.ref" % pid, inputs_from=inputs)
         runs.append(ref)
         g = "ptest-%d-ref" % pid
-        pr = Proc(args.bin, ref, g, "i1", False, args.logdir, extra=EOS_EXTRA)
+        # one merge thread here, three in the crash and rebalance runs: the
+        # outputs must not depend on the thread count either
+        pr = Proc(args.bin, ref, g, "i1", False, args.logdir,
+                  extra=EOS_EXTRA + ["-X", "processor.threads=1"])
         t0 = time.time()
         pr.start()
         took = wait_done(g, ref, ends, [pr], 180)
@@ -394,7 +398,7 @@ def run_eos(args, admin):
         cr = Topics(admin, "ptest.%d.crash" % pid, inputs_from=inputs)
         runs.append(cr)
         g = "ptest-%d-crash" % pid
-        pr = Proc(args.bin, cr, g, "i1", False, args.logdir, extra=EOS_EXTRA)
+        pr = Proc(args.bin, cr, g, "i1", False, args.logdir, extra=EOS_EXTRA + EOS_THREADS)
         rng = random.Random(args.seed)
         t0 = time.time()
         total = sum(ends.values())
@@ -434,8 +438,8 @@ def run_eos(args, admin):
         rb = Topics(admin, "ptest.%d.rebal" % pid, inputs_from=inputs)
         runs.append(rb)
         g = "ptest-%d-rebal" % pid
-        a = Proc(args.bin, rb, g, "a", False, args.logdir, extra=EOS_EXTRA)
-        b = Proc(args.bin, rb, g, "b", False, args.logdir, extra=EOS_EXTRA)
+        a = Proc(args.bin, rb, g, "a", False, args.logdir, extra=EOS_EXTRA + EOS_THREADS)
+        b = Proc(args.bin, rb, g, "b", False, args.logdir, extra=EOS_EXTRA + EOS_THREADS)
         a.start()
         time.sleep(max(2.5, took * 0.3))
         b.start()
