@@ -57,6 +57,10 @@ typedef struct part {
     llmopt_json_buf jbuf;
     const rd_kafka_message_t *cur;
     int cur_topic;
+    /* events in and out since the last part_flush_counts(): the shared
+     * counters are added to once per slice, not per record (two threads
+     * incrementing one counter per record fight over its cache line) */
+    uint64_t n_in[LLMOPT_PROC_IN_COUNT], n_out[LLMOPT_PROC_OUT_COUNT];
     llmopt_pmerge_queue q[LLMOPT_PROC_IN_COUNT];
     bool eof[LLMOPT_PROC_IN_COUNT];
     bool paused[LLMOPT_PROC_IN_COUNT];
@@ -271,7 +275,7 @@ static void emit(part *pt, int out, llmopt_str route, const void *rec) {
     }
     produce(r, r->rkt_out[out], RD_KAFKA_PARTITION_UA, route.ptr, route.len, val, len, NULL,
             NULL);
-    llmopt_counter_inc(r->c_out[out]);
+    pt->n_out[out]++;
 }
 
 /* the engine sinks: ctx is the engine's part */
@@ -446,7 +450,7 @@ static void head_done(llmopt_runner *r, part *pt, int t) {
     pt->hs[t] = HEAD_NONE;
     llmopt_pmerge_queue_pop(&pt->q[t]);
     pt->dirty = true;
-    llmopt_counter_inc(r->c_in[t]);
+    pt->n_in[t]++;
     if (pt->paused[t] && (int64_t)pt->q[t].len <= r->pc->queue_max_messages / 2) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(l, r->pc->topic_in[t], pt->p);
@@ -454,6 +458,19 @@ static void head_done(llmopt_runner *r, part *pt, int t) {
         rd_kafka_topic_partition_list_destroy(l);
         pt->paused[t] = false;
     }
+}
+
+static void part_flush_counts(part *pt) {
+    for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++)
+        if (pt->n_in[t]) {
+            llmopt_counter_add(pt->r->c_in[t], pt->n_in[t]);
+            pt->n_in[t] = 0;
+        }
+    for (int o = 0; o < LLMOPT_PROC_OUT_COUNT; o++)
+        if (pt->n_out[o]) {
+            llmopt_counter_add(pt->r->c_out[o], pt->n_out[o]);
+            pt->n_out[o] = 0;
+        }
 }
 
 /* Feeds partition pt's engine as far as the merge allows (pmerge.h), at
@@ -507,6 +524,7 @@ static int64_t merge_part(llmopt_runner *r, part *pt, int64_t budget) {
         n++;
         pt->last_activity_ms = now;
     }
+    part_flush_counts(pt);
     return n;
 }
 
@@ -1080,7 +1098,9 @@ static void idle_advance(llmopt_runner *r) {
         ensure_txn(r);
         if (r->fatal)
             return;
-        if (llmopt_engine_advance(pt->eng, now - r->ecfg.ooo_ms)) {
+        llmopt_err_t e = llmopt_engine_advance(pt->eng, now - r->ecfg.ooo_ms);
+        part_flush_counts(pt);
+        if (e) {
             set_fatal(r, "engine of partition '%d' failed: out of memory", p);
             return;
         }
