@@ -282,7 +282,13 @@ static void test_lin_ts(void) {
     llmopt_gw_rng_seed(&rng, 7);
     llmopt_gw_choose_args a = {.now_ms = 1000, .u = -1, .rng = &rng, .features = x,
                                .n_features = 2};
-    const int n = 20000;
+    /* Under valgrind (LLMOPT_SKIP_SLOW=1, set only for that build) 4000
+     * draws: every propensity is still checked, but the win frequencies
+     * (0.015 is 4.4-5.2 standard deviations at 20 000 draws, 2.0-2.3 at
+     * 4000) are checked only at the full size, in the normal and sanitizer
+     * builds. */
+    const bool reduced = getenv("LLMOPT_SKIP_SLOW") != NULL;
+    const int n = reduced ? 4000 : 20000;
     int wins0 = 0;
     llmopt_gw_choice c;
     double want = phi_cdf(1.0 / sqrt(1.5));
@@ -295,7 +301,8 @@ static void test_lin_ts(void) {
             CU_ASSERT_DOUBLE_EQUAL(c.propensity, 1 - want, 1e-6);
         }
     }
-    CU_ASSERT_DOUBLE_EQUAL(wins0 / (double)n, want, 0.015);
+    if (!reduced)
+        CU_ASSERT_DOUBLE_EQUAL(wins0 / (double)n, want, 0.015);
     a.features = y;
     wins0 = 0;
     want = phi_cdf(1.0 / sqrt(7.5));
@@ -308,7 +315,8 @@ static void test_lin_ts(void) {
             CU_ASSERT_DOUBLE_EQUAL(c.propensity, 1 - want, 1e-6);
         }
     }
-    CU_ASSERT_DOUBLE_EQUAL(wins0 / (double)n, want, 0.015);
+    if (!reduced)
+        CU_ASSERT_DOUBLE_EQUAL(wins0 / (double)n, want, 0.015);
     llmopt_gw_destroy(gw);
 }
 

@@ -4,6 +4,7 @@
  * snapshot reclamation and readers racing the writer.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -296,13 +297,14 @@ static void test_too_many_routes_and_reclaim(void) {
 typedef struct race_ctx {
     llmopt_gw *gw;
     atomic_bool stop;
-    atomic_int bad;
+    atomic_int bad, started;
     atomic_long reads;
 } race_ctx;
 
 static void *race_reader(void *arg) {
     race_ctx *r = arg;
     llmopt_gw_choose_args a = {.now_ms = 1000, .u = -1};
+    atomic_fetch_add(&r->started, 1);
     while (!atomic_load(&r->stop)) {
         llmopt_gw_choice c;
         llmopt_gw_choose(r->gw, "race", &a, &c);
@@ -324,6 +326,12 @@ static void test_readers_race_writer(void) {
     for (int i = 0; i < 3; i++)
         pthread_create(&th[i], NULL, race_reader, &r);
     int versions = getenv("LLMOPT_SKIP_SLOW") ? 200 : 2000;
+    /* the writer starts once every reader runs and yields after every
+     * fourth decision, so that under valgrind (one thread at a time, where
+     * each yield lets all three readers run a time slice) readers choose
+     * between the swaps too */
+    while (atomic_load(&r.started) < 3)
+        sched_yield();
     for (int v = 1; v <= versions; v++) {
         test_decision t;
         td_init(&t, "race", v, 2);
@@ -334,10 +342,14 @@ static void test_readers_race_writer(void) {
         t.arms[1].arm_id = llmopt_str_of(b);
         t.d.default_arm = t.arms[0].arm_id;
         CU_ASSERT_EQUAL(td_apply(r.gw, &t, false, NULL), LLMOPT_OK);
+        if (v % 4 == 0)
+            sched_yield();
     }
     atomic_store(&r.stop, true);
     for (int i = 0; i < 3; i++)
         pthread_join(th[i], NULL);
+    fprintf(stderr, "  %d versions, %ld reads, %d bad\n", versions, atomic_load(&r.reads),
+            atomic_load(&r.bad));
     CU_ASSERT_EQUAL(atomic_load(&r.bad), 0);
     CU_ASSERT_TRUE(atomic_load(&r.reads) > 0);
     llmopt_gw_stats st;

@@ -9,6 +9,7 @@
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/avro_codec.h"
@@ -46,6 +47,26 @@ static inline void td_init(test_decision *t, const char *route, int64_t version,
     t->d.arms.count = n;
 }
 
+/* The Avro encoder of td_apply: one per test program (main thread only),
+ * made on first use and freed at exit. Making one parses every compiled-in
+ * schema, which cost more than the install itself under valgrind. */
+static llmopt_avro_codec *td_codec_;
+
+static inline void td_codec_free(void) {
+    llmopt_avro_codec_destroy(td_codec_);
+    td_codec_ = NULL;
+}
+
+static inline llmopt_avro_codec *td_codec(void) {
+    if (!td_codec_) {
+        char err[256];
+        td_codec_ = llmopt_avro_codec_new(llmopt_avro_builtin_source(), err, sizeof(err));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(td_codec_);
+        atexit(td_codec_free);
+    }
+    return td_codec_;
+}
+
 static inline llmopt_err_t td_apply(llmopt_gw *gw, const test_decision *t, bool json,
                                     llmopt_gw_reject *rej) {
     char err[256];
@@ -59,9 +80,7 @@ static inline llmopt_err_t td_apply(llmopt_gw *gw, const test_decision *t, bool 
                                      rej, err, sizeof(err));
         llmopt_json_buf_release(&b);
     } else {
-        llmopt_avro_codec *c = llmopt_avro_codec_new(llmopt_avro_builtin_source(), err,
-                                                     sizeof(err));
-        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        llmopt_avro_codec *c = td_codec();
         llmopt_wbuf w;
         llmopt_wbuf_init(&w);
         e = llmopt_avro_encode(c, LLMOPT_REC_ROUTING_DECISION, &t->d, &w, err, sizeof(err));
@@ -69,7 +88,6 @@ static inline llmopt_err_t td_apply(llmopt_gw *gw, const test_decision *t, bool 
         e = llmopt_gw_apply_decision(gw, t->d.route.ptr, t->d.route.len, w.data, w.len, NULL,
                                      rej, err, sizeof(err));
         llmopt_wbuf_release(&w);
-        llmopt_avro_codec_destroy(c);
     }
     return e;
 }
