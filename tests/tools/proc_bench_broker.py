@@ -30,7 +30,11 @@ offsets, nothing else; a processor honouring the output contract does at least
 this much, so its ratio bounds the processor's here. Its rate is its own
 (first message to the commit covering the last), its CPU per message its
 getrusage over that span, the broker's CPU per message /proc/PID/stat of the
-broker at the start and end lines it prints. --passthrough-split then also
+broker at the start and end lines it prints. Then `ideal processor`: the
+pass-through's CPU plus the engine alone (`bench_processor pipeline` minus its
+decode) plus the broker's CPU during the pass-through, as if spread perfectly
+over every CPU: the ceiling of any processor doing this work on this machine.
+--passthrough-split then also
 runs it without outcomes (`offsets`: transactions with the offsets only) and
 without a producer (`consume`: group consume + decode), each in its own group.
 """
@@ -118,6 +122,30 @@ def passthrough(a, admin, tp, n, bpid, proc_cpu, thread_cpu, bare, level="full")
             parts.append("%s/%d %.2f us %.1f cs" % (name, tid, (c1 - c0) / want * 1e6,
                                                      (s1 - s0) * 1000.0 / want))
     print(label + " per thread (us/msg, context switches per 1000 msgs): " + "; ".join(parts))
+    if level == "full":
+        ideal(a, cpu, broker, bare)
+
+
+def ideal(a, pass_cpu, pass_broker, bare):
+    """The ceiling of an ideal processor on this machine: the pass-through's
+    CPU per message (consume, decode, one transactional Outcome per response)
+    plus the engine alone (bench_processor pipeline minus its decode, in
+    process, outputs not encoded), plus the broker's CPU per message during
+    the pass-through, spread perfectly over every CPU, over the bare rate of
+    this run. A real processor also checkpoints, merges, emits metrics and
+    signals: it can only be slower."""
+    out = subprocess.run([a.bench, "pipeline", "400000"], capture_output=True, text=True,
+                         timeout=120).stdout
+    eng = [l for l in out.splitlines() if l.startswith("decode alone:")]
+    if not eng:
+        print("ideal processor: bench_processor pipeline printed no engine figure")
+        return
+    engine_us = float(eng[0].split("engine alone: ")[1].split()[0]) / 1000.0
+    total = pass_cpu + engine_us + pass_broker
+    print("ideal processor (pass-through %.2f + engine alone %.2f us CPU + broker %.2f us per "
+          "message, perfectly spread over %d cpus): <= %.0f msg/s, ratio <= %.2f"
+          % (pass_cpu, engine_us, pass_broker, os.cpu_count(),
+             os.cpu_count() / (total * 1e-6), os.cpu_count() / (total * 1e-6 * bare)))
 
 
 def main():
