@@ -258,8 +258,10 @@ def run_truth(args, admin):
         print("produced in %.1f s" % (time.time() - t0), flush=True)
         ends = end_offsets(tp)
         group = "ptest-%d-truth" % os.getpid()
+        # two merge threads: the exact counts must hold on the threaded path too
+        # (processor_eos compares 3 threads against 1)
         pr = Proc(args.bin, tp, group, "i1", True, args.logdir,
-                  extra=["-X", "processor.commit.interval=1s"])
+                  extra=["-X", "processor.commit.interval=1s", "-X", "processor.threads=2"])
         pr.start()
         took = wait_done(group, tp, ends, [pr], 240)
         print("processed %d events in %.1f s" % (len(events) + len(bad), took), flush=True)
