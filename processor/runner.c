@@ -96,8 +96,8 @@ typedef struct merge_pool {
     int busy;                   /* threads still in the phase (guarded by mu) */
     bool quit;
     part **work;                /* the ring of the phase's partitions (guarded by
-                                 * mu), room for every partition number */
-    int head, nwork, cap_work;
+                                 * mu), r->nparts slots: one per partition number */
+    int head, nwork;
 } merge_pool;
 
 struct llmopt_runner {
@@ -308,7 +308,6 @@ static void dead_letter(llmopt_runner *r, const rd_kafka_message_t *msg, const c
 static void sink_dlq(void *ctx, const llmopt_engine_src *src, llmopt_dlq_reason reason,
                      const char *detail) {
     part *pt = ctx;
-    (void)src;
     if (!pt->cur)
         return; /* not from an input record (cannot happen: the engine only
                  * dead-letters the record it is given) */
@@ -541,7 +540,7 @@ static void merge_take(llmopt_runner *r) {
         part *pt = NULL;
         if (pl->nwork) {
             pt = pl->work[pl->head];
-            pl->head = (pl->head + 1) % pl->cap_work;
+            pl->head = (pl->head + 1) % r->nparts;
             pl->nwork--;
         }
         pthread_mutex_unlock(&pl->mu);
@@ -556,7 +555,7 @@ static void merge_take(llmopt_runner *r) {
         if (n < want || r->fatal)
             continue; /* nothing more to merge there for now */
         pthread_mutex_lock(&pl->mu);
-        pl->work[(pl->head + pl->nwork) % pl->cap_work] = pt;
+        pl->work[(pl->head + pl->nwork) % r->nparts] = pt;
         pl->nwork++;
         pthread_mutex_unlock(&pl->mu);
     }
@@ -593,7 +592,6 @@ static void merge_all(llmopt_runner *r) {
     merge_pool *pl = &r->pool;
     size_t queued = 0;
     pl->head = pl->nwork = 0;
-    pl->cap_work = r->nparts;
     for (int32_t p = 0; p < r->nparts; p++) {
         part *pt = r->parts[p];
         if (!pt)
@@ -677,7 +675,6 @@ static void pool_stop(llmopt_runner *r) {
     free(pl->th);
     pl->th = NULL;
 }
-
 
 /* ---- checkpoints ---- */
 
