@@ -1,2 +1,2 @@
 add_executable(bench_processor ${CMAKE_CURRENT_SOURCE_DIR}/bench_processor.c)
-target_link_libraries(bench_processor PRIVATE llmopt_runner llmopt_engine llmopt)
+target_link_libraries(bench_processor PRIVATE llmopt_runner llmopt_engine llmopt llmopt_malloc)

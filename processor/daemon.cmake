@@ -11,4 +11,4 @@ add_library(llmopt_runner STATIC
 target_link_libraries(llmopt_runner PUBLIC llmopt_engine llmopt)
 add_executable(llmopt_processor ${CMAKE_CURRENT_LIST_DIR}/main.c)
 set_target_properties(llmopt_processor PROPERTIES OUTPUT_NAME llmopt-processor)
-target_link_libraries(llmopt_processor PRIVATE llmopt_runner)
+target_link_libraries(llmopt_processor PRIVATE llmopt_runner llmopt_malloc)

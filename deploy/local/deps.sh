@@ -7,7 +7,7 @@ root="$(cd "$here/../.." && pwd)"
 
 pkgs=(build-essential cmake ninja-build pkg-config git
       librdkafka-dev libavro-dev libpq-dev libcurl4-openssl-dev libjansson-dev
-      libcunit1-dev libmicrohttpd-dev
+      libcunit1-dev libmicrohttpd-dev libjemalloc-dev
       postgresql-15 postgresql-client-15 postgresql-15-tdigest
       kcat jq clang libclang-rt-14-dev valgrind
       openjdk-17-jdk-headless maven
