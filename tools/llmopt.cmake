@@ -21,4 +21,4 @@ file(CONFIGURE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/config_tables.c CONTENT "${_re
 add_executable(llmopt_tool ${CMAKE_CURRENT_LIST_DIR}/llmopt.c ${LLMOPT_TOOLS_SOURCES}
   ${_cfg_sources} ${CMAKE_CURRENT_BINARY_DIR}/config_tables.c)
 set_target_properties(llmopt_tool PROPERTIES OUTPUT_NAME llmopt)
-target_link_libraries(llmopt_tool PRIVATE llmopt)
+target_link_libraries(llmopt_tool PRIVATE llmopt llmopt_malloc)

@@ -9,6 +9,12 @@
  * a topic-partition read to its end offset counts as ended, so the order is
  * a function of the data alone. A FIFO longer than QUEUE_MAX pauses its
  * fetching.
+ *
+ * Every topic-partition of the range is assigned once, its fetch queue
+ * routed to a queue of its partition number; all but the partition being
+ * replayed and the next one are paused, so the next one's first records are
+ * fetched while this one is replayed (no fetch round trip at each switch)
+ * and at most two partitions' worth of records are prefetched.
  */
 #include "tools/replay.h"
 
@@ -39,6 +45,8 @@ typedef struct rp {
     llmopt_engine_config ecfg;
     int32_t nparts;
     llmopt_replay_span *spans;
+    rd_kafka_queue_t **pq; /* [p]: partition p's records, of its three topics */
+    rd_kafka_queue_t **tq; /* [t * nparts + p]: the topic-partition's fetch queue */
     /* the partition being replayed */
     int32_t p;
     llmopt_engine *eng;
@@ -165,11 +173,15 @@ static llmopt_err_t new_consumer(const llmopt_replay_opts *o, rd_kafka_t **rk, c
         return LLMOPT_ERR_INVALID;
     llmopt_kafka_user_keys_t uk = llmopt_kafka_user_keys_from_config(o->cfg);
     /* queued.min.messages: librdkafka 2.0.2 backs fetching off 1 s once a
-     * slower consumer exceeds it (shared/NOTES.md) */
+     * slower consumer exceeds it (shared/NOTES.md). fetch.wait.max.ms: the
+     * range is already written, so a fetch only waits at a partition's end,
+     * and the next partition's first fetch queues behind that wait: 10 ms
+     * cut the gap at each partition switch from 11-63 ms to 7-18 ms
+     * (bench/results/replay.md) */
     if (llmopt_kafka_conf_default(kc, &uk, "enable.partition.eof", "true", errstr, errstr_size) ||
         llmopt_kafka_conf_default(kc, &uk, "queued.min.messages", "1000000", errstr,
                                   errstr_size) ||
-        llmopt_kafka_conf_default(kc, &uk, "fetch.wait.max.ms", "100", errstr, errstr_size)) {
+        llmopt_kafka_conf_default(kc, &uk, "fetch.wait.max.ms", "10", errstr, errstr_size)) {
         rd_kafka_conf_destroy(kc);
         return LLMOPT_ERR_INVALID;
     }
@@ -285,6 +297,75 @@ static void pause_resume(rp *r, int t, bool pause) {
         rd_kafka_resume_partitions(r->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     r->paused[t] = pause;
+}
+
+/* Pauses or resumes fetching of every topic-partition of partition p that
+ * has records in the range. */
+static void pause_resume_part(rp *r, int32_t p, bool pause) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(LLMOPT_PROC_IN_COUNT);
+    for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++) {
+        const llmopt_replay_span *sp = &r->spans[t * r->nparts + p];
+        if (sp->start < sp->end)
+            rd_kafka_topic_partition_list_add(l, r->o->pc->topic_in[t], p);
+    }
+    if (l->cnt && pause)
+        rd_kafka_pause_partitions(r->rk, l);
+    else if (l->cnt)
+        rd_kafka_resume_partitions(r->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Routes every topic-partition of the range to its partition number's
+ * queue and assigns them all from their start offsets, partitions from 2 on
+ * paused (see the top of this file). */
+static llmopt_err_t assign_all(rp *r, char *errstr, size_t errstr_size) {
+    int32_t n = r->nparts;
+    if (!(r->pq = calloc((size_t)n, sizeof(*r->pq))) ||
+        !(r->tq = calloc((size_t)n * LLMOPT_PROC_IN_COUNT, sizeof(*r->tq))))
+        return llmopt_errf(LLMOPT_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(n * LLMOPT_PROC_IN_COUNT);
+    llmopt_err_t res = LLMOPT_OK;
+    for (int32_t p = 0; p < n && !res; p++) {
+        r->pq[p] = rd_kafka_queue_new(r->rk);
+        for (int t = 0; t < LLMOPT_PROC_IN_COUNT && !res; t++) {
+            const llmopt_replay_span *sp = &r->spans[t * n + p];
+            if (sp->start >= sp->end)
+                continue;
+            rd_kafka_queue_t *q = rd_kafka_queue_get_partition(r->rk, r->o->pc->topic_in[t], p);
+            if (!q) {
+                res = llmopt_errf(LLMOPT_ERR_IO, errstr, errstr_size,
+                                  "no queue for '%s' partition '%d'", r->o->pc->topic_in[t], p);
+                break;
+            }
+            rd_kafka_queue_forward(q, r->pq[p]);
+            r->tq[t * n + p] = q;
+            rd_kafka_topic_partition_list_add(l, r->o->pc->topic_in[t], p)->offset = sp->start;
+        }
+    }
+    rd_kafka_resp_err_t ke;
+    if (!res && l->cnt && (ke = rd_kafka_assign(r->rk, l)))
+        res = llmopt_errf(LLMOPT_ERR_IO, errstr, errstr_size, "assign: %s", rd_kafka_err2str(ke));
+    rd_kafka_topic_partition_list_destroy(l);
+    for (int32_t p = 2; p < n && !res; p++)
+        pause_resume_part(r, p, true);
+    return res;
+}
+
+static void unassign_all(rp *r) {
+    if (!r->pq)
+        return;
+    rd_kafka_assign(r->rk, NULL);
+    for (int32_t i = 0; r->tq && i < r->nparts * LLMOPT_PROC_IN_COUNT; i++)
+        if (r->tq[i])
+            rd_kafka_queue_destroy(r->tq[i]);
+    for (int32_t p = 0; p < r->nparts; p++)
+        if (r->pq[p])
+            rd_kafka_queue_destroy(r->pq[p]);
+    free(r->tq);
+    free(r->pq);
+    r->tq = NULL;
+    r->pq = NULL;
 }
 
 /* Queues one consumed message (or notes an end). */
@@ -425,24 +506,18 @@ static llmopt_err_t replay_partition(rp *r, int32_t p, double deadline, char *er
     llmopt_err_t res = LLMOPT_OK;
     r->p = p;
     r->emax = INT64_MIN;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(LLMOPT_PROC_IN_COUNT);
     for (int t = 0; t < LLMOPT_PROC_IN_COUNT; t++) {
         const llmopt_replay_span *sp = &r->spans[t * r->nparts + p];
         r->fetched[t] = sp->start >= sp->end;
         r->paused[t] = false;
         r->head[t] = (llmopt_pmerge_topic){LLMOPT_PMERGE_EMPTY, 0};
-        if (!r->fetched[t])
-            rd_kafka_topic_partition_list_add(l, r->o->pc->topic_in[t], p)->offset = sp->start;
     }
+    if (p + 1 < r->nparts && p + 1 >= 2)
+        pause_resume_part(r, p + 1, false); /* prefetch the next one */
     const llmopt_engine_sink es = {.outcome = on_outcome, .metrics = on_metrics,
                                    .signal = on_signal, .dlq = on_dlq, .ctx = r};
     if (!(r->eng = llmopt_engine_new(&r->ecfg, &es, p, errstr, errstr_size))) {
         res = LLMOPT_ERR_NOMEM;
-        goto out;
-    }
-    rd_kafka_resp_err_t ke;
-    if (l->cnt && (ke = rd_kafka_assign(r->rk, l))) {
-        res = llmopt_errf(LLMOPT_ERR_IO, errstr, errstr_size, "assign: %s", rd_kafka_err2str(ke));
         goto out;
     }
     for (;;) {
@@ -460,23 +535,25 @@ static llmopt_err_t replay_partition(rp *r, int32_t p, double deadline, char *er
                               "replay timed out in partition '%d'", p);
             goto out;
         }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 100);
+        rd_kafka_message_t *m = rd_kafka_consume_queue(r->pq[p], 100);
         for (int n = 0; m && n < 20000; n++) {
             if ((res = on_message(r, m, errstr, errstr_size)))
                 goto out;
-            m = rd_kafka_consumer_poll(r->rk, 0);
+            m = rd_kafka_consume_queue(r->pq[p], 0);
         }
         if (m && (res = on_message(r, m, errstr, errstr_size)))
             goto out;
+        /* errors of the consumer itself (not of a partition) */
+        while ((m = rd_kafka_consumer_poll(r->rk, 0)))
+            if ((res = on_message(r, m, errstr, errstr_size)))
+                goto out;
         progress(r, false);
     }
     if (r->o->flush && (res = llmopt_engine_flush(r->eng)))
         llmopt_errf(res, errstr, errstr_size, "flush of partition '%d': %s", p,
                     llmopt_err_name(res));
 out:
-    if (l->cnt)
-        rd_kafka_assign(r->rk, NULL);
-    rd_kafka_topic_partition_list_destroy(l);
+    pause_resume_part(r, p, true); /* what is left of it lies beyond the range */
     part_reset(r);
     return res;
 }
@@ -527,6 +604,8 @@ llmopt_err_t llmopt_replay_run(const llmopt_replay_opts *opts, const llmopt_repl
     if (!stats->total)
         goto out; /* no data: the caller reports it */
     double deadline = opts->timeout_ms > 0 ? r.t0 + opts->timeout_ms / 1000.0 : 0;
+    if ((res = assign_all(&r, errstr, errstr_size)))
+        goto out;
     for (int32_t p = 0; p < r.nparts && !res; p++)
         res = replay_partition(&r, p, deadline, errstr, errstr_size);
     if (!res)
@@ -536,6 +615,7 @@ out:
     stats->cpu_s = cpu_s() - r.cpu0;
     part_reset(&r);
     if (r.rk) {
+        unassign_all(&r);
         rd_kafka_consumer_close(r.rk);
         rd_kafka_destroy(r.rk);
     }
