@@ -439,6 +439,27 @@ static bool anomaly_is_harmful(const llmopt_signal *s) {
     return false;
 }
 
+/* Whether a drift makes the arm worse by its own metric: more errors,
+ * latency or cost, less quality or reward. Such an arm needs no raised
+ * exploration floor to be learnt (its traffic already shows the harm, and
+ * its breaker takes it out if errors pass the guardrail); a floor would hold
+ * a failing arm at the drift floor until its breaker's window closed. */
+static bool drift_makes_worse(const llmopt_signal *s) {
+    const char *m = s->metric.ptr;
+    size_t n = s->metric.len;
+    int up = s->direction == LLMOPT_DIRECTION_UP;
+#define METRIC_IS(name) (n == strlen(name) && memcmp(m, name, n) == 0)
+    if (METRIC_IS("error") || METRIC_IS("error_rate") || METRIC_IS("latency_ms") ||
+        METRIC_IS("p95_latency_ms") || METRIC_IS("ttft_ms") || METRIC_IS("cost_usd") ||
+        METRIC_IS("cost_per_request"))
+        return up;
+    if (METRIC_IS("quality") || METRIC_IS("quality_mean") || METRIC_IS("reward") ||
+        METRIC_IS("reward_mean"))
+        return !up;
+#undef METRIC_IS
+    return false;
+}
+
 /* Whether a signal on a canary's new arm breaches the canary's own
  * guardrails: a harmful direction by more than the limit the step gate
  * uses (latency or cost ratio, error-rate increase, quality or reward
@@ -486,7 +507,11 @@ llmopt_err_t llmopt_route_signal(llmopt_route *r, const llmopt_signal *s, int64_
              llmopt_direction_name(s->direction), s->before, s->after);
     /* the signal's own time bounds the boost, but never earlier than now */
     int64_t ts = s->ts_ms > now_ms ? now_ms : s->ts_ms;
-    if (s->kind == LLMOPT_SIGNAL_DRIFT) {
+    if (s->kind == LLMOPT_SIGNAL_DRIFT && drift_makes_worse(s)) {
+        llmopt_bandit_shrink(&r->bandit, (uint32_t)a);
+        append(what, sizeof(what), ": evidence shrunk x%.2f, no raised floor (worse)",
+               r->pol->drift_shrink);
+    } else if (s->kind == LLMOPT_SIGNAL_DRIFT) {
         llmopt_bandit_drift(&r->bandit, (uint32_t)a, now_ms);
         append(what, sizeof(what), ": evidence shrunk x%.2f, floor %.3f for %llds",
                r->pol->drift_shrink, r->pol->drift_floor,

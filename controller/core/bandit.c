@@ -181,7 +181,7 @@ void llmopt_bandit_decay(llmopt_bandit *b) {
     }
 }
 
-llmopt_err_t llmopt_bandit_drift(llmopt_bandit *b, uint32_t arm, int64_t ts_ms) {
+llmopt_err_t llmopt_bandit_shrink(llmopt_bandit *b, uint32_t arm) {
     if (arm >= b->cfg.k)
         return LLMOPT_ERR_RANGE;
     llmopt_bandit_arm *a = &b->arm[arm];
@@ -191,6 +191,14 @@ llmopt_err_t llmopt_bandit_drift(llmopt_bandit *b, uint32_t arm, int64_t ts_ms) 
         b->win[arm][j].n *= b->cfg.drift_shrink;
         b->win[arm][j].m2 *= b->cfg.drift_shrink;
     }
+    return LLMOPT_OK;
+}
+
+llmopt_err_t llmopt_bandit_drift(llmopt_bandit *b, uint32_t arm, int64_t ts_ms) {
+    llmopt_err_t e = llmopt_bandit_shrink(b, arm);
+    if (e)
+        return e;
+    llmopt_bandit_arm *a = &b->arm[arm];
     int64_t until = ts_ms > INT64_MAX - b->cfg.drift_boost_ms ? INT64_MAX
                                                               : ts_ms + b->cfg.drift_boost_ms;
     if (until > a->boost_until_ms)

@@ -40,7 +40,7 @@
  * evidence (and every window slot of it, so the reset survives the next
  * re-merge) by cfg.drift_shrink toward its prior and raises its exploration
  * floor to cfg.drift_floor until ts_ms + cfg.drift_boost_ms
- * (llmopt_bandit_floor).
+ * (llmopt_bandit_floor); llmopt_bandit_shrink does the shrink alone.
  *
  * Ownership: a plain struct with fixed-size arrays (at most
  * LLMOPT_BANDIT_MAX_ARMS arms), embedded by the caller, nothing allocated,
@@ -151,6 +151,10 @@ void llmopt_bandit_decay(llmopt_bandit *b);
 /* Drift or anomaly on `arm` at ts_ms: n and m2 *= cfg.drift_shrink and the
  * arm's floor is raised until ts_ms + cfg.drift_boost_ms. RANGE for a bad arm. */
 llmopt_err_t llmopt_bandit_drift(llmopt_bandit *b, uint32_t arm, int64_t ts_ms);
+/* The shrink of llmopt_bandit_drift without raising the floor: for a change
+ * known to make the arm worse, which needs no extra exploration to be
+ * learnt. RANGE for a bad arm. */
+llmopt_err_t llmopt_bandit_shrink(llmopt_bandit *b, uint32_t arm);
 /* Forgets all evidence of `arm` (a new arm now sits in its place, e.g. a
  * tuner proposal): n, mean, m2 and window slots to 0, prior kept. RANGE for
  * a bad arm. */

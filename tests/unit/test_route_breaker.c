@@ -156,6 +156,64 @@ static void test_outage_probe_and_recovery(void) {
     llmopt_policy_destroy(p);
 }
 
+/* a drift signal on arm of metric in direction dir (before -> after) */
+static void drift(llmopt_route *r, const char *arm, const char *metric, llmopt_direction dir,
+                  double before, double after, int64_t now_ms) {
+    char id[64], err[256];
+    snprintf(id, sizeof(id), "drift-%s-%s-%lld", arm, metric, (long long)now_ms);
+    llmopt_signal s;
+    llmopt_signal_init(&s);
+    s.signal_id = llmopt_str_of(id);
+    s.ts_ms = now_ms;
+    s.route = llmopt_str_of("chat");
+    s.arm = llmopt_str_of(arm);
+    s.kind = LLMOPT_SIGNAL_DRIFT;
+    s.detector = LLMOPT_DETECTOR_CUSUM;
+    s.metric = llmopt_str_of(metric);
+    s.direction = dir;
+    s.magnitude = after > before ? after - before : before - after;
+    s.before = before;
+    s.after = after;
+    s.severity = 3;
+    CU_ASSERT_EQUAL(llmopt_route_signal(r, &s, now_ms, err, sizeof(err)), LLMOPT_OK);
+    llmopt_signal_release(&s);
+}
+
+/* A drift that makes an arm worse shrinks its evidence but does not raise
+ * its floor; one that may make it better raises the floor (drift floor 5 %,
+ * base floor 1 %). b is the clearly worst arm, so its share is its floor. */
+static void test_worse_drift_keeps_floor(void) {
+    llmopt_policy *p = parse(ARM("a", "m1") "," ARM("b", "m2") "," ARM("c", "m3"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    char err[256];
+    llmopt_route *r = llmopt_route_new(&p->routes[0], 7, 0, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    outcomes(r, "a", 1, 200);
+    outcomes(r, "b", 0, 200);
+    outcomes(r, "c", 1, 200);
+    llmopt_route_decision d;
+    int64_t t = 100000;
+    double n0 = evidence_of(r, 1);
+    drift(r, "b", "error", LLMOPT_DIRECTION_UP, 0.01, 0.4, t);
+    CU_ASSERT_DOUBLE_EQUAL(evidence_of(r, 1), 0.1 * n0, 1e-9 * n0);
+    CU_ASSERT(llmopt_route_decide(r, t, &d) >= 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "no raised floor (worse)"));
+    CU_ASSERT(d.w[1] < 0.02);
+    llmopt_route_commit(r, &d, 1, t);
+    drift(r, "b", "latency_ms", LLMOPT_DIRECTION_UP, 800, 2400, t + 100);
+    drift(r, "b", "quality", LLMOPT_DIRECTION_DOWN, 0.8, 0.6, t + 200);
+    CU_ASSERT(llmopt_route_decide(r, t + 200, &d) >= 0);
+    CU_ASSERT(d.w[1] < 0.02);
+    llmopt_route_commit(r, &d, 2, t + 200);
+    /* latency down: it may now be better, so it is explored at the drift floor */
+    drift(r, "b", "latency_ms", LLMOPT_DIRECTION_DOWN, 2400, 800, t + 300);
+    CU_ASSERT(llmopt_route_decide(r, t + 300, &d) >= 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "floor 0.050"));
+    CU_ASSERT(d.w[1] >= 0.05 - 1e-9);
+    llmopt_route_destroy(r);
+    llmopt_policy_destroy(p);
+}
+
 static void test_fallback_skips_error_outage(void) {
     llmopt_policy *p = parse(ARM("a", "m1") "," ARM("b", "m2"));
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -190,6 +248,7 @@ int main(void) {
     CU_pSuite s = CU_add_suite("route_breaker", NULL, NULL);
     CU_add_test(s, "outage_probe_and_recovery", test_outage_probe_and_recovery);
     CU_add_test(s, "fallback_skips_error_outage", test_fallback_skips_error_outage);
+    CU_add_test(s, "worse_drift_keeps_floor", test_worse_drift_keeps_floor);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
