@@ -47,27 +47,35 @@ static void window(llmopt_route *r, const char *arm, int64_t end_ms, int64_t n, 
     llmopt_window_metrics_release(&m);
 }
 
-/* a harmful anomaly: p95 latency up x30 (what an arm that answered only
- * fast errors shows when it recovers) */
-static void latency_anomaly(llmopt_route *r, const char *arm, int64_t now_ms) {
-    char id[64], err[256];
-    snprintf(id, sizeof(id), "sig-%s-%lld", arm, (long long)now_ms);
+/* one signal of kind/detector on arm: metric moved in dir from before to after */
+static void send_signal(llmopt_route *r, const char *arm, llmopt_signal_kind kind,
+                        llmopt_detector det, const char *metric, llmopt_direction dir,
+                        double before, double after, double severity, int64_t now_ms) {
+    char id[96], err[256];
+    snprintf(id, sizeof(id), "sig-%s-%s-%lld", arm, metric, (long long)now_ms);
     llmopt_signal s;
     llmopt_signal_init(&s);
     s.signal_id = llmopt_str_of(id);
     s.ts_ms = now_ms;
     s.route = llmopt_str_of("chat");
     s.arm = llmopt_str_of(arm);
-    s.kind = LLMOPT_SIGNAL_ANOMALY;
-    s.detector = LLMOPT_DETECTOR_ZSCORE;
-    s.metric = llmopt_str_of("p95_latency_ms");
-    s.direction = LLMOPT_DIRECTION_UP;
-    s.magnitude = 625;
-    s.before = 20;
-    s.after = 645;
-    s.severity = 9;
+    s.kind = kind;
+    s.detector = det;
+    s.metric = llmopt_str_of(metric);
+    s.direction = dir;
+    s.magnitude = after > before ? after - before : before - after;
+    s.before = before;
+    s.after = after;
+    s.severity = severity;
     CU_ASSERT_EQUAL(llmopt_route_signal(r, &s, now_ms, err, sizeof(err)), LLMOPT_OK);
     llmopt_signal_release(&s);
+}
+
+/* a harmful anomaly: p95 latency up x30 (what an arm that answered only
+ * fast errors shows when it recovers) */
+static void latency_anomaly(llmopt_route *r, const char *arm, int64_t now_ms) {
+    send_signal(r, arm, LLMOPT_SIGNAL_ANOMALY, LLMOPT_DETECTOR_ZSCORE, "p95_latency_ms",
+                LLMOPT_DIRECTION_UP, 20, 645, 9, now_ms);
 }
 
 static const char *breaker_of(const llmopt_route *r, size_t arm) {
@@ -156,27 +164,11 @@ static void test_outage_probe_and_recovery(void) {
     llmopt_policy_destroy(p);
 }
 
-/* a drift signal on arm of metric in direction dir (before -> after) */
+/* a drift signal (CUSUM) on arm of metric in direction dir (before -> after) */
 static void drift(llmopt_route *r, const char *arm, const char *metric, llmopt_direction dir,
                   double before, double after, int64_t now_ms) {
-    char id[64], err[256];
-    snprintf(id, sizeof(id), "drift-%s-%s-%lld", arm, metric, (long long)now_ms);
-    llmopt_signal s;
-    llmopt_signal_init(&s);
-    s.signal_id = llmopt_str_of(id);
-    s.ts_ms = now_ms;
-    s.route = llmopt_str_of("chat");
-    s.arm = llmopt_str_of(arm);
-    s.kind = LLMOPT_SIGNAL_DRIFT;
-    s.detector = LLMOPT_DETECTOR_CUSUM;
-    s.metric = llmopt_str_of(metric);
-    s.direction = dir;
-    s.magnitude = after > before ? after - before : before - after;
-    s.before = before;
-    s.after = after;
-    s.severity = 3;
-    CU_ASSERT_EQUAL(llmopt_route_signal(r, &s, now_ms, err, sizeof(err)), LLMOPT_OK);
-    llmopt_signal_release(&s);
+    send_signal(r, arm, LLMOPT_SIGNAL_DRIFT, LLMOPT_DETECTOR_CUSUM, metric, dir, before, after, 3,
+                now_ms);
 }
 
 /* A drift that makes an arm worse shrinks its evidence but does not raise
